@@ -1,0 +1,1 @@
+//! Evaluator: IR → compiled matchers, run on JSON events.

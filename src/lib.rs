@@ -1,0 +1,26 @@
+//! # sigmat
+//!
+//! A Sigma rule transpiler and engine. One intermediate rule model (the IR, [`ir`]) with one
+//! documented meaning; everything else is a stage that produces or consumes it.
+//!
+//! | stage | module | input → output |
+//! |---|---|---|
+//! | Sigma front end | [`sigma`] | Sigma YAML → [`ir::Document`] |
+//! | pipelines | [`pipeline`] | IR → IR (field mapping, log source routing) |
+//! | renderer | [`render`] | IR → query text, through backends = data + templates |
+//! | evaluator | [`eval`] | IR → compiled matchers → verdicts on JSON events |
+//! | CLI | [`cli`] | the commands, on top of every stage |
+//!
+//! Stages depend on [`ir`] and [`error`] only, never on each other; the CLI wires them up.
+//! See `ARCHITECTURE.md` for the code map and invariants.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod cli;
+pub mod error;
+pub mod eval;
+pub mod ir;
+pub mod pipeline;
+pub mod render;
+pub mod sigma;

@@ -1,0 +1,1 @@
+//! Processing pipelines: IR → IR rewrites read from pySigma pipeline YAML.

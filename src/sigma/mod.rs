@@ -1,0 +1,1 @@
+//! Sigma front end: Sigma YAML (rules, correlations, filters, multi-document collections) → IR.
