@@ -1389,7 +1389,8 @@ mod tests {
     #[test]
     fn sigma_strings() {
         let p = sigma_pattern(r"C:\Windows\*.exe\*x?");
-        assert_eq!(p.to_string(), r"C:\\Windows\\*.exe\*x?");
+        // `\*` escapes the star; a backslash before any other character is literal.
+        assert_eq!(p.to_string(), r"C:\\Windows\*.exe\*x?");
         assert_eq!(plain(&p), r"C:\Windows\*.exe\*x?");
         assert_eq!(from_plain(&plain(&p), false), p);
         let ph = Pattern::new([
