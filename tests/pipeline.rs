@@ -312,3 +312,36 @@ fn seed_sigma_rule_with_ecs_linux() {
         assert!(query.contains("process.command_line"));
     }
 }
+
+/// `sigmat inspect -p`: the IR after the pipelines; an unknown pipeline is a usage error.
+#[test]
+fn inspect_with_pipeline() {
+    let bin = env!("CARGO_BIN_EXE_sigmat");
+    let seed = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("rules/seed/python_webserver_execution_linux.yml");
+    let out = std::process::Command::new(bin)
+        .args(["inspect", "-p", "ecs_linux", "--format", "json"])
+        .arg(&seed)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["state"]["eql_category"], json!("process"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("\"process.executable\"") && !text.contains("\"Image\""),
+        "{text}"
+    );
+
+    let out = std::process::Command::new(bin)
+        .args(["inspect", "-p", "no_such_pipeline"])
+        .arg(&seed)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown pipeline `no_such_pipeline`"));
+}

@@ -9,38 +9,101 @@ back out of the EQL text: pySigma 2.1.1 writes some regex strings with broken es
 would make a text scan see words inside values as fields. Writes JSON:
 
     {"pysigma": VERSION, "backend": VERSION,
-     "rules": {"rules/windows/...yml": {"fields": [sorted names], "error": "Class: message", "stage": "backend"}}}
+     "rules": {"rules/windows/...yml": {"fields": [sorted names], "values": ["field\tvalue"...],
+                                   "error": "Class: message", "stage": "backend"}}}
 
 `error` is present when pySigma refused the rule, `stage` says where (`pipeline` or `backend`);
 `fields` is then read from the rule as the pipeline left it.
 
-Usage: ecs_windows_fields.py SIGMA_DIR OUT.json [PIPELINE.yml]
+Usage: ecs_windows_fields.py SIGMA_DIR OUT.json[.gz] [PIPELINE.yml]
 With PIPELINE.yml, that pySigma pipeline file is used instead of `ecs_windows` (to check
 sigmat's pipeline engine on other pipelines: SIGMAT_PIPELINE=PIPELINE.yml for the Rust test).
 The Rust test tests/pipeline_conformance.rs compares sigmat's field sets with this file.
 """
+import gzip
 import json
+import re
 import sys
 from importlib.metadata import version
 from pathlib import Path
 
 import yaml
 from sigma.backends.elasticsearch import EqlBackend
-from sigma.conditions import ConditionFieldEqualsValueExpression, ConditionItem
-from sigma.types import SigmaFieldReference
+from sigma.conditions import (
+    ConditionFieldEqualsValueExpression,
+    ConditionItem,
+    ConditionValueExpression,
+)
+from sigma.types import (
+    SigmaBool,
+    SigmaCasedString,
+    SigmaCIDRExpression,
+    SigmaCompareExpression,
+    SigmaExists,
+    SigmaExpansion,
+    SigmaFieldReference,
+    SigmaNull,
+    SigmaNumber,
+    SigmaRegularExpression,
+    SigmaString,
+)
 from sigma.collection import SigmaCollection
 from sigma.pipelines.elasticsearch import ecs_windows
 from sigma.processing.pipeline import ProcessingPipeline
 
-def fields_of(node, out: set) -> None:
-    """Field names under a parsed condition: item fields and field-reference targets."""
+STARS = re.compile(r"(?<!\\)\*{2,}")
+
+
+def canon(v) -> list[str]:
+    """Canonical text of a value, as tests/pipeline_conformance.rs writes sigmat's."""
+    if isinstance(v, SigmaExpansion):
+        return [c for x in v.values for c in canon(x)]
+    if isinstance(v, SigmaCasedString):
+        return ["cs:" + STARS.sub("*", v.to_plain())]
+    if isinstance(v, SigmaString):
+        # sigmat's patterns collapse runs of `*` (same meaning).
+        return ["s:" + STARS.sub("*", v.to_plain())]
+    if isinstance(v, SigmaBool):
+        return ["b:" + str(v.boolean).lower()]
+    if isinstance(v, SigmaNumber):
+        return ["n:" + str(v.number)]
+    if isinstance(v, SigmaNull):
+        return ["null"]
+    if isinstance(v, SigmaRegularExpression):
+        flags = "".join(sorted(v.sigma_to_re_flag[f] for f in v.flags))
+        return [f"re:{flags}:{v.regexp.to_plain() if hasattr(v.regexp, 'to_plain') else v.regexp}"]
+    if isinstance(v, SigmaCIDRExpression):
+        return ["cidr:" + v.cidr]
+    if isinstance(v, SigmaCompareExpression):
+        return [f"cmp:{v.op.name.lower()}:{v.number.number}"]
+    if isinstance(v, SigmaFieldReference):
+        how = "contains" if v.starts_with and v.ends_with else "ends_with" if v.starts_with else "starts_with" if v.ends_with else "eq"
+        return [f"ref:{how}:{v.field}"]
+    if isinstance(v, SigmaExists):
+        return [f"exists:{str(v.exists).lower()}"]
+    return [f"other:{type(v).__name__}"]
+
+
+def fields_of(node, out: set, values: set) -> None:
+    """Field names under a parsed condition (item fields and field-reference targets), and
+    (field, value) pairs."""
     if isinstance(node, ConditionFieldEqualsValueExpression):
         out.add(node.field)
         if isinstance(node.value, SigmaFieldReference):
             out.add(node.value.field)
+        values.update(f"{node.field}\t{c}" for c in canon(node.value))
+    elif isinstance(node, ConditionValueExpression):
+        # Keywords: sigmat's IR writes a plain keyword as a `contains` pattern (`*value*`).
+        for c in canon(node.value):
+            if c.startswith("s:"):
+                text = c[2:]
+                text = text if text.startswith("*") else "*" + text
+                text = text if text.endswith("*") and not text.endswith("\\*") else text + "*"
+                c = "s:" + text
+            values.add(f"\t{c}")
     elif isinstance(node, ConditionItem):
         for a in node.args:
-            fields_of(a, out)
+            fields_of(a, out, values)
 
 
 def main() -> None:
@@ -85,16 +148,24 @@ def main() -> None:
             # the processed rule still tells which fields the query would use.
             try:
                 fields: set = set()
+                values: set = set()
                 for rule in collection.rules:
                     for cond in rule.detection.parsed_condition:
-                        fields_of(cond.parse(), fields)
+                        fields_of(cond.parse(), fields, values)
                 entry["fields"] = sorted(fields)
+                entry["values"] = sorted(values)
             except Exception as e:
                 entry.setdefault("error", f"{type(e).__name__}: {e}")
             result[rel] = entry
     doc = {"pysigma": version("pysigma"), "backend": version("pysigma-backend-elasticsearch"),
            "rules": result}
-    out_path.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    text = json.dumps(doc, indent=1, sort_keys=True) + "\n"
+    if out_path.suffix == ".gz":
+        # mtime=0: the same content always gives the same bytes.
+        with gzip.GzipFile(out_path, "wb", mtime=0) as f:
+            f.write(text.encode("utf-8"))
+    else:
+        out_path.write_text(text, encoding="utf-8")
     failed = sum(1 for r in result.values() if "error" in r)
     print(f"{len(result)} windows rules, {len(result) - failed} converted, {failed} refused by the backend -> {out_path}")
 
