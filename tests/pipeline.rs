@@ -18,7 +18,13 @@ fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pipelines")
 }
 
-const RULES: &[&str] = &["win_proc", "win_net", "linux_seed", "correlation"];
+const RULES: &[&str] = &[
+    "win_proc",
+    "win_net",
+    "linux_seed",
+    "mac_file",
+    "correlation",
+];
 
 fn rule_doc(name: &str) -> Document {
     let path = dir().join(format!("rules/{name}.ir.yml"));

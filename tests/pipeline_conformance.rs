@@ -49,6 +49,7 @@ fn ecs_windows_field_sets_match_pysigma() {
         (0usize, 0usize, 0usize, 0usize, 0usize);
     let mut differences: BTreeMap<String, String> = BTreeMap::new();
     let (mut values_same, mut values_direction) = (0usize, 0usize);
+    let mut pipeline_time = std::time::Duration::ZERO;
     let mut value_differences: BTreeMap<String, String> = BTreeMap::new();
     for (rel, want) in rules {
         let path = sigma_dir.join(rel);
@@ -61,7 +62,12 @@ fn ecs_windows_field_sets_match_pysigma() {
         let mut values: BTreeSet<String> = BTreeSet::new();
         for doc in sigmat::sigma::load_file(&path) {
             match doc {
-                Ok(Document::Rule(mut r)) => match pipeline::apply(&ecs, &mut r) {
+                Ok(Document::Rule(mut r)) => match {
+                    let t = std::time::Instant::now();
+                    let res = pipeline::apply(&ecs, &mut r);
+                    pipeline_time += t.elapsed();
+                    res
+                } {
                     Ok(()) => {
                         fields.extend(r.fields().into_iter().map(str::to_string));
                         for c in &r.conditions {
@@ -164,6 +170,7 @@ fn ecs_windows_field_sets_match_pysigma() {
         differences.len(),
         100.0 * agreeing as f64 / compared.max(1) as f64
     );
+    eprintln!("pipeline time (this build): {pipeline_time:.2?} for {compared} rules");
     eprintln!(
         "(field, value) sets: {values_same} same, {values_direction} differ only by the deliberate \
          `Initiated: 'true'` fix (network.direction egress/ingress), {} differ",
