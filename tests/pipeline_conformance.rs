@@ -62,26 +62,26 @@ fn ecs_windows_field_sets_match_pysigma() {
         let mut values: BTreeSet<String> = BTreeSet::new();
         for doc in sigmat::sigma::load_file(&path) {
             match doc {
-                Ok(Document::Rule(mut r)) => match {
+                Ok(Document::Rule(mut r)) => {
                     let t = std::time::Instant::now();
                     let res = pipeline::apply(&ecs, &mut r);
                     pipeline_time += t.elapsed();
-                    res
-                } {
-                    Ok(()) => {
-                        fields.extend(r.fields().into_iter().map(str::to_string));
-                        for c in &r.conditions {
-                            c.for_each_pred(&mut |p| {
-                                values.insert(format!(
-                                    "{}\t{}",
-                                    p.field.as_deref().unwrap_or_default(),
-                                    canon(&p.test)
-                                ));
-                            });
+                    match res {
+                        Ok(()) => {
+                            fields.extend(r.fields().into_iter().map(str::to_string));
+                            for c in &r.conditions {
+                                c.for_each_pred(&mut |p| {
+                                    values.insert(format!(
+                                        "{}\t{}",
+                                        p.field.as_deref().unwrap_or_default(),
+                                        canon(&p.test)
+                                    ));
+                                });
+                            }
                         }
+                        Err(e) => error = Some(e.render()),
                     }
-                    Err(e) => error = Some(e.render()),
-                },
+                }
                 Ok(_) => {}
                 Err(e) => error = Some(e.render()),
             }
