@@ -115,6 +115,9 @@ pub struct Cmp {
     pub gt: String,
     /// `>=`
     pub gte: String,
+    /// `!=` (correlation thresholds only); absent = unsupported.
+    #[serde(default)]
+    pub neq: Option<String>,
 }
 
 /// One snippet, or alternatives tried in order until one does not refuse.

@@ -168,6 +168,9 @@ fn describe_key(key: &str) -> &'static str {
     }
 }
 
+/// Leaves that may join one value list: field, `cased`, exact.
+type ListGroup = (Option<String>, bool, bool);
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Prec {
     Atom,
@@ -351,7 +354,7 @@ impl Walker<'_> {
     }
 
     /// The list snippet key for a predicate that can join a value list, with its group key.
-    fn list_key(&self, x: &Expr) -> Option<(&'static str, (Option<String>, bool, bool))> {
+    fn list_key(&self, x: &Expr) -> Option<(&'static str, ListGroup)> {
         let Expr::Pred(p) = x else { return None };
         let Test::Str { pattern, cased } = &p.test else {
             return None;
@@ -371,12 +374,18 @@ impl Walker<'_> {
     }
 
     fn or(&mut self, xs: &[Expr], neg: bool) -> Result<(String, Prec)> {
+        // `or` is associative: nested `or`s join their parent, so value lists can form.
+        if xs.iter().any(|x| matches!(x, Expr::Or(_))) {
+            let mut flat = Vec::with_capacity(xs.len());
+            flatten_or(xs, &mut flat);
+            return self.or(&flat, neg);
+        }
         if xs.len() == 1 {
             return self.expr(&xs[0], neg);
         }
         // Group leaves of the same field, case and exactness into value lists.
         let keys: Vec<_> = xs.iter().map(|x| self.list_key(x)).collect();
-        let mut members: IndexMap<(Option<String>, bool, bool), Vec<usize>> = IndexMap::new();
+        let mut members: IndexMap<ListGroup, Vec<usize>> = IndexMap::new();
         for (i, k) in keys.iter().enumerate() {
             if let Some((_, g)) = k {
                 members.entry(g.clone()).or_default().push(i);
@@ -620,7 +629,7 @@ impl Walker<'_> {
                     })
                     .at(&p.at)
                 })?;
-                let op = Value::from_safe_string(self.cmp(*op));
+                let op = Value::from_safe_string(self.cmp(*op, &p.at)?);
                 self.per_field(p, "num", neg, true, |field| {
                     context! { field => field, op => op.clone(), value => Value::from_safe_string(num.clone()) }
                 })
@@ -691,7 +700,7 @@ impl Walker<'_> {
                     TimePart::Month => "month",
                     TimePart::Year => "year",
                 };
-                let op = Value::from_safe_string(self.cmp(*op));
+                let op = Value::from_safe_string(self.cmp(*op, &p.at)?);
                 self.per_field(p, "timepart", neg, true, |field| {
                     context! { field => field, part => part, op => op.clone(), value => Value::from_safe_string(num.clone()) }
                 })
@@ -699,14 +708,30 @@ impl Walker<'_> {
         }
     }
 
-    fn cmp(&self, op: CmpOp) -> String {
+    fn cmp(&self, op: CmpOp, at: &str) -> Result<String> {
         let c = &self.b.file().cmp;
         match op {
-            CmpOp::Eq => c.eq.clone(),
-            CmpOp::Lt => c.lt.clone(),
-            CmpOp::Lte => c.lte.clone(),
-            CmpOp::Gt => c.gt.clone(),
-            CmpOp::Gte => c.gte.clone(),
+            CmpOp::Eq => Ok(c.eq.clone()),
+            CmpOp::Lt => Ok(c.lt.clone()),
+            CmpOp::Lte => Ok(c.lte.clone()),
+            CmpOp::Gt => Ok(c.gt.clone()),
+            CmpOp::Gte => Ok(c.gte.clone()),
+            CmpOp::Neq => c.neq.clone().ok_or_else(|| {
+                Error::new(ErrorKind::Unsupported {
+                    target: self.b.name().to_string(),
+                    what: "the `!=` comparison".into(),
+                })
+                .at(at)
+            }),
+        }
+    }
+}
+
+fn flatten_or(xs: &[Expr], out: &mut Vec<Expr>) {
+    for x in xs {
+        match x {
+            Expr::Or(ys) => flatten_or(ys, out),
+            other => out.push(other.clone()),
         }
     }
 }
