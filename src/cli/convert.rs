@@ -247,24 +247,26 @@ fn run_inner(args: &ConvertArgs) -> Result<i32, Error> {
         .collect();
 
     let (mut converted, mut unsupported, mut failed) = (0usize, 0usize, 0usize);
+    let mut report = String::new();
     for it in &items {
         match &it.outcome {
             Outcome::Converted(c) => {
                 converted += 1;
                 for w in &c.warnings {
-                    eprintln!("warning: {}: {}", it.path.display(), w.message);
+                    let _ = writeln!(report, "warning: {}: {}", it.path.display(), w.message);
                 }
             }
             Outcome::Unsupported(e) => {
                 unsupported += 1;
-                eprintln!("{}", e.render());
+                let _ = writeln!(report, "{}", e.render());
             }
             Outcome::Failed(e) => {
                 failed += 1;
-                eprintln!("{}", e.render());
+                let _ = writeln!(report, "{}", e.render());
             }
         }
     }
+    let _ = std::io::stderr().lock().write_all(report.as_bytes());
 
     let name = backend.name();
     match &args.output {
