@@ -86,3 +86,31 @@ fn inspect_prints_the_ir() {
     let v: serde_json::Value = serde_json::from_str(&out).expect("JSON output");
     assert_eq!(v.as_array().map(Vec::len), Some(2));
 }
+
+#[test]
+fn check_warns_without_failing() {
+    let (code, out, _) = sigmat(&["check", "rules/placeholders", "rules/correlation"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("warning: rules/placeholders/expand.yml: `Placeholder with expand` uses placeholders %Administrators%"), "{out}");
+    // Every correlation fixture bundles the rules it refers to.
+    assert!(!out.contains("none of the checked files define"), "{out}");
+    let (code, out, _) = sigmat(&[
+        "check",
+        "rules/correlation/temporal.yml",
+        "rules/modifiers/contains.yml",
+    ]);
+    assert_eq!(code, 0);
+    assert!(!out.contains("warning"), "{out}");
+    let dir = std::env::temp_dir().join(format!("sigmat-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let f = dir.join("corr.yml");
+    std::fs::write(
+        &f,
+        "title: c\ncorrelation:\n    type: event_count\n    rules: [nowhere]\n    timespan: 1m\n    condition: {gte: 2}\n",
+    )
+    .expect("write");
+    let (code, out, _) = sigmat(&["check", f.to_str().expect("utf-8 path")]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(code, 0);
+    assert!(out.contains("refers to rule `nowhere`, which none of the checked files define (correlation.rules[0])"), "{out}");
+}
