@@ -319,9 +319,9 @@ pub(crate) fn resolve(
     ast: &Ast,
     ids: &IndexMap<String, Expr>,
     used: &mut [bool],
-) -> Result<Expr, CondError> {
+) -> Result<Expr, (ErrorKind, Option<String>, usize)> {
     Ok(match ast {
-        Ast::Ident(name, _) => match ids.get_full(name) {
+        Ast::Ident(name, at) => match ids.get_full(name) {
             Some((i, _, e)) => {
                 used[i] = true;
                 e.clone()
@@ -338,10 +338,10 @@ pub(crate) fn resolve(
                                 .join(", ")
                         ))
                     });
-                return Err((ErrorKind::UndefinedIdentifier(name.clone()), hint));
+                return Err((ErrorKind::UndefinedIdentifier(name.clone()), hint, *at));
             }
         },
-        Ast::Of(all, pat, _) => {
+        Ast::Of(all, pat, at) => {
             let sel = select(pat.as_deref(), ids.keys());
             if sel.is_empty() {
                 let shown = pat.clone().unwrap_or_else(|| "them".into());
@@ -354,6 +354,7 @@ pub(crate) fn resolve(
                             .collect::<Vec<_>>()
                             .join(", ")
                     )),
+                    *at,
                 ));
             }
             let mut xs = Vec::with_capacity(sel.len());
