@@ -134,7 +134,7 @@ pub(crate) type R<T> = Result<T, Fail>;
 /// them.
 #[must_use]
 pub fn parse_str(source: &str, file: Option<&str>) -> Vec<Result<ir::Document, Error>> {
-    collection::parse(source, file)
+    collection::parse(source.strip_prefix('\u{feff}').unwrap_or(source), file)
 }
 
 /// Reads and parses one file. An unreadable file gives a single [`ErrorKind::Io`] error.
