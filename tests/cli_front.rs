@@ -21,7 +21,7 @@ fn check_valid_folder_exits_zero_with_summary() {
     assert_eq!(code, 0, "{out}");
     let last = out.lines().last().unwrap_or_default();
     assert!(
-        last.ends_with("0 invalid (23 files)") && last.starts_with("23 documents: 23 valid"),
+        last.ends_with("0 invalid (26 files)") && last.starts_with("26 documents: 26 valid"),
         "{last}"
     );
 }
