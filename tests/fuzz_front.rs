@@ -237,3 +237,45 @@ fn deep_nesting_is_an_error_not_a_crash() {
     );
     assert!(sigma::parse_str(&nots, None)[0].is_err());
 }
+
+/// Every fixture under `rules/`, as text.
+fn fixtures() -> Vec<String> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    sigma::collect_files(&[root])
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    /// Fixtures with random edits (deletions, insertions of YAML and Sigma punctuation,
+    /// replacements) reach deep into the front end; it must still never panic.
+    #[test]
+    fn mutated_fixtures_never_panic(
+        pick in any::<prop::sample::Index>(),
+        edits in prop::collection::vec(
+            (any::<prop::sample::Index>(), 0u8..3, prop::sample::select(vec![
+                ' ', '\n', ':', '-', '|', '*', '?', '\\', '%', '\'', '"', '[', ']', '{', '}',
+                '#', '0', 'a', '(', ')', '\t', 'é',
+            ])),
+            1..6,
+        ),
+    ) {
+        let all = fixtures();
+        let mut text: Vec<char> = all[pick.index(all.len())].chars().collect();
+        for (at, op, c) in edits {
+            let i = at.index(text.len() + 1);
+            match op {
+                0 if i < text.len() => {
+                    text.remove(i);
+                }
+                1 => text.insert(i, c),
+                _ if i < text.len() => text[i] = c,
+                _ => text.push(c),
+            }
+        }
+        check(&text.into_iter().collect::<String>());
+    }
+}
