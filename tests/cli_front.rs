@@ -114,3 +114,14 @@ fn check_warns_without_failing() {
     assert_eq!(code, 0);
     assert!(out.contains("refers to rule `nowhere`, which none of the checked files define (correlation.rules[0])"), "{out}");
 }
+
+#[test]
+fn check_warns_about_duplicate_ids() {
+    let seed = "rules/seed/python_webserver_execution_linux.yml";
+    let (code, out, _) = sigmat(&["check", seed, seed]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("id `3f0f5957-04f8-4792-ad89-192b0303bde6` is also used in rules/seed/python_webserver_execution_linux.yml (id)"),
+        "{out}"
+    );
+}

@@ -23,8 +23,8 @@ fn placeholders(e: &Expr, out: &mut Vec<String>) {
     });
 }
 
-/// Findings that do not make a document invalid: placeholders a pipeline must resolve, and
-/// correlations naming rules that none of the checked files define.
+/// Findings that do not make a document invalid: duplicate ids, placeholders a pipeline must
+/// resolve, and correlations naming rules that none of the checked files define.
 fn warnings(loaded: &[(PathBuf, Vec<Result<Document, crate::error::Error>>)]) -> Vec<Warning> {
     let mut known: Vec<&str> = Vec::new();
     for d in loaded.iter().flat_map(|(_, d)| d.iter()).flatten() {
@@ -37,6 +37,30 @@ fn warnings(loaded: &[(PathBuf, Vec<Result<Document, crate::error::Error>>)]) ->
         known.extend(meta.name.as_deref());
     }
     let mut out = Vec::new();
+    let mut ids: std::collections::HashMap<&str, &PathBuf> = std::collections::HashMap::new();
+    for (path, docs) in loaded {
+        for d in docs.iter().flatten() {
+            let id = match d {
+                Document::Rule(r) => r.meta.id.as_deref(),
+                Document::Correlation(c) => c.meta.id.as_deref(),
+                Document::Filter(f) => f.meta.id.as_deref(),
+            };
+            if let Some(id) = id {
+                if let Some(first) = ids.get(id) {
+                    out.push(Warning {
+                        message: format!(
+                            "{}: id `{id}` is also used in {}",
+                            path.display(),
+                            first.display()
+                        ),
+                        at: Some("id".into()),
+                    });
+                } else {
+                    ids.insert(id, path);
+                }
+            }
+        }
+    }
     for (path, docs) in loaded {
         for d in docs.iter().flatten() {
             match d {

@@ -97,7 +97,9 @@ fn date(m: &Mapping, key: &str) -> R<Option<String>> {
         && b[7] == b'-'
         && b.iter()
             .enumerate()
-            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+        && matches!(s[5..7].parse::<u8>(), Ok(1..=12))
+        && matches!(s[8..10].parse::<u8>(), Ok(1..=31));
     if !ok {
         return Err(path
             .err(invalid("a date `YYYY-MM-DD`", v))
