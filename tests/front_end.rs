@@ -269,3 +269,19 @@ fn byte_order_mark_and_crlf_are_accepted_and_located() {
     let ok = src.replace("endswit", "endswith");
     assert!(sigma::parse_str(&ok, None)[0].is_ok());
 }
+
+#[test]
+fn bundled_filters_touch_only_their_base_rule() {
+    let mut changed = Vec::new();
+    for (path, docs) in sigma::load_paths(&[rules_dir()]) {
+        let alone = sigma::load_file(&path);
+        for (d, a) in docs.iter().zip(&alone) {
+            if let (Ok(ir::Document::Rule(d)), Ok(ir::Document::Rule(a))) = (d, a) {
+                if d.conditions != a.conditions {
+                    changed.push(rel(&path));
+                }
+            }
+        }
+    }
+    assert_eq!(changed, vec!["rules/filter/base_rule.yml".to_string()]);
+}
