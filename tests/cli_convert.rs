@@ -135,6 +135,12 @@ fn output_is_deterministic_and_written_atomically() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let q = std::fs::read_to_string(dir.join("quotes.esql")).unwrap();
     assert!(q.starts_with("FROM logs-* | WHERE "), "{q}");
+    let sub = format!("{}/new/", dir.display());
+    let out = sigmat(&["convert", "-t", "eql", "-o", &sub, "rules/seed"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(dir
+        .join("new/python_webserver_execution_linux.eql")
+        .is_file());
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -1,5 +1,5 @@
-//! SQL verified by execution: every adversarial fixture (`rules/adversarial/`) is converted to
-//! `sqlite` and run with rusqlite against the events listed in its `sigmat_expect` key: each
+//! SQL verified by execution: every fixture of `rules/adversarial/` (escaping) and
+//! `rules/semantics/` (IR meaning on SQL engines) is converted to `sqlite` and run with rusqlite against the events listed in its `sigmat_expect` key: each
 //! `match` event must be selected, no `nomatch` event may be. An event is a map of column
 //! values (missing key = NULL column); `_skip: [backend...]` leaves it out for a backend that
 //! declares (with a warning) that it cannot honour it.
@@ -15,9 +15,10 @@ use sigmat::render::{Backend, Options};
 use sigmat::sigma;
 
 fn fixtures() -> Vec<Rule> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/adversarial");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("rules/adversarial exists")
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files: Vec<_> = ["rules/adversarial", "rules/semantics"]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(root.join(d)).expect("fixture folder exists"))
         .map(|e| e.expect("dir entry").path())
         .filter(|p| p.extension().is_some_and(|x| x == "yml"))
         .collect();
@@ -31,7 +32,7 @@ fn fixtures() -> Vec<Rule> {
             }
         }
     }
-    assert!(out.len() >= 9, "adversarial fixtures found: {}", out.len());
+    assert!(out.len() >= 10, "execution fixtures found: {}", out.len());
     out
 }
 

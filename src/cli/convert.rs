@@ -110,7 +110,8 @@ pub struct ConvertArgs {
     /// Output format.
     #[arg(short = 'f', long, value_enum, default_value_t = Format::Default)]
     pub format: Format,
-    /// Write to this file, or into this existing directory one file per rule (atomically).
+    /// Write to this file, or into this directory one file per rule (an existing directory, or
+    /// a path ending with `/`); every file is written atomically.
     #[arg(short = 'o', long)]
     pub output: Option<PathBuf>,
     /// Backend option `key=value` (`sigmat list backends` shows them).
@@ -301,6 +302,14 @@ fn run_inner(args: &ConvertArgs) -> Result<i32, Error> {
     let _ = std::io::stderr().lock().write_all(report.as_bytes());
 
     let name = backend.name();
+    if let Some(o) = &args.output {
+        // `-o DIR/` names a directory that may not exist yet.
+        let s = o.as_os_str().to_string_lossy();
+        if (s.ends_with('/') || s.ends_with(std::path::MAIN_SEPARATOR)) && !o.is_dir() {
+            std::fs::create_dir_all(o)
+                .map_err(|e| Error::new(ErrorKind::Io(format!("{}: {e}", o.display()))))?;
+        }
+    }
     match &args.output {
         Some(dir) if dir.is_dir() => {
             for it in &items {
