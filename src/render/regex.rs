@@ -204,24 +204,32 @@ impl Writer {
             }
         };
         match a {
-            Ast::Assertion(x) => {
-                let line = matches!(x.kind, AssertionKind::StartLine | AssertionKind::EndLine);
-                if line && self.multi_line {
-                    return Err("`^`/`$` under the multi-line flag in a Lucene regex".into());
+            Ast::Assertion(x) => match x.kind {
+                // Under `m`, `^` also matches after a newline and `$` before one.
+                AssertionKind::StartLine if lead && self.multi_line => {
+                    out.push_str("(()|.*\n)");
+                    pad(trail, out);
                 }
-                match x.kind {
-                    AssertionKind::StartLine | AssertionKind::StartText if lead => pad(trail, out),
-                    AssertionKind::EndLine | AssertionKind::EndText if trail => pad(lead, out),
-                    _ => self.emit(a, out)?,
+                AssertionKind::EndLine if trail && self.multi_line => {
+                    pad(lead, out);
+                    out.push_str("(()|\n.*)");
                 }
-            }
+                AssertionKind::StartLine | AssertionKind::StartText if lead => pad(trail, out),
+                AssertionKind::EndLine | AssertionKind::EndText if trail => pad(lead, out),
+                _ => self.emit(a, out)?,
+            },
             Ast::Alternation(alt) => {
                 out.push('(');
                 for (i, x) in alt.asts.iter().enumerate() {
                     if i > 0 {
                         out.push('|');
                     }
+                    let start = out.len();
                     self.padded(x, lead, trail, out)?;
+                    if out.len() == start && lucene_empty(self.dialect) {
+                        // Lucene reads `(|x)` as a literal `|`: an empty branch is `()`.
+                        out.push_str("()");
+                    }
                 }
                 out.push(')');
             }
@@ -374,7 +382,11 @@ impl Writer {
                     if i > 0 {
                         out.push('|');
                     }
+                    let start = out.len();
                     self.emit(x, out)?;
+                    if out.len() == start && lucene_empty(self.dialect) {
+                        out.push_str("()");
+                    }
                 }
             }
             Ast::Concat(c) => {
@@ -473,6 +485,10 @@ impl Writer {
     }
 }
 
+fn lucene_empty(d: Dialect) -> bool {
+    d == Dialect::Lucene
+}
+
 fn perl_ascii(k: &ClassPerlKind) -> &'static str {
     match k {
         ClassPerlKind::Digit => "0-9",
@@ -534,11 +550,20 @@ mod tests {
         assert_eq!(lucene(r"^ab$").unwrap(), "ab");
         assert_eq!(lucene(r"^(a|b)").unwrap(), "(a.*|b.*)");
         assert_eq!(lucene(r"a|b").unwrap(), "(.*a.*|.*b.*)");
-        assert_eq!(lucene(r"(^|/)\.x").unwrap(), r"(|.*\/)\.x.*");
+        assert_eq!(lucene(r"(^|/)\.x").unwrap(), r"(()|.*\/)\.x.*");
+        assert_eq!(lucene(r"a(|b)c").unwrap(), ".*a(()|b)c.*");
         assert_eq!(lucene(r"(^a$)|(^b$)").unwrap(), "((a)|(b))");
         assert_eq!(lucene(r"\d{2,}x").unwrap(), ".*[0-9]{2,}x.*");
         assert_eq!(lucene(r"a.b").unwrap(), ".*a[^\n]b.*");
         assert!(lucene(r"a\bb").is_err());
+        let m = RegexFlags {
+            multi_line: true,
+            ..RegexFlags::default()
+        };
+        assert_eq!(
+            translate(&RegexValue::new("^ab$", m), Dialect::Lucene, false).unwrap(),
+            "(()|.*\n)ab(()|\n.*)"
+        );
         assert!(lucene(r"a^b").is_err());
     }
 
