@@ -589,3 +589,107 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod equivalence {
+    //! The Lucene translation means what the IR regex means: both are run with Rust `regex`
+    //! (the Lucene output read as an anchored regex where `.` matches everything) on random
+    //! regexes and random strings.
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn atom() -> impl Strategy<Value = String> {
+        prop_oneof![
+            prop::sample::select(vec!["a", "b", "A", "1", " ", "-", "/", "\\.", "\\n", "x"])
+                .prop_map(String::from),
+            Just(".".to_string()),
+            Just("\\d".to_string()),
+            Just("\\s".to_string()),
+            Just("\\w".to_string()),
+            Just("[a-b]".to_string()),
+            Just("[^b]".to_string()),
+        ]
+    }
+
+    fn regex() -> impl Strategy<Value = String> {
+        let leaf = atom();
+        leaf.prop_recursive(3, 12, 3, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 1..4).prop_map(|v| v.concat()),
+                (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("(?:{a}|{b})")),
+                (
+                    inner.clone(),
+                    prop::sample::select(vec!["*", "+", "?", "{1,2}"])
+                )
+                    .prop_map(|(a, op)| format!("(?:{a}){op}")),
+            ]
+        })
+    }
+
+    fn lucene_as_rust(l: &str) -> String {
+        format!("(?s)^(?:{l})$")
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+        #[test]
+        fn lucene_translation_is_equivalent(
+            body in regex(),
+            start in any::<bool>(),
+            end in any::<bool>(),
+            i in any::<bool>(),
+            m in any::<bool>(),
+            s in any::<bool>(),
+            inputs in prop::collection::vec("[abAB1 \n./x-]{0,8}", 1..12),
+        ) {
+            let src = format!("{}{body}{}", if start { "^" } else { "" }, if end { "$" } else { "" });
+            let flags = RegexFlags { ignore_case: i, multi_line: m, dot_all: s };
+            let mut rust = String::from("(?");
+            rust.push(if i { 'i' } else { '-' });
+            if m { rust.push('m'); }
+            if s { rust.push('s'); }
+            rust.push(')');
+            let rust = format!("{}{src}", rust.replace("(?-)", "").replace("(?-", "(?"));
+            let Ok(original) = ::regex::Regex::new(&rust) else { return Ok(()); };
+            let lucene = translate(&RegexValue::new(&src, flags), Dialect::Lucene, true)
+                .expect("translatable");
+            let back = ::regex::Regex::new(&lucene_as_rust(&lucene))
+                .unwrap_or_else(|e| panic!("{lucene:?} does not parse back: {e}"));
+            for s in &inputs {
+                prop_assert_eq!(
+                    original.is_match(s),
+                    back.is_match(s),
+                    "regex {:?} (flags {:?}) -> lucene {:?} on {:?}", src, flags, lucene, s
+                );
+            }
+        }
+    }
+
+    fn piece() -> impl Strategy<Value = Piece> {
+        prop_oneof![
+            prop::sample::select(vec!["a", "B", "*", "?", "\\", ".", "(", " ", "é"])
+                .prop_map(|t| Piece::Lit(t.to_string())),
+            Just(Piece::AnyMany),
+            Just(Piece::AnyOne),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        #[test]
+        fn pattern_regex_is_equivalent(
+            pieces in prop::collection::vec(piece(), 0..6),
+            cased in any::<bool>(),
+            inputs in prop::collection::vec("[aAbB*?\\.( é\n]{0,6}", 1..12),
+        ) {
+            let p = Pattern::new(pieces);
+            let want = ::regex::Regex::new(&p.to_regex(cased).unwrap()).unwrap();
+            let lucene = from_pattern(&p, Dialect::Lucene, !cased).unwrap();
+            let back = ::regex::Regex::new(&lucene_as_rust(&lucene)).unwrap();
+            for s in &inputs {
+                prop_assert_eq!(want.is_match(s), back.is_match(s), "{} -> {:?} on {:?}", p, lucene, s);
+            }
+        }
+    }
+}
