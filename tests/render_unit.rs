@@ -261,3 +261,53 @@ fn unknown_keys_in_backend_files_are_errors() {
         "{e:?}"
     );
 }
+
+#[test]
+fn eql_sequences_for_ordered_temporal_correlations() {
+    let src = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("rules/correlation/temporal_ordered.yml"),
+    )
+    .unwrap();
+    let docs: Vec<sigmat::ir::Document> = sigmat::sigma::parse_str(&src, Some("t.yml"))
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let rules: Vec<&Rule> = docs
+        .iter()
+        .filter_map(|d| match d {
+            sigmat::ir::Document::Rule(r) => Some(r),
+            _ => None,
+        })
+        .collect();
+    let Some(sigmat::ir::Document::Correlation(c)) = docs.last() else {
+        panic!("the fixture ends with its correlation");
+    };
+    let eql = Backend::builtin("eql").unwrap();
+    assert_eq!(
+        eql.convert_correlation(c, &rules, &Options::new()).unwrap().queries,
+        ["sequence with maxspan=90s [any where EventID == 4625] by TargetUserName [any where EventID == 4624] by TargetUserName"]
+    );
+    // Fewer than all rules cannot be an EQL sequence.
+    let mut partial = c.clone();
+    partial.condition = vec![(sigmat::ir::CmpOp::Gte, sigmat::ir::Number::new("1"))];
+    let e = eql
+        .convert_correlation(&partial, &rules, &Options::new())
+        .unwrap_err();
+    assert!(
+        matches!(&e.kind, ErrorKind::Unsupported { what, .. } if what.contains("every rule")),
+        "{e:?}"
+    );
+    // Backends without a snippet refuse by type.
+    let e = Backend::builtin("sqlite")
+        .unwrap()
+        .convert_correlation(c, &rules, &Options::new())
+        .unwrap_err();
+    assert_eq!(
+        e.kind,
+        ErrorKind::Unsupported {
+            target: "sqlite".into(),
+            what: "`temporal_ordered` correlation rules".into()
+        }
+    );
+}

@@ -3,6 +3,7 @@
 
 #![allow(clippy::result_large_err)] // `Error` is the public error type of every stage.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -167,6 +168,7 @@ pub fn convert_document(
     backend: &Backend,
     pipelines: &[Pipeline],
     options: &Options,
+    correlated: &RuleIndex,
     path: &Path,
     document: usize,
     doc: &Result<ir::Document, Error>,
@@ -182,17 +184,25 @@ pub fn convert_document(
     match doc {
         Err(e) => Some(item(None, None, Outcome::Failed(e.clone().in_file(file)))),
         Ok(ir::Document::Filter(_)) => None,
-        Ok(ir::Document::Correlation(c)) => Some(item(
-            c.meta.id.clone(),
-            Some(c.meta.title.clone()),
-            Outcome::Unsupported(
-                Error::new(ErrorKind::Unsupported {
-                    target: backend.name().to_string(),
-                    what: "correlation rules".into(),
-                })
-                .in_file(file),
-            ),
-        )),
+        Ok(ir::Document::Correlation(c)) => {
+            let outcome = match convert_correlation(backend, pipelines, options, correlated, c) {
+                Ok(conv) => Outcome::Converted(conv),
+                Err(e) => {
+                    let e = e.in_file(file);
+                    if matches!(
+                        e.kind,
+                        ErrorKind::Unsupported { .. }
+                            | ErrorKind::UnresolvedPlaceholder(_)
+                            | ErrorKind::Pipeline(_)
+                    ) {
+                        Outcome::Unsupported(e)
+                    } else {
+                        Outcome::Failed(e)
+                    }
+                }
+            };
+            Some(item(c.meta.id.clone(), Some(c.meta.title.clone()), outcome))
+        }
         Ok(ir::Document::Rule(r)) => {
             let converted = if pipelines.is_empty() {
                 backend.convert(r, options)
@@ -232,6 +242,58 @@ pub fn convert_document(
             Some(item(r.meta.id.clone(), Some(r.meta.title.clone()), outcome))
         }
     }
+}
+
+/// The batch's rules by id and by name, pipelines applied, for correlation rules to refer to.
+pub type RuleIndex = HashMap<String, ir::Rule>;
+
+/// Indexes the rules of `jobs` (after `pipelines`) when the batch holds a correlation rule.
+fn rule_index(
+    jobs: &[(&Path, usize, &Result<ir::Document, Error>)],
+    pipelines: &[Pipeline],
+) -> RuleIndex {
+    let mut index = RuleIndex::new();
+    if !jobs
+        .iter()
+        .any(|(_, _, d)| matches!(d, Ok(ir::Document::Correlation(_))))
+    {
+        return index;
+    }
+    for (_, _, d) in jobs {
+        if let Ok(ir::Document::Rule(r)) = d {
+            let mut rule = r.clone();
+            if pipeline::apply(pipelines, &mut rule).is_err() {
+                continue;
+            }
+            for key in rule.meta.id.iter().chain(rule.meta.name.iter()) {
+                index.insert(key.clone(), rule.clone());
+            }
+        }
+    }
+    index
+}
+
+fn convert_correlation(
+    backend: &Backend,
+    pipelines: &[Pipeline],
+    options: &Options,
+    index: &RuleIndex,
+    corr: &ir::Correlation,
+) -> Result<Conversion, Error> {
+    let mut corr = corr.clone();
+    pipeline::apply_correlation(pipelines, &mut corr)?;
+    let mut rules = Vec::with_capacity(corr.rules.len());
+    for r in &corr.rules {
+        let rule = index.get(r).ok_or_else(|| {
+            Error::new(ErrorKind::InvalidCorrelation(format!(
+                "rule `{r}` is not among the converted rules"
+            )))
+            .at("correlation.rules")
+            .hint("convert the correlated rules in the same run")
+        })?;
+        rules.push(rule);
+    }
+    backend.convert_correlation(&corr, &rules, options)
 }
 
 /// Runs `convert`; exit status 0 when everything converted (unsupported rules allowed with
@@ -274,9 +336,12 @@ fn run_inner(args: &ConvertArgs) -> Result<i32, Error> {
                 .map(move |(i, d)| (p.as_path(), i, d))
         })
         .collect();
+    let correlated = rule_index(&jobs, &pipelines);
     let items: Vec<Item> = jobs
         .par_iter()
-        .filter_map(|(p, i, d)| convert_document(&backend, &pipelines, &options, p, *i, d))
+        .filter_map(|(p, i, d)| {
+            convert_document(&backend, &pipelines, &options, &correlated, p, *i, d)
+        })
         .collect();
 
     let (mut converted, mut unsupported, mut failed) = (0usize, 0usize, 0usize);

@@ -30,7 +30,9 @@ use crate::ir;
 
 pub use escape::{EscapeSpec, Quote};
 pub use regex::Dialect;
-pub use spec::{BackendFile, Cmp, Exprs, OptionSpec, Snippet, Tokens, VarSpec, Warnings};
+pub use spec::{
+    BackendFile, Cmp, Correlations, Exprs, OptionSpec, Snippet, Tokens, VarSpec, Warnings,
+};
 
 /// Built-in backend files and templates, embedded at build time.
 const BUILTIN_BACKENDS: &[(&str, &str)] = &[
@@ -353,6 +355,14 @@ impl Backend {
                 }
             }
         }
+        for (key, snip) in file.correlation.all() {
+            if let Some(s) = snip {
+                for (i, t) in s.templates().into_iter().enumerate() {
+                    env.add_template_owned(format!("correlation.{key}.{i}"), t.to_string())
+                        .map_err(|e| berr(format!("correlation.{key}: {e}")))?;
+                }
+            }
+        }
         for (k, t) in [
             ("not", Some(&file.tokens.not)),
             ("group", Some(&file.tokens.group)),
@@ -409,6 +419,25 @@ impl Backend {
             out.insert(k.clone(), v.clone());
         }
         Ok(out)
+    }
+
+    /// Converts a correlation rule over its rules (`rules[i]` is the rule named by
+    /// `corr.rules[i]`, pipelines already applied): one query.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Unsupported`] when the backend has no snippet for the correlation type (or
+    /// it refuses), or a correlated rule cannot be converted; errors of [`Backend::convert`].
+    pub fn convert_correlation(
+        &self,
+        corr: &ir::Correlation,
+        rules: &[&ir::Rule],
+        options: &Options,
+    ) -> Result<Conversion> {
+        let opts = self.options(options)?;
+        walk::convert_correlation(self, corr, rules, &opts).map_err(|e| match &corr.origin.file {
+            Some(f) => e.in_file(f.clone()),
+            None => e,
+        })
     }
 
     /// Converts a rule: one query per condition.

@@ -45,6 +45,9 @@ pub struct BackendFile {
     pub cmp: Cmp,
     /// Snippets per IR node kind and shape; `null` or absent = unsupported.
     pub expr: Exprs,
+    /// Snippets per correlation type; absent = unsupported.
+    #[serde(default)]
+    pub correlation: Correlations,
     /// Escaping filters, usable in every snippet and template as `{{ x | name }}`.
     #[serde(default)]
     pub escapes: IndexMap<String, EscapeSpec>,
@@ -211,6 +214,50 @@ exprs! {
     fieldref,
     /// Time part (`part`, `op`, `value`).
     timepart,
+}
+
+/// Snippets per correlation type (`rules`, `group_by`, `seconds`, `timespan`, `condition`,
+/// `rule_count`, `fields`); their output is the whole query.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Correlations {
+    /// `event_count`
+    #[serde(default)]
+    pub event_count: Option<Snippet>,
+    /// `value_count`
+    #[serde(default)]
+    pub value_count: Option<Snippet>,
+    /// `temporal`
+    #[serde(default)]
+    pub temporal: Option<Snippet>,
+    /// `temporal_ordered`
+    #[serde(default)]
+    pub temporal_ordered: Option<Snippet>,
+    /// `value_sum`
+    #[serde(default)]
+    pub value_sum: Option<Snippet>,
+    /// `value_avg`
+    #[serde(default)]
+    pub value_avg: Option<Snippet>,
+    /// `value_percentile`
+    #[serde(default)]
+    pub value_percentile: Option<Snippet>,
+}
+
+impl Correlations {
+    /// Every snippet with its key.
+    #[must_use]
+    pub fn all(&self) -> Vec<(&'static str, &Option<Snippet>)> {
+        vec![
+            ("event_count", &self.event_count),
+            ("value_count", &self.value_count),
+            ("temporal", &self.temporal),
+            ("temporal_ordered", &self.temporal_ordered),
+            ("value_sum", &self.value_sum),
+            ("value_avg", &self.value_avg),
+            ("value_percentile", &self.value_percentile),
+        ]
+    }
 }
 
 /// Warnings by trigger. `{fields}` in `keywords` is replaced by the full-text fields.

@@ -15,7 +15,10 @@ use super::escape::{Escape, Input, Refusal};
 use super::regex::RegexValue;
 use super::{Backend, Conversion, Options, REFUSAL};
 use crate::error::{Error, ErrorKind, Result, Warning};
-use crate::ir::{CmpOp, Expr, Pattern, Piece, Predicate, RefMatch, Rule, Shape, Test, TimePart};
+use crate::ir::{
+    CmpOp, Correlation, CorrelationType, Expr, Pattern, Piece, Predicate, RefMatch, Rule, Shape,
+    Test, TimePart,
+};
 
 thread_local! {
     static TEMPLATE_WARNINGS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
@@ -241,6 +244,151 @@ pub(super) fn convert(b: &Backend, rule: &Rule, opts: &Options) -> Result<Conver
         }
     }
     Ok(Conversion { queries, warnings })
+}
+
+pub(super) fn convert_correlation(
+    b: &Backend,
+    corr: &Correlation,
+    rules: &[&Rule],
+    opts: &Options,
+) -> Result<Conversion> {
+    let kind = match corr.kind {
+        CorrelationType::EventCount => "event_count",
+        CorrelationType::ValueCount => "value_count",
+        CorrelationType::Temporal => "temporal",
+        CorrelationType::TemporalOrdered => "temporal_ordered",
+        CorrelationType::ValueSum => "value_sum",
+        CorrelationType::ValueAvg => "value_avg",
+        CorrelationType::ValuePercentile => "value_percentile",
+    };
+    let unsupported = |what: String| {
+        Error::new(ErrorKind::Unsupported {
+            target: b.name().to_string(),
+            what,
+        })
+        .at("correlation")
+    };
+    let Some(snippet) = b
+        .file()
+        .correlation
+        .all()
+        .into_iter()
+        .find(|(k, _)| *k == kind)
+        .and_then(|(_, s)| s.clone())
+    else {
+        return Err(unsupported(format!("`{kind}` correlation rules")));
+    };
+    let escape = |name: &str| {
+        b.field
+            .apply(&Input::Text(name))
+            .map(Value::from_safe_string)
+            .map_err(|Refusal(what)| unsupported(what))
+    };
+    let mut warnings: Vec<Warning> = Vec::new();
+    let mut items = Vec::with_capacity(rules.len());
+    for r in rules {
+        let c = convert(b, r, opts)?;
+        let [query] = c.queries.as_slice() else {
+            return Err(unsupported(format!(
+                "a correlated rule with {} conditions (`{}`)",
+                c.queries.len(),
+                r.meta.title
+            )));
+        };
+        for w in c.warnings {
+            if !warnings.iter().any(|x| x.message == w.message) {
+                warnings.push(w);
+            }
+        }
+        let mut by = Vec::new();
+        for g in &corr.group_by {
+            let field = corr
+                .aliases
+                .get(g)
+                .and_then(|m| {
+                    r.meta
+                        .id
+                        .as_ref()
+                        .and_then(|id| m.get(id))
+                        .or_else(|| r.meta.name.as_ref().and_then(|n| m.get(n)))
+                })
+                .unwrap_or(g);
+            by.push(escape(field)?);
+        }
+        items.push(context! {
+            query => Value::from_safe_string(query.clone()),
+            by => by,
+            title => r.meta.title.clone(),
+        });
+    }
+    let group_by: Vec<Value> = corr
+        .group_by
+        .iter()
+        .map(|g| escape(g))
+        .collect::<Result<_>>()?;
+    let fields: Vec<Value> = corr
+        .field
+        .iter()
+        .map(|g| escape(g))
+        .collect::<Result<_>>()?;
+    let condition: Vec<Value> = corr
+        .condition
+        .iter()
+        .map(|(op, n)| {
+            let op = match op {
+                CmpOp::Eq => "eq",
+                CmpOp::Lt => "lt",
+                CmpOp::Lte => "lte",
+                CmpOp::Gt => "gt",
+                CmpOp::Gte => "gte",
+                CmpOp::Neq => "neq",
+            };
+            context! {
+                op => op,
+                count => n.as_i64(),
+                value => Value::from_safe_string(number(&n.text).unwrap_or_default()),
+            }
+        })
+        .collect();
+    let ctx = context! {
+        rules => items,
+        rule_count => rules.len(),
+        group_by => group_by,
+        fields => fields,
+        condition => condition,
+        seconds => Value::from_safe_string(corr.timespan.seconds.to_string()),
+        timespan => corr.timespan.text.clone(),
+    };
+    TEMPLATE_WARNINGS.with(|w| w.borrow_mut().clear());
+    let mut last = None;
+    for i in 0..snippet.templates().len() {
+        let name = format!("correlation.{kind}.{i}");
+        let t = b
+            .env
+            .get_template(&name)
+            .map_err(|e| backend_err(b, &name, &e))?;
+        match t.render(&ctx) {
+            Ok(q) => {
+                for m in TEMPLATE_WARNINGS.with(|t| std::mem::take(&mut *t.borrow_mut())) {
+                    warnings.push(Warning {
+                        message: m,
+                        at: None,
+                    });
+                }
+                return Ok(Conversion {
+                    queries: vec![q],
+                    warnings,
+                });
+            }
+            Err(e) => match refusal(&e) {
+                Some(r) => last = Some(r),
+                None => return Err(backend_err(b, &name, &e)),
+            },
+        }
+    }
+    Err(unsupported(
+        last.unwrap_or_else(|| format!("`{kind}` correlation rules")),
+    ))
 }
 
 fn resolve_var(v: &super::VarSpec, rule: &Rule, opts: &Options) -> Result<String> {
