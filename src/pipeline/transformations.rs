@@ -403,39 +403,38 @@ fn apply_item(item: &Item, w: &mut Work<'_>, ctx: &mut Ctx) -> Result<()> {
                 prefix: field_prefix,
                 drop_algo: *drop_algo_prefix,
             };
-            let mut failed: Option<String> = None;
-            for_each_item(item, w, ctx, &mut |leaf, _| {
-                if !leaf
-                    .pred
+            let parses = |l: &Leaf| {
+                l.pred
                     .field
                     .as_ref()
                     .is_some_and(|f| field_to_parse.contains(f))
-                {
-                    return Ok(Changed::No(leaf));
+            };
+            // pySigma: a detection item is rewritten when all its values are strings; values
+            // without a valid algorithm are dropped, and an item left with none is an error.
+            let selected = selection(item, w, ctx);
+            let mut leaves = Vec::new();
+            w.conditions.iter().for_each(|c| c.leaves(&mut leaves));
+            let mut groups: HashMap<ItemKey, (bool, usize, Option<String>)> = HashMap::new();
+            for (i, l) in leaves.iter().enumerate() {
+                if !selected[i] || !parses(l) {
+                    continue;
                 }
-                let Test::Str { pattern, .. } = &leaf.pred.test else {
-                    return Ok(Changed::No(leaf));
-                };
-                match hashes.split(&plain(pattern)) {
-                    Some((field, value)) => {
-                        let mut pred = leaf.pred.clone();
-                        pred.field = Some(field);
-                        pred.test = Test::Str {
-                            pattern: sigma_pattern(&value),
-                            cased: false,
-                        };
-                        Ok(Changed::Yes(Node::Leaf(Leaf {
-                            pred,
-                            applied: leaf.applied,
-                        })))
+                let g = groups.entry(item_key(l, i)).or_insert((true, 0, None));
+                match &l.pred.test {
+                    Test::Str { pattern, .. } => {
+                        if hashes.split(&plain(pattern)).is_some() {
+                            g.1 += 1;
+                        } else {
+                            g.2.get_or_insert_with(|| plain(pattern));
+                        }
                     }
-                    None => {
-                        failed.get_or_insert_with(|| plain(pattern));
-                        Ok(Changed::Drop)
-                    }
+                    _ => g.0 = false,
                 }
-            })?;
-            if let Some(v) = failed {
+            }
+            if let Some((_, _, Some(v))) = groups
+                .values()
+                .find(|(all_str, valid, _)| *all_str && *valid == 0)
+            {
                 return Err(w.err(
                     item,
                     format!(
@@ -444,6 +443,34 @@ fn apply_item(item: &Item, w: &mut Work<'_>, ctx: &mut Ctx) -> Result<()> {
                     ),
                 ));
             }
+            let skipped: HashSet<ItemKey> = groups
+                .into_iter()
+                .filter(|(_, g)| !g.0)
+                .map(|(k, _)| k)
+                .collect();
+            for_each_item(item, w, ctx, &mut |leaf, _| {
+                if !parses(&leaf) || skipped.contains(&item_key(&leaf, usize::MAX)) {
+                    return Ok(Changed::No(leaf));
+                }
+                let Test::Str { pattern, .. } = &leaf.pred.test else {
+                    return Ok(Changed::No(leaf));
+                };
+                Ok(match hashes.split(&plain(pattern)) {
+                    Some((field, value)) => {
+                        let mut pred = leaf.pred.clone();
+                        pred.field = Some(field);
+                        pred.test = Test::Str {
+                            pattern: sigma_pattern(&value),
+                            cased: false,
+                        };
+                        Changed::Yes(Node::Leaf(Leaf {
+                            pred,
+                            applied: leaf.applied,
+                        }))
+                    }
+                    None => Changed::Drop,
+                })
+            })?;
         }
         Transformation::ExtractFields {
             regex,
@@ -725,9 +752,12 @@ fn or_node(mut xs: Vec<Node>) -> Node {
     }
 }
 
+/// A detection item: key path without the value index, and field.
+type ItemKey = (String, Option<String>);
+
 /// The detection item a predicate belongs to: its key path without the value index, and its
 /// field. Predicates without a key path are items of their own.
-fn item_key(leaf: &Leaf, index: usize) -> (String, Option<String>) {
+fn item_key(leaf: &Leaf, index: usize) -> ItemKey {
     let at = &leaf.pred.at;
     if at.is_empty() {
         return (format!("#{index}"), leaf.pred.field.clone());
@@ -742,6 +772,30 @@ fn item_key(leaf: &Leaf, index: usize) -> (String, Option<String>) {
     (base.to_string(), leaf.pred.field.clone())
 }
 
+/// For every predicate (depth first), whether the item's detection item and field name
+/// conditions select it.
+fn selection(item: &Item, w: &Work<'_>, ctx: &Ctx) -> Vec<bool> {
+    let mut leaves = Vec::new();
+    w.conditions.iter().for_each(|c| c.leaves(&mut leaves));
+    let keys: Vec<_> = leaves
+        .iter()
+        .enumerate()
+        .map(|(i, l)| item_key(l, i))
+        .collect();
+    let mut groups: HashMap<&(String, Option<String>), Vec<&Test>> = HashMap::new();
+    for (k, l) in keys.iter().zip(&leaves) {
+        groups.entry(k).or_default().push(&l.pred.test);
+    }
+    leaves
+        .iter()
+        .zip(&keys)
+        .map(|(l, k)| {
+            conditions::detection_item_ok(&item.detection_item_conditions, &groups[k], l, ctx)
+                && conditions::field_name_ok_item(&item.field_name_conditions, l, ctx)
+        })
+        .collect()
+}
+
 /// Calls `f` on every predicate of every detection item that the item's detection item and
 /// field name conditions select, and puts the result in its place.
 fn for_each_item(
@@ -751,27 +805,7 @@ fn for_each_item(
     f: &mut dyn FnMut(Leaf, &mut Ctx) -> std::result::Result<Changed, String>,
 ) -> Result<()> {
     // Which predicates are selected, decided before anything changes.
-    let selected: Vec<bool> = {
-        let mut leaves = Vec::new();
-        w.conditions.iter().for_each(|c| c.leaves(&mut leaves));
-        let keys: Vec<_> = leaves
-            .iter()
-            .enumerate()
-            .map(|(i, l)| item_key(l, i))
-            .collect();
-        let mut groups: HashMap<&(String, Option<String>), Vec<&Test>> = HashMap::new();
-        for (k, l) in keys.iter().zip(&leaves) {
-            groups.entry(k).or_default().push(&l.pred.test);
-        }
-        leaves
-            .iter()
-            .zip(&keys)
-            .map(|(l, k)| {
-                conditions::detection_item_ok(&item.detection_item_conditions, &groups[k], l, ctx)
-                    && conditions::field_name_ok_item(&item.field_name_conditions, l, ctx)
-            })
-            .collect()
-    };
+    let selected = selection(item, w, ctx);
     let mut index = 0usize;
     let conds = std::mem::take(&mut w.conditions);
     let mut out = Vec::with_capacity(conds.len());

@@ -9,12 +9,14 @@ back out of the EQL text: pySigma 2.1.1 writes some regex strings with broken es
 would make a text scan see words inside values as fields. Writes JSON:
 
     {"pysigma": VERSION, "backend": VERSION,
-     "rules": {"rules/windows/...yml": {"fields": [sorted names], "error": "Class: message"}}}
+     "rules": {"rules/windows/...yml": {"fields": [sorted names], "error": "Class: message", "stage": "backend"}}}
 
-`error` is present when the backend refused the rule; `fields` is then read from the rule as the
-pipeline left it.
+`error` is present when pySigma refused the rule, `stage` says where (`pipeline` or `backend`);
+`fields` is then read from the rule as the pipeline left it.
 
-Usage: ecs_windows_fields.py SIGMA_DIR OUT.json
+Usage: ecs_windows_fields.py SIGMA_DIR OUT.json [PIPELINE.yml]
+With PIPELINE.yml, that pySigma pipeline file is used instead of `ecs_windows` (to check
+sigmat's pipeline engine on other pipelines: SIGMAT_PIPELINE=PIPELINE.yml for the Rust test).
 The Rust test tests/pipeline_conformance.rs compares sigmat's field sets with this file.
 """
 import json
@@ -28,6 +30,7 @@ from sigma.conditions import ConditionFieldEqualsValueExpression, ConditionItem
 from sigma.types import SigmaFieldReference
 from sigma.collection import SigmaCollection
 from sigma.pipelines.elasticsearch import ecs_windows
+from sigma.processing.pipeline import ProcessingPipeline
 
 def fields_of(node, out: set) -> None:
     """Field names under a parsed condition: item fields and field-reference targets."""
@@ -42,7 +45,23 @@ def fields_of(node, out: set) -> None:
 
 def main() -> None:
     root, out_path = Path(sys.argv[1]), Path(sys.argv[2])
-    backend = EqlBackend(ecs_windows())
+    if len(sys.argv) > 3:
+        pipeline = ProcessingPipeline.from_yaml(Path(sys.argv[3]).read_text(encoding="utf-8"))
+    else:
+        pipeline = ecs_windows()
+    backend = EqlBackend(pipeline)
+
+    # Record whether a failure happened in the pipeline or later in the backend.
+    stage = {"now": "backend"}
+    original_apply = ProcessingPipeline.apply
+
+    def tracking_apply(self, rule):
+        stage["now"] = "pipeline"
+        result = original_apply(self, rule)
+        stage["now"] = "backend"
+        return result
+
+    ProcessingPipeline.apply = tracking_apply
     result = {}
     for sub in ("rules", "rules-emerging-threats", "rules-threat-hunting"):
         for path in sorted((root / sub).rglob("*.yml")):
@@ -57,9 +76,11 @@ def main() -> None:
             collection = SigmaCollection.from_yaml(text)
             entry = {}
             try:
-                backend.convert(collection)  # applies ecs_windows to the rules in place
+                stage["now"] = "backend"
+                backend.convert(collection)  # applies the pipeline to the rules in place
             except Exception as e:  # one bad rule never stops the batch
                 entry["error"] = f"{type(e).__name__}: {e}"
+                entry["stage"] = stage["now"]
             # The pipeline ran before the backend failed (field references, placeholders), so
             # the processed rule still tells which fields the query would use.
             try:
