@@ -320,7 +320,8 @@ pub struct TechniqueMapping {
 
 /// Builds a threat mapping from a rule's tags: one entry per tactic, in the order the tags
 /// name them; each technique filed under those of its ATT&CK tactics that the rule names, or,
-/// when the rule names none of them, under its first ATT&CK tactic (which is then added);
+/// when the rule names none of them, under the earliest of its tactics in matrix order (which
+/// is then added);
 /// a sub-technique is filed under its parent technique. Returns the warnings of
 /// [`parse_tag`] with the key path `tags[i]`.
 #[must_use]
@@ -366,7 +367,8 @@ pub fn map_tags(tags: &[String]) -> (Vec<TacticMapping>, Vec<Warning>) {
             .filter(|t| tactics.contains(t))
             .collect();
         if homes.is_empty() {
-            let Some(first) = tech.tactics.first().copied() else {
+            let matrix_pos = |t: &&'static Tactic| TACTICS.iter().position(|x| x == *t);
+            let Some(first) = tech.tactics.iter().copied().min_by_key(matrix_pos) else {
                 continue;
             };
             homes.push(first);

@@ -100,7 +100,7 @@ pub struct Metadata {
 pub struct RuleData {
     /// The Sigma `author`, split on commas.
     pub author: Vec<String>,
-    /// The Sigma `description` (or the title), re-wrapped at 120 characters.
+    /// The Sigma `description` (or the title), trimmed.
     pub description: String,
     /// The Sigma `falsepositives`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -639,7 +639,7 @@ pub fn build(
         author.push("Unknown".into());
     }
     let description = match m.description.as_deref().map(str::trim) {
-        Some(d) if !d.is_empty() => super::toml_text::wrap(d),
+        Some(d) if !d.is_empty() => d.to_string(),
         _ => {
             warn(
                 &mut warnings,

@@ -181,9 +181,11 @@ impl Publisher {
         env.set_lstrip_blocks(true);
         env.set_keep_trailing_newline(true);
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
-        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::SemiStrict);
         env.add_filter("toml_str", |s: String| toml_text::basic(&s));
-        env.add_filter("toml_text", |s: String| toml_text::text(&s, 14));
+        env.add_filter("toml_text", |s: String| {
+            toml_text::text(&toml_text::wrap(&s), 14)
+        });
         env.add_filter("toml_markdown", |s: String| toml_text::markdown(&s));
         env.add_filter("toml_query", |s: String| toml_text::query(&s));
         env.add_filter("toml_list", |v: Vec<String>| toml_text::list(&v));
@@ -307,7 +309,7 @@ fn check_toml(text: &str, model: &ElasticRule) -> Result<(), Error> {
         (
             "rule.description",
             get("description").map(|d| d.trim_end_matches('\n').to_string()),
-            r.description.trim_end_matches('\n').to_string(),
+            toml_text::wrap(&r.description),
         ),
     ];
     for (key, got, want) in checks {
