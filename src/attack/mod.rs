@@ -24,6 +24,10 @@ pub const ATTACK_VERSION: &str = "18.1";
 /// The generated technique table (see the module docs for its format).
 pub const TECHNIQUES_TSV: &str = include_str!("techniques.tsv");
 
+/// Tactic short names of ATT&CK v19 (which split Defense Evasion), used by current SigmaHQ
+/// rules. Their ids are not in the embedded v18.1 data, so they are reported, not mapped.
+pub const NEWER_TACTICS: &[&str] = &["stealth", "defense-impairment"];
+
 /// An ATT&CK enterprise tactic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Tactic {
@@ -290,6 +294,11 @@ pub fn parse_tag(tag: &str) -> Result<Option<AttackTag>, Warning> {
     }
     if lower.starts_with("ds") && lower.len() == 6 && digits(&lower[2..], 4) {
         return Ok(Some(AttackTag::Other));
+    }
+    if NEWER_TACTICS.contains(&lower.as_str()) {
+        return Err(warn(format!(
+            "tag `{tag}`: a tactic of a newer ATT&CK release, not in v{ATTACK_VERSION}; techniques are filed under their v{ATTACK_VERSION} tactics"
+        )));
     }
     tactic_by(&lower)
         .map(|t| Some(AttackTag::Tactic(t)))

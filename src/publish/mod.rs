@@ -149,6 +149,8 @@ pub struct Published {
     pub path: PathBuf,
     /// The text: a whole TOML file, or one JSON line (with its newline).
     pub text: String,
+    /// `rule.rule_id` (the Sigma id, or the derived one).
+    pub rule_id: String,
     /// What the reader should know (unknown ATT&CK tags, defaults filled in...).
     pub warnings: Vec<Warning>,
 }
@@ -281,6 +283,7 @@ impl Publisher {
         Ok(Published {
             path,
             text,
+            rule_id: model.rule.rule_id,
             warnings,
         })
     }
@@ -353,4 +356,39 @@ pub fn write_atomic(path: &Path, text: &str) -> Result<(), Error> {
         return Err(io(e));
     }
     Ok(())
+}
+
+/// `path`, or, when an earlier rule of the batch already took it, `path` with `_<first eight
+/// characters of rule_id>` added to the file stem. Records the result in `used`.
+pub fn unique_path(
+    used: &mut std::collections::HashSet<PathBuf>,
+    path: &Path,
+    rule_id: &str,
+) -> PathBuf {
+    let mut p = path.to_path_buf();
+    if used.contains(&p) {
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let short: String = rule_id
+            .chars()
+            .filter(char::is_ascii_hexdigit)
+            .take(8)
+            .collect();
+        p.set_file_name(format!("{stem}_{short}"));
+        if let Some(ext) = path.extension() {
+            p.set_extension(ext);
+        }
+        let mut n = 2;
+        while used.contains(&p) {
+            p.set_file_name(format!("{stem}_{short}_{n}"));
+            if let Some(ext) = path.extension() {
+                p.set_extension(ext);
+            }
+            n += 1;
+        }
+    }
+    used.insert(p.clone());
+    p
 }
