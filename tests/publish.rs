@@ -595,3 +595,40 @@ fn atomic_write_creates_folders_and_leaves_no_temp_file() {
     assert_eq!(names.len(), 1, "{names:?}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The seed rule as the front end reads it gives the same file as the hand-built IR above
+/// (the pipeline's routing state is copied over until the pipeline stage runs here too).
+#[test]
+fn seed_yaml_through_the_front_end_matches_the_hand_built_ir() {
+    let path = std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/rules/seed/python_webserver_execution_linux.yml"
+    ));
+    let docs = sigmat::sigma::load_file(path);
+    let Some(Ok(sigmat::ir::Document::Rule(mut rule))) = docs.into_iter().next() else {
+        panic!("seed does not load as a rule");
+    };
+    rule.state = seed().state;
+    let p = Publisher::new();
+    let from_yaml = p
+        .publish(
+            Format::ElasticToml,
+            &rule,
+            SEED_EQL,
+            QueryLanguage::Eql,
+            &opts(),
+        )
+        .expect("publishes");
+    let by_hand = p
+        .publish(
+            Format::ElasticToml,
+            &seed(),
+            SEED_EQL,
+            QueryLanguage::Eql,
+            &opts(),
+        )
+        .expect("publishes");
+    assert_eq!(from_yaml.text, by_hand.text);
+    assert_eq!(from_yaml.path, by_hand.path);
+    assert!(from_yaml.warnings.is_empty(), "{:?}", from_yaml.warnings);
+}
