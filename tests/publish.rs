@@ -632,3 +632,51 @@ fn seed_yaml_through_the_front_end_matches_the_hand_built_ir() {
     assert_eq!(from_yaml.path, by_hand.path);
     assert!(from_yaml.warnings.is_empty(), "{:?}", from_yaml.warnings);
 }
+
+#[test]
+fn sink_writes_one_toml_per_rule_under_os_folders_and_one_ndjson_file() {
+    let dir = std::env::temp_dir().join(format!("sigmat-publish-sink-{}", std::process::id()));
+    let p = Publisher::new();
+    let mut toml_sink = publish::Sink::new(Format::ElasticToml, Some(dir.clone()));
+    let mut nd_sink = publish::Sink::new(Format::KibanaNdjson, Some(dir.clone()));
+    // The seed twice: the second gets a disambiguated name, not an overwrite.
+    let all = [fixtures(), vec![fixtures().remove(0)]].concat();
+    for (_, rule, query, lang) in &all {
+        let t = p
+            .publish(Format::ElasticToml, rule, query, *lang, &opts())
+            .expect("toml");
+        toml_sink.push(&t).expect("push");
+        let n = p
+            .publish(Format::KibanaNdjson, rule, query, *lang, &opts())
+            .expect("ndjson");
+        nd_sink.push(&n).expect("push");
+    }
+    let mut files = toml_sink.finish(&mut std::io::sink()).expect("finish");
+    files.extend(nd_sink.finish(&mut std::io::sink()).expect("finish"));
+    let rel: Vec<String> = files
+        .iter()
+        .map(|f| {
+            f.strip_prefix(&dir)
+                .expect("under dir")
+                .display()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        rel,
+        [
+            "linux/exfiltration_python_webserver_execution_linux.toml",
+            "windows/execution_suspicious_encoded_powershell_download_cradle.toml",
+            "integrations/aws/initial_access_aws_root_login_console.toml",
+            "macos/execution_macos_osascript_execution.toml",
+            "linux/exfiltration_python_webserver_execution_linux_3f0f5957.toml",
+            "rules.ndjson",
+        ]
+    );
+    let nd = std::fs::read_to_string(dir.join("rules.ndjson")).expect("ndjson");
+    assert_eq!(nd.lines().count(), 5);
+    for line in nd.lines() {
+        serde_json::from_str::<serde_json::Value>(line).expect("each line is JSON");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -392,3 +392,84 @@ pub fn unique_path(
     used.insert(p.clone());
     p
 }
+
+/// Collects the published rules of a batch and writes them: with an output folder, one
+/// `elastic-toml` file per rule under `<folder>/<os>/` (each written atomically as soon as it
+/// is pushed, names made unique with [`unique_path`]) or all `kibana-ndjson` lines to one file
+/// (`<folder>/rules.ndjson`, or the given path when it ends in `.ndjson`), written atomically
+/// by [`Sink::finish`]; without one, everything goes to the writer given to `finish`.
+#[derive(Debug)]
+pub struct Sink {
+    format: Format,
+    out: Option<PathBuf>,
+    used: std::collections::HashSet<PathBuf>,
+    buffer: String,
+    written: Vec<PathBuf>,
+}
+
+impl Sink {
+    /// A sink for `format`, writing under `out` (or to the `finish` writer when `None`).
+    #[must_use]
+    pub fn new(format: Format, out: Option<PathBuf>) -> Self {
+        Sink {
+            format,
+            out,
+            used: std::collections::HashSet::new(),
+            buffer: String::new(),
+            written: Vec::new(),
+        }
+    }
+
+    /// Adds one rule. Returns the file it was written to, if it was written now.
+    ///
+    /// # Errors
+    /// A write that failed (nothing half-written is left).
+    pub fn push(&mut self, p: &Published) -> Result<Option<PathBuf>, Error> {
+        let rel = unique_path(&mut self.used, &p.path, &p.rule_id);
+        match (self.format, &self.out) {
+            (Format::ElasticToml, Some(dir)) => {
+                let path = dir.join(&rel);
+                write_atomic(&path, &p.text)?;
+                self.written.push(path.clone());
+                Ok(Some(path))
+            }
+            (Format::ElasticToml, None) => {
+                if !self.buffer.is_empty() {
+                    self.buffer.push('\n');
+                }
+                self.buffer
+                    .push_str(&format!("# file: {}\n", rel.display()));
+                self.buffer.push_str(&p.text);
+                Ok(None)
+            }
+            (Format::KibanaNdjson, _) => {
+                self.buffer.push_str(&p.text);
+                Ok(None)
+            }
+        }
+    }
+
+    /// Writes what is buffered: the NDJSON file, or everything to `stdout` when there is no
+    /// output folder. Returns every file written by the batch.
+    ///
+    /// # Errors
+    /// A write that failed.
+    pub fn finish(mut self, stdout: &mut dyn std::io::Write) -> Result<Vec<PathBuf>, Error> {
+        match (self.format, &self.out) {
+            (Format::ElasticToml, Some(_)) => {}
+            (Format::KibanaNdjson, Some(out)) => {
+                let path = if out.extension().is_some_and(|e| e == "ndjson") {
+                    out.clone()
+                } else {
+                    out.join("rules.ndjson")
+                };
+                write_atomic(&path, &self.buffer)?;
+                self.written.push(path);
+            }
+            (_, None) => stdout
+                .write_all(self.buffer.as_bytes())
+                .map_err(|e| Error::new(ErrorKind::Io(e.to_string())))?,
+        }
+        Ok(self.written)
+    }
+}
