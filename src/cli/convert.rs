@@ -1,0 +1,343 @@
+//! `sigmat convert -t BACKEND [-f FORMAT] [-o FILE|DIR] [-O key=value]... PATH...`: rules to
+//! queries, in parallel, in a deterministic order; one bad rule never stops the run.
+
+#![allow(clippy::result_large_err)] // `Error` is the public error type of every stage.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+use rayon::prelude::*;
+
+use crate::error::{Error, ErrorKind};
+use crate::ir;
+use crate::render::{Backend, Conversion, Library, Options};
+use crate::sigma;
+
+/// Output formats of `convert`. Adding one: a variant here, its description in
+/// [`Format::describe`], its file extension in [`Format::extension`] and its text in
+/// [`Format::write_item`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// The queries as text, one per line.
+    Default,
+    /// One JSON object per rule: path, id, title, backend, queries, warnings or error.
+    Jsonl,
+}
+
+impl Format {
+    /// Every format, for `sigmat list formats`.
+    pub const ALL: &'static [Format] = &[Format::Default, Format::Jsonl];
+
+    /// The name on the command line.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Default => "default",
+            Format::Jsonl => "jsonl",
+        }
+    }
+
+    /// One line for `sigmat list formats`.
+    #[must_use]
+    pub fn describe(self) -> &'static str {
+        match self {
+            Format::Default => "the queries as text, one per line",
+            Format::Jsonl => {
+                "one JSON object per rule: path, id, title, backend, queries and warnings, or error {kind, message}"
+            }
+        }
+    }
+
+    /// File extension when writing one file per rule into a directory.
+    fn extension(self, backend: &str) -> String {
+        match self {
+            Format::Default => backend.to_string(),
+            Format::Jsonl => "jsonl".to_string(),
+        }
+    }
+
+    /// Appends one rule's output.
+    fn write_item(self, out: &mut String, item: &Item, backend: &str) {
+        match self {
+            Format::Default => {
+                if let Outcome::Converted(c) = &item.outcome {
+                    for q in &c.queries {
+                        out.push_str(q);
+                        out.push('\n');
+                    }
+                }
+            }
+            Format::Jsonl => {
+                let mut obj = serde_json::json!({
+                    "path": item.path.display().to_string(),
+                    "id": item.id,
+                    "title": item.title,
+                    "backend": backend,
+                });
+                match &item.outcome {
+                    Outcome::Converted(c) => {
+                        obj["queries"] = serde_json::json!(c.queries);
+                        obj["warnings"] = serde_json::json!(c.warnings);
+                    }
+                    Outcome::Unsupported(e) | Outcome::Failed(e) => {
+                        obj["error"] = serde_json::json!({
+                            "kind": e.kind.code(),
+                            "message": e.kind.to_string(),
+                            "location": e.location,
+                            "hint": e.hint,
+                        });
+                    }
+                }
+                let _ = writeln!(out, "{obj}");
+            }
+        }
+    }
+}
+
+/// Arguments of `sigmat convert`.
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// The backend (`sigmat list backends`).
+    #[arg(short = 't', long = "target")]
+    pub target: String,
+    /// Output format.
+    #[arg(short = 'f', long, value_enum, default_value_t = Format::Default)]
+    pub format: Format,
+    /// Write to this file, or into this existing directory one file per rule (atomically).
+    #[arg(short = 'o', long)]
+    pub output: Option<PathBuf>,
+    /// Backend option `key=value` (`sigmat list backends` shows them).
+    #[arg(short = 'O', long = "option", value_parser = parse_option)]
+    pub options: Vec<(String, String)>,
+    /// Do not count rules the backend cannot express as a failure (exit status).
+    #[arg(short = 's', long)]
+    pub skip_unsupported: bool,
+    /// Load more backends (`DIR/*.yml`) and templates (`DIR/templates/`), overriding built-ins.
+    #[arg(long)]
+    pub backend_dir: Option<PathBuf>,
+    /// Sigma files or folders (walked for `.yml` / `.yaml`).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+}
+
+fn parse_option(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.trim().to_string(), v.to_string()))
+        .ok_or_else(|| format!("expected key=value, found `{s}`"))
+}
+
+/// What happened to one document.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Converted.
+    Converted(Conversion),
+    /// The backend cannot express it (or it needs a pipeline's values).
+    Unsupported(Error),
+    /// The rule is invalid, or the backend is broken.
+    Failed(Error),
+}
+
+/// One converted (or not) document.
+#[derive(Debug)]
+pub struct Item {
+    /// The file.
+    pub path: PathBuf,
+    /// Index of the document in the file.
+    pub document: usize,
+    /// Rule id.
+    pub id: Option<String>,
+    /// Rule title.
+    pub title: Option<String>,
+    /// The outcome.
+    pub outcome: Outcome,
+}
+
+/// Converts one loaded document; `None` for filter documents (already applied by the loader).
+#[must_use]
+pub fn convert_document(
+    backend: &Backend,
+    options: &Options,
+    path: &Path,
+    document: usize,
+    doc: &Result<ir::Document, Error>,
+) -> Option<Item> {
+    let file = path.display().to_string();
+    let item = |id: Option<String>, title: Option<String>, outcome| Item {
+        path: path.to_path_buf(),
+        document,
+        id,
+        title,
+        outcome,
+    };
+    match doc {
+        Err(e) => Some(item(None, None, Outcome::Failed(e.clone().in_file(file)))),
+        Ok(ir::Document::Filter(_)) => None,
+        Ok(ir::Document::Correlation(c)) => Some(item(
+            c.meta.id.clone(),
+            Some(c.meta.title.clone()),
+            Outcome::Unsupported(
+                Error::new(ErrorKind::Unsupported {
+                    target: backend.name().to_string(),
+                    what: "correlation rules".into(),
+                })
+                .in_file(file),
+            ),
+        )),
+        Ok(ir::Document::Rule(r)) => {
+            let outcome = match backend.convert(r, options) {
+                Ok(c) => Outcome::Converted(c),
+                Err(e) => {
+                    let e = e.in_file(file);
+                    if matches!(
+                        e.kind,
+                        ErrorKind::Unsupported { .. } | ErrorKind::UnresolvedPlaceholder(_)
+                    ) {
+                        Outcome::Unsupported(e)
+                    } else {
+                        Outcome::Failed(e)
+                    }
+                }
+            };
+            Some(item(r.meta.id.clone(), Some(r.meta.title.clone()), outcome))
+        }
+    }
+}
+
+/// Runs `convert`; exit status 0 when everything converted (unsupported rules allowed with
+/// `--skip-unsupported`), 1 otherwise, 2 on a usage error.
+#[must_use]
+pub fn run(args: &ConvertArgs) -> i32 {
+    match run_inner(args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("{}", e.render());
+            2
+        }
+    }
+}
+
+fn run_inner(args: &ConvertArgs) -> Result<i32, Error> {
+    let mut lib = Library::builtin();
+    if let Some(dir) = &args.backend_dir {
+        lib = lib.with_dir(dir)?;
+    }
+    let backend = lib.backend(&args.target)?;
+    let options: Options = args.options.iter().cloned().collect();
+    backend.options(&options)?;
+
+    let loaded = sigma::load_paths(&args.paths);
+    if loaded.is_empty() {
+        return Err(Error::new(ErrorKind::Usage(
+            "no Sigma files found in the given paths".into(),
+        )));
+    }
+    let jobs: Vec<(&Path, usize, &Result<ir::Document, Error>)> = loaded
+        .iter()
+        .flat_map(|(p, docs)| {
+            docs.iter()
+                .enumerate()
+                .map(move |(i, d)| (p.as_path(), i, d))
+        })
+        .collect();
+    let items: Vec<Item> = jobs
+        .par_iter()
+        .filter_map(|(p, i, d)| convert_document(&backend, &options, p, *i, d))
+        .collect();
+
+    let (mut converted, mut unsupported, mut failed) = (0usize, 0usize, 0usize);
+    for it in &items {
+        match &it.outcome {
+            Outcome::Converted(c) => {
+                converted += 1;
+                for w in &c.warnings {
+                    eprintln!("warning: {}: {}", it.path.display(), w.message);
+                }
+            }
+            Outcome::Unsupported(e) => {
+                unsupported += 1;
+                eprintln!("{}", e.render());
+            }
+            Outcome::Failed(e) => {
+                failed += 1;
+                eprintln!("{}", e.render());
+            }
+        }
+    }
+
+    let name = backend.name();
+    match &args.output {
+        Some(dir) if dir.is_dir() => {
+            for it in &items {
+                if !matches!(it.outcome, Outcome::Converted(_)) && args.format == Format::Default {
+                    continue;
+                }
+                let mut text = String::new();
+                args.format.write_item(&mut text, it, name);
+                let stem = it
+                    .path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "rule".into());
+                let file = if it.document == 0 {
+                    format!("{stem}.{}", args.format.extension(name))
+                } else {
+                    format!("{stem}-{}.{}", it.document, args.format.extension(name))
+                };
+                write_atomic(&dir.join(file), &text)?;
+            }
+        }
+        Some(file) => {
+            let mut text = String::new();
+            for it in &items {
+                args.format.write_item(&mut text, it, name);
+            }
+            write_atomic(file, &text)?;
+        }
+        None => {
+            let mut text = String::new();
+            for it in &items {
+                args.format.write_item(&mut text, it, name);
+            }
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())
+                .and_then(|()| out.flush())
+                .map_err(|e| Error::new(ErrorKind::Io(format!("stdout: {e}"))))?;
+        }
+    }
+
+    eprintln!("converted {converted}, unsupported {unsupported}, failed {failed}");
+    Ok(i32::from(
+        failed > 0 || (unsupported > 0 && !args.skip_unsupported),
+    ))
+}
+
+/// Writes `text` to `path` through a temporary file in the same folder and a rename, so the
+/// file is never seen half-written.
+///
+/// # Errors
+/// [`ErrorKind::Io`] when the temporary file cannot be written or renamed.
+pub fn write_atomic(path: &Path, text: &str) -> Result<(), Error> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
+    let io = |e: std::io::Error| Error::new(ErrorKind::Io(format!("{}: {e}", path.display())));
+    let res = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = res {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io(e));
+    }
+    Ok(())
+}

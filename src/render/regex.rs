@@ -1,0 +1,551 @@
+//! Regular expressions for engines whose regex dialect differs from the IR's (Rust / RE2).
+//!
+//! The IR regex is unanchored and written in Rust `regex` syntax. A backend's escaping filter
+//! may name a target dialect; the regex is parsed with `regex-syntax` and written again in
+//! that dialect, or refused when the dialect cannot say the same thing:
+//!
+//! - `lucene` (Elasticsearch `regexp`, used by EQL `regex`, Lucene `/re/`, ES|QL `RLIKE`):
+//!   always anchored, so an unanchored IR regex becomes `.*(re).*` and `^`/`$` at the ends drop
+//!   the padding; no anchors elsewhere, no word boundaries, no Unicode classes; `\d \s \w`
+//!   become their ASCII classes; `.` without the `s` flag becomes `[^\n]`; every other ASCII
+//!   punctuation is escaped. With `fold_case`, letters become `[aA]` classes.
+//! - `posix` (PostgreSQL ARE, `~`): written back with the flags as embedded options at the
+//!   front (`(?ip)`...), `\b` as `\y`, `\z` as `\Z`.
+//! - `re2` (DuckDB `regexp_matches`, SQLite `REGEXP` backed by Rust `regex`): the source as is,
+//!   flags written inline.
+
+use regex_syntax::ast::{
+    self, AssertionKind, Ast, ClassAsciiKind, ClassPerlKind, ClassSet, ClassSetItem, GroupKind,
+    RepetitionKind, RepetitionRange,
+};
+use serde::Deserialize;
+
+use crate::ir::{Pattern, Piece, RegexFlags};
+
+/// A target regex dialect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dialect {
+    /// Lucene / Elasticsearch `regexp` syntax (anchored).
+    Lucene,
+    /// PostgreSQL advanced regular expressions.
+    Posix,
+    /// RE2 / Rust `regex` (unanchored).
+    Re2,
+}
+
+/// A regex as the renderer hands it to filters: the source (leading inline flags moved into
+/// `flags`) and its flags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegexValue {
+    /// The source, Rust `regex` syntax.
+    pub source: String,
+    /// Flags.
+    pub flags: RegexFlags,
+}
+
+impl RegexValue {
+    /// Moves leading inline flags such as `(?i)` or `(?is)` into `flags`.
+    #[must_use]
+    pub fn new(source: &str, mut flags: RegexFlags) -> Self {
+        let mut src = source;
+        while let Some(rest) = src.strip_prefix("(?") {
+            let Some(end) = rest.find(')') else { break };
+            let f = &rest[..end];
+            if f.is_empty() || !f.chars().all(|c| matches!(c, 'i' | 'm' | 's')) {
+                break;
+            }
+            flags.ignore_case |= f.contains('i');
+            flags.multi_line |= f.contains('m');
+            flags.dot_all |= f.contains('s');
+            src = &rest[end + 1..];
+        }
+        RegexValue {
+            source: src.to_string(),
+            flags,
+        }
+    }
+}
+
+fn parse(src: &str) -> Result<Ast, String> {
+    ast::parse::Parser::new()
+        .parse(src)
+        .map_err(|e| format!("a regular expression it cannot parse ({e})"))
+}
+
+/// Translates `re` to `dialect`.
+///
+/// # Errors
+/// What the dialect cannot express, as the "what" of an `Unsupported` error.
+pub fn translate(re: &RegexValue, dialect: Dialect, fold_case: bool) -> Result<String, String> {
+    let f = re.flags;
+    match dialect {
+        Dialect::Re2 => {
+            regex_syntax::Parser::new()
+                .parse(&re.source)
+                .map_err(|e| format!("a regular expression it cannot parse ({e})"))?;
+            Ok(format!("{}{}", re2_flags(f), re.source))
+        }
+        Dialect::Posix => {
+            let ast = parse(&re.source)?;
+            let w = Writer {
+                dialect,
+                dot_all: f.dot_all,
+                fold: false,
+            };
+            let mut out = String::from("(?");
+            if f.ignore_case {
+                out.push('i');
+            }
+            out.push(match (f.multi_line, f.dot_all) {
+                (false, false) => 'p',
+                (true, false) => 'n',
+                (true, true) => 'w',
+                (false, true) => 's',
+            });
+            out.push(')');
+            w.emit(&ast, &mut out)?;
+            Ok(out)
+        }
+        Dialect::Lucene => {
+            let ast = parse(&re.source)?;
+            let w = Writer {
+                dialect,
+                dot_all: f.dot_all,
+                fold: fold_case && f.ignore_case,
+            };
+            let (start, items, end) = strip_anchors(&ast, f.multi_line)?;
+            let mut body = String::new();
+            for a in items {
+                w.emit(a, &mut body)?;
+            }
+            let alternation = items.len() == 1 && matches!(items[0], Ast::Alternation(_));
+            let mut out = String::new();
+            if !start {
+                out.push_str(".*");
+            }
+            if alternation && !(start && end) {
+                out.push('(');
+                out.push_str(&body);
+                out.push(')');
+            } else {
+                out.push_str(&body);
+            }
+            if !end {
+                out.push_str(".*");
+            }
+            Ok(out)
+        }
+    }
+}
+
+fn re2_flags(f: RegexFlags) -> String {
+    if f.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from("(?");
+    if f.ignore_case {
+        s.push('i');
+    }
+    if f.multi_line {
+        s.push('m');
+    }
+    if f.dot_all {
+        s.push('s');
+    }
+    s.push(')');
+    s
+}
+
+/// Leading `^`/`\A` and trailing `$`/`\z` of the top-level sequence.
+fn strip_anchors(ast: &Ast, multi_line: bool) -> Result<(bool, &[Ast], bool), String> {
+    let items: &[Ast] = match ast {
+        Ast::Concat(c) => &c.asts,
+        other => std::slice::from_ref(other),
+    };
+    let is = |a: &Ast, kinds: &[AssertionKind]| matches!(a, Ast::Assertion(x) if kinds.contains(&x.kind));
+    let mut items = items;
+    let mut start = false;
+    let mut end = false;
+    if let Some(first) = items.first() {
+        if is(first, &[AssertionKind::StartText, AssertionKind::StartLine]) {
+            if multi_line && is(first, &[AssertionKind::StartLine]) {
+                return Err("`^` under the multi-line flag in a Lucene regex".into());
+            }
+            start = true;
+            items = &items[1..];
+        }
+    }
+    if let Some(last) = items.last() {
+        if is(last, &[AssertionKind::EndText, AssertionKind::EndLine]) {
+            if multi_line && is(last, &[AssertionKind::EndLine]) {
+                return Err("`$` under the multi-line flag in a Lucene regex".into());
+            }
+            end = true;
+            items = &items[..items.len() - 1];
+        }
+    }
+    Ok((start, items, end))
+}
+
+/// An anchored regex for a whole-value wildcard pattern; `ci` makes it case-insensitive
+/// (inline flag, or `[aA]` classes for Lucene).
+///
+/// # Errors
+/// On a placeholder.
+pub fn from_pattern(p: &Pattern, dialect: Dialect, ci: bool) -> Result<String, String> {
+    if let Some(n) = p.placeholders().next() {
+        return Err(format!("the unresolved placeholder %{n}%"));
+    }
+    match dialect {
+        Dialect::Re2 => Ok(p.to_regex(!ci).unwrap_or_default()),
+        Dialect::Posix | Dialect::Lucene => {
+            let w = Writer {
+                dialect,
+                dot_all: true,
+                fold: ci && dialect == Dialect::Lucene,
+            };
+            let mut out = String::new();
+            if dialect == Dialect::Posix {
+                out.push_str(if ci { "(?is)^" } else { "(?s)^" });
+            }
+            for piece in p.pieces() {
+                match piece {
+                    Piece::Lit(s) => s.chars().for_each(|c| w.literal(c, &mut out)),
+                    Piece::AnyMany => out.push_str(".*"),
+                    Piece::AnyOne => out.push('.'),
+                    Piece::Placeholder(_) => {}
+                }
+            }
+            if dialect == Dialect::Posix {
+                out.push('$');
+            }
+            Ok(out)
+        }
+    }
+}
+
+/// An anchored regex matching exactly `text`.
+///
+/// # Errors
+/// Never in practice; same contract as [`from_pattern`].
+pub fn from_literal(text: &str, dialect: Dialect, ci: bool) -> Result<String, String> {
+    from_pattern(&Pattern::literal(text), dialect, ci)
+}
+
+struct Writer {
+    dialect: Dialect,
+    dot_all: bool,
+    fold: bool,
+}
+
+impl Writer {
+    fn literal(&self, c: char, out: &mut String) {
+        if self.fold {
+            let lo: Vec<char> = c.to_lowercase().collect();
+            let up: Vec<char> = c.to_uppercase().collect();
+            if lo.len() == 1 && up.len() == 1 && lo[0] != up[0] {
+                out.push('[');
+                out.push(lo[0]);
+                out.push(up[0]);
+                out.push(']');
+                return;
+            }
+        }
+        if c.is_ascii() && !c.is_ascii_alphanumeric() && !c.is_ascii_control() {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+
+    fn class_literal(&self, c: char, out: &mut String) {
+        if c.is_ascii() && !c.is_ascii_alphanumeric() && !c.is_ascii_control() {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+
+    fn emit(&self, a: &Ast, out: &mut String) -> Result<(), String> {
+        let lucene = self.dialect == Dialect::Lucene;
+        match a {
+            Ast::Empty(_) => {}
+            Ast::Flags(_) => return Err("inline flags inside a regular expression".into()),
+            Ast::Literal(l) => self.literal(l.c, out),
+            Ast::Dot(_) => out.push_str(if lucene && !self.dot_all {
+                "[^\n]"
+            } else {
+                "."
+            }),
+            Ast::Assertion(x) => match (self.dialect, &x.kind) {
+                (Dialect::Posix, AssertionKind::StartLine) => out.push('^'),
+                (Dialect::Posix, AssertionKind::EndLine) => out.push('$'),
+                (Dialect::Posix, AssertionKind::StartText) => out.push_str("\\A"),
+                (Dialect::Posix, AssertionKind::EndText) => out.push_str("\\Z"),
+                (Dialect::Posix, AssertionKind::WordBoundary) => out.push_str("\\y"),
+                (Dialect::Posix, AssertionKind::NotWordBoundary) => out.push_str("\\Y"),
+                (Dialect::Posix, AssertionKind::WordBoundaryStart) => out.push_str("\\m"),
+                (Dialect::Posix, AssertionKind::WordBoundaryEnd) => out.push_str("\\M"),
+                (_, AssertionKind::WordBoundary | AssertionKind::NotWordBoundary) => {
+                    return Err("word boundaries (`\\b`) in a Lucene regex".into())
+                }
+                _ => {
+                    return Err(
+                        "anchors or word-boundary assertions inside a regex (not at its ends)"
+                            .into(),
+                    )
+                }
+            },
+            Ast::ClassUnicode(_) => {
+                return Err("Unicode classes (`\\p{..}`) in a regex of this engine".into())
+            }
+            Ast::ClassPerl(p) => {
+                if lucene {
+                    out.push('[');
+                    if p.negated {
+                        out.push('^');
+                    }
+                    out.push_str(perl_ascii(&p.kind));
+                    out.push(']');
+                } else {
+                    out.push('\\');
+                    let c = match p.kind {
+                        ClassPerlKind::Digit => 'd',
+                        ClassPerlKind::Space => 's',
+                        ClassPerlKind::Word => 'w',
+                    };
+                    out.push(if p.negated { c.to_ascii_uppercase() } else { c });
+                }
+            }
+            Ast::ClassBracketed(b) => {
+                out.push('[');
+                if b.negated {
+                    out.push('^');
+                }
+                self.class_set(&b.kind, out)?;
+                out.push(']');
+            }
+            Ast::Repetition(r) => {
+                self.emit(&r.ast, out)?;
+                match &r.op.kind {
+                    RepetitionKind::ZeroOrOne => out.push('?'),
+                    RepetitionKind::ZeroOrMore => out.push('*'),
+                    RepetitionKind::OneOrMore => out.push('+'),
+                    RepetitionKind::Range(RepetitionRange::Exactly(n)) => {
+                        out.push_str(&format!("{{{n}}}"));
+                    }
+                    RepetitionKind::Range(RepetitionRange::AtLeast(n)) => {
+                        out.push_str(&format!("{{{n},}}"));
+                    }
+                    RepetitionKind::Range(RepetitionRange::Bounded(m, n)) => {
+                        out.push_str(&format!("{{{m},{n}}}"));
+                    }
+                }
+            }
+            Ast::Group(g) => {
+                if let GroupKind::NonCapturing(f) = &g.kind {
+                    if !f.items.is_empty() {
+                        return Err("inline flags inside a regular expression".into());
+                    }
+                    if !lucene {
+                        out.push_str("(?:");
+                        self.emit(&g.ast, out)?;
+                        out.push(')');
+                        return Ok(());
+                    }
+                }
+                out.push('(');
+                self.emit(&g.ast, out)?;
+                out.push(')');
+            }
+            Ast::Alternation(alt) => {
+                for (i, x) in alt.asts.iter().enumerate() {
+                    if i > 0 {
+                        out.push('|');
+                    }
+                    self.emit(x, out)?;
+                }
+            }
+            Ast::Concat(c) => {
+                for x in &c.asts {
+                    self.emit(x, out)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn class_set(&self, set: &ClassSet, out: &mut String) -> Result<(), String> {
+        match set {
+            ClassSet::Item(i) => self.class_item(i, out),
+            ClassSet::BinaryOp(_) => Err("character-class set operations (`&&`, `--`)".into()),
+        }
+    }
+
+    fn class_item(&self, item: &ClassSetItem, out: &mut String) -> Result<(), String> {
+        let lucene = self.dialect == Dialect::Lucene;
+        match item {
+            ClassSetItem::Empty(_) => {}
+            ClassSetItem::Literal(l) => {
+                self.class_literal(l.c, out);
+                if self.fold {
+                    for c in l.c.to_lowercase().chain(l.c.to_uppercase()) {
+                        if c != l.c {
+                            self.class_literal(c, out);
+                        }
+                    }
+                }
+            }
+            ClassSetItem::Range(r) => {
+                let (a, b) = (r.start.c, r.end.c);
+                self.class_literal(a, out);
+                out.push('-');
+                self.class_literal(b, out);
+                if self.fold {
+                    let alpha = |x: char, y: char| {
+                        (x.is_ascii_lowercase() && y.is_ascii_lowercase())
+                            || (x.is_ascii_uppercase() && y.is_ascii_uppercase())
+                    };
+                    if alpha(a, b) {
+                        let swap = |c: char| {
+                            if c.is_ascii_lowercase() {
+                                c.to_ascii_uppercase()
+                            } else {
+                                c.to_ascii_lowercase()
+                            }
+                        };
+                        out.push(swap(a));
+                        out.push('-');
+                        out.push(swap(b));
+                    } else if (a..=b).any(char::is_alphabetic) {
+                        return Err("a character range mixing letters under case folding".into());
+                    }
+                }
+            }
+            ClassSetItem::Ascii(x) => {
+                if x.negated {
+                    return Err("negated ASCII classes (`[:^..:]`) in a regex".into());
+                }
+                if lucene {
+                    out.push_str(ascii_class(&x.kind)?);
+                } else {
+                    out.push_str(&format!("[:{}:]", ascii_name(&x.kind)));
+                }
+            }
+            ClassSetItem::Unicode(_) => {
+                return Err("Unicode classes (`\\p{..}`) in a regex of this engine".into())
+            }
+            ClassSetItem::Perl(p) => {
+                if p.negated {
+                    return Err("negated classes (`\\D`, `\\S`, `\\W`) inside `[...]`".into());
+                }
+                if lucene {
+                    out.push_str(perl_ascii(&p.kind));
+                } else {
+                    out.push_str(match p.kind {
+                        ClassPerlKind::Digit => "\\d",
+                        ClassPerlKind::Space => "\\s",
+                        ClassPerlKind::Word => "\\w",
+                    });
+                }
+            }
+            ClassSetItem::Bracketed(_) => {
+                return Err("nested character classes in a regex".into());
+            }
+            ClassSetItem::Union(u) => {
+                for i in &u.items {
+                    self.class_item(i, out)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn perl_ascii(k: &ClassPerlKind) -> &'static str {
+    match k {
+        ClassPerlKind::Digit => "0-9",
+        ClassPerlKind::Space => " \t\n\r\u{b}\u{c}",
+        ClassPerlKind::Word => "a-zA-Z0-9_",
+    }
+}
+
+fn ascii_class(k: &ClassAsciiKind) -> Result<&'static str, String> {
+    Ok(match k {
+        ClassAsciiKind::Alnum => "a-zA-Z0-9",
+        ClassAsciiKind::Alpha => "a-zA-Z",
+        ClassAsciiKind::Digit => "0-9",
+        ClassAsciiKind::Lower => "a-z",
+        ClassAsciiKind::Upper => "A-Z",
+        ClassAsciiKind::Space => " \t\n\r\u{b}\u{c}",
+        ClassAsciiKind::Blank => " \t",
+        ClassAsciiKind::Xdigit => "0-9a-fA-F",
+        ClassAsciiKind::Word => "a-zA-Z0-9_",
+        _ => return Err(format!("the class [:{}:] in a Lucene regex", ascii_name(k))),
+    })
+}
+
+fn ascii_name(k: &ClassAsciiKind) -> &'static str {
+    match k {
+        ClassAsciiKind::Alnum => "alnum",
+        ClassAsciiKind::Alpha => "alpha",
+        ClassAsciiKind::Ascii => "ascii",
+        ClassAsciiKind::Blank => "blank",
+        ClassAsciiKind::Cntrl => "cntrl",
+        ClassAsciiKind::Digit => "digit",
+        ClassAsciiKind::Graph => "graph",
+        ClassAsciiKind::Lower => "lower",
+        ClassAsciiKind::Print => "print",
+        ClassAsciiKind::Punct => "punct",
+        ClassAsciiKind::Space => "space",
+        ClassAsciiKind::Upper => "upper",
+        ClassAsciiKind::Word => "word",
+        ClassAsciiKind::Xdigit => "xdigit",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lucene(src: &str) -> Result<String, String> {
+        translate(
+            &RegexValue::new(src, RegexFlags::default()),
+            Dialect::Lucene,
+            false,
+        )
+    }
+
+    #[test]
+    fn lucene_pads_unanchored_and_escapes() {
+        assert_eq!(lucene(r"a\.b/c").unwrap(), r".*a\.b\/c.*");
+        assert_eq!(lucene(r"^ab$").unwrap(), "ab");
+        assert_eq!(lucene(r"^(a|b)").unwrap(), "(a|b).*");
+        assert_eq!(lucene(r"a|b").unwrap(), ".*(a|b).*");
+        assert_eq!(lucene(r"\d{2,}x").unwrap(), ".*[0-9]{2,}x.*");
+        assert_eq!(lucene(r"a.b").unwrap(), ".*a[^\n]b.*");
+        assert!(lucene(r"a\bb").is_err());
+        assert!(lucene(r"a^b").is_err());
+    }
+
+    #[test]
+    fn leading_flags_move_into_flags() {
+        let r = RegexValue::new("(?i)abc", RegexFlags::default());
+        assert!(r.flags.ignore_case);
+        assert_eq!(r.source, "abc");
+        assert_eq!(
+            translate(&r, Dialect::Lucene, true).unwrap(),
+            ".*[aA][bB][cC].*"
+        );
+        assert_eq!(translate(&r, Dialect::Re2, false).unwrap(), "(?i)abc");
+        assert_eq!(translate(&r, Dialect::Posix, false).unwrap(), "(?ip)abc");
+    }
+
+    #[test]
+    fn patterns_become_anchored_regexes() {
+        let p = Pattern::parse_canonical("a\\*b*c?").unwrap();
+        assert_eq!(
+            from_pattern(&p, Dialect::Lucene, false).unwrap(),
+            "a\\*b.*c."
+        );
+    }
+}
