@@ -295,11 +295,7 @@ const NETWORK_CATEGORIES: &[&str] = &["firewall", "dns", "proxy"];
 fn default_index(product: Option<&str>) -> Vec<String> {
     let v: &[&str] = match product {
         Some("windows") => &["logs-endpoint.events.*", "logs-windows.*", "winlogbeat-*"],
-        Some("linux") => &[
-            "logs-endpoint.events.*",
-            "auditbeat-*",
-            "logs-auditd_manager.auditd-*",
-        ],
+        Some("linux") => &["logs-endpoint.events.*", "auditbeat-*"],
         Some("macos") => &["logs-endpoint.events.*"],
         _ => &["logs-*"],
     };
