@@ -38,6 +38,32 @@ fn yaml_message(e: &serde_yaml::Error) -> String {
     }
 }
 
+/// For a condition syntax error located at the `condition` key (or list item) on `line`, the
+/// column of the offending character when the condition is written on that line.
+fn condition_column(source: &str, line: usize, col: usize, kind: &ErrorKind) -> Option<usize> {
+    let ErrorKind::ConditionSyntax {
+        condition, offset, ..
+    } = kind
+    else {
+        return None;
+    };
+    let text = source.lines().nth(line.checked_sub(1)?)?;
+    let mut at = col.checked_sub(1)?;
+    let rest = text.get(at..)?;
+    if let Some(after) = rest.strip_prefix("condition") {
+        let after_colon = after.trim_start().strip_prefix(':')?;
+        let value = after_colon.trim_start();
+        at = text.len() - value.len();
+    }
+    let value = text.get(at..)?;
+    let (value, quoted) = match value.strip_prefix(['\'', '"']) {
+        Some(v) => (v, 1),
+        None => (value, 0),
+    };
+    let head = condition.get(..*offset)?;
+    value.starts_with(head).then(|| at + quoted + offset + 1)
+}
+
 #[allow(clippy::result_large_err)] // `Error` is the public error type.
 pub(crate) fn parse(source: &str, file: Option<&str>) -> Vec<Result<ir::Document, Error>> {
     let mut raw: Vec<Result<Value, Error>> = Vec::new();
@@ -76,6 +102,7 @@ pub(crate) fn parse(source: &str, file: Option<&str>) -> Vec<Result<ir::Document
                 let FailInner { mut error, path } = *inner;
                 if ranges_ok {
                     if let Some((line, col)) = locate::locate(source, ranges[idx], path.segs()) {
+                        let col = condition_column(source, line, col, &error.kind).unwrap_or(col);
                         error = error.at_line(line, Some(col));
                     }
                 }

@@ -64,8 +64,13 @@ impl KeyPath {
 
     /// An error of `kind` at this path.
     pub(crate) fn err(&self, kind: ErrorKind) -> Fail {
+        let error = if self.0.is_empty() {
+            Error::new(kind)
+        } else {
+            Error::new(kind).at(self.to_string())
+        };
         Fail(Box::new(FailInner {
-            error: Error::new(kind).at(self.to_string()),
+            error,
             path: self.clone(),
         }))
     }

@@ -1,0 +1,254 @@
+//! Processing pipelines: every transformation and condition type on IR fixtures, the built-in
+//! pipelines, errors, ordering and post-processing.
+//!
+//! Fixtures: pipelines in `tests/pipelines/*.yml` (pySigma YAML), rules in
+//! `tests/pipelines/rules/*.ir.yml` (the serde form of `sigmat::ir::Document`, so these tests
+//! do not depend on the Sigma front end). Snapshots: `snapshots/pipeline@<fixture>.snap`.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
+use sigmat::ir::{Document, Rule};
+use sigmat::pipeline::{self, Pipeline};
+
+fn dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pipelines")
+}
+
+const RULES: &[&str] = &["win_proc", "win_net", "linux_seed", "correlation"];
+
+fn rule_doc(name: &str) -> Document {
+    let path = dir().join(format!("rules/{name}.ir.yml"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn rule(name: &str) -> Rule {
+    match rule_doc(name) {
+        Document::Rule(r) => r,
+        other => panic!("{name} is not a rule: {other:?}"),
+    }
+}
+
+fn load(name: &str) -> sigmat::error::Result<Pipeline> {
+    let rel = format!("tests/pipelines/{name}.yml");
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(&rel)).unwrap();
+    Pipeline::from_yaml(&text, &rel)
+}
+
+/// What a pipeline run left, as a snapshot value.
+fn outcome(pipelines: &[Pipeline], name: &str) -> Value {
+    match rule_doc(name) {
+        Document::Rule(mut r) => match pipeline::apply(pipelines, &mut r) {
+            Ok(()) => json!({
+                "logsource": r.logsource,
+                "conditions": r.conditions,
+                "fields": r.meta.fields,
+                "custom": r.meta.custom,
+                "state": r.state,
+                "applied": r.applied,
+            }),
+            Err(e) => json!({ "error": e.render() }),
+        },
+        Document::Correlation(mut c) => match pipeline::apply_correlation(pipelines, &mut c) {
+            Ok(state) => json!({
+                "group_by": c.group_by,
+                "aliases": c.aliases,
+                "field": c.field,
+                "custom": c.meta.custom,
+                "state": state,
+            }),
+            Err(e) => json!({ "error": e.render() }),
+        },
+        Document::Filter(_) => unreachable!("no filter fixtures"),
+    }
+}
+
+fn snapshot(name: &str, value: &Value) {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("../snapshots");
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| insta::assert_yaml_snapshot!(format!("pipeline@{name}"), value));
+}
+
+fn run_fixture(name: &str) {
+    let p = load(name).unwrap_or_else(|e| panic!("{name}: {}", e.render()));
+    let mut out = serde_json::Map::new();
+    for r in RULES {
+        out.insert((*r).to_string(), outcome(std::slice::from_ref(&p), r));
+    }
+    snapshot(name, &Value::Object(out));
+}
+
+#[test]
+fn pysigma_docs_example_loads_unchanged() {
+    let p = load("pysigma_docs").unwrap();
+    assert_eq!(p.name, "Sysmon field naming");
+    assert_eq!(p.priority, 100);
+    run_fixture("pysigma_docs");
+}
+
+#[test]
+fn field_name_transformations() {
+    run_fixture("fields");
+}
+
+#[test]
+fn value_transformations() {
+    run_fixture("values");
+}
+
+#[test]
+fn placeholders() {
+    run_fixture("placeholders");
+}
+
+#[test]
+fn rule_level_transformations_and_conditions() {
+    run_fixture("rule_level");
+}
+
+#[test]
+fn drop_detection_items() {
+    run_fixture("drop");
+}
+
+#[test]
+fn hashes_and_extracted_fields() {
+    run_fixture("hashes");
+}
+
+#[test]
+fn builtin_pipelines() {
+    for name in pipeline::builtin_names() {
+        let p = Pipeline::builtin(name).unwrap_or_else(|| panic!("built-in {name} does not load"));
+        let mut out = serde_json::Map::new();
+        for r in RULES {
+            out.insert((*r).to_string(), outcome(std::slice::from_ref(&p), r));
+        }
+        snapshot(&format!("builtin_{name}"), &Value::Object(out));
+    }
+}
+
+#[test]
+fn errors_name_the_pipeline_item_and_rule() {
+    let mut names: Vec<String> = std::fs::read_dir(dir().join("errors"))
+        .unwrap()
+        .map(|e| {
+            e.unwrap()
+                .path()
+                .file_stem()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    names.sort();
+    assert!(names.len() >= 12);
+    let mut out = serde_json::Map::new();
+    for n in names {
+        let err = match load(&format!("errors/{n}")) {
+            Err(e) => e,
+            Ok(p) => {
+                let mut r = rule("win_proc");
+                let before = r.clone();
+                let e = pipeline::apply(&[p], &mut r).expect_err(&n);
+                assert_eq!(r, before, "{n}: a failed run must leave the rule unchanged");
+                e
+            }
+        };
+        assert!(
+            matches!(err.kind.code(), "pipeline" | "yaml"),
+            "{n}: {}",
+            err.render()
+        );
+        out.insert(n, Value::String(err.render()));
+    }
+    snapshot("errors", &Value::Object(out));
+}
+
+#[test]
+fn pipelines_run_by_priority_and_keep_order_on_ties() {
+    let p = |name: &str, priority: i64, val: &str| {
+        Pipeline::from_yaml(
+            &format!(
+                "name: {name}\npriority: {priority}\ntransformations:\n- id: {name}\n  type: set_state\n  key: k\n  val: {val}\n"
+            ),
+            name,
+        )
+        .unwrap()
+    };
+    let mut r = rule("win_proc");
+    pipeline::apply(
+        &[
+            p("late", 50, "late"),
+            p("first", 10, "first"),
+            p("tie", 50, "tie"),
+        ],
+        &mut r,
+    )
+    .unwrap();
+    assert_eq!(r.state["k"], json!("tie"));
+    assert_eq!(r.applied, vec!["first", "late", "tie"]);
+}
+
+#[test]
+fn load_by_name_or_path() {
+    assert_eq!(
+        pipeline::builtin_names(),
+        vec!["ecs_linux", "ecs_macos", "ecs_windows"]
+    );
+    let described = pipeline::describe_builtins();
+    assert_eq!(described.len(), 3);
+    assert!(described.iter().all(|(_, d)| !d.is_empty()));
+    assert_eq!(
+        Pipeline::load("ecs_linux").unwrap().origin,
+        "builtin:ecs_linux"
+    );
+    let path = dir().join("fields.yml");
+    assert_eq!(
+        Pipeline::load(path.to_str().unwrap()).unwrap().name,
+        "Field names"
+    );
+    let e = Pipeline::load("no_such_pipeline").unwrap_err();
+    assert!(e.render().contains("ecs_windows"), "{}", e.render());
+}
+
+#[test]
+fn postprocessing_and_finalizers() {
+    let p = load("postprocessing").unwrap();
+    let win = rule("win_proc");
+    let lin = rule("linux_seed");
+    let a = p.postprocess(&win, "a=b   and c".into()).unwrap();
+    let b = p.postprocess(&lin, "x".into()).unwrap();
+    assert_eq!(
+        a,
+        "Fixture - Windows process creation [high]: (b is a and c) {done}"
+    );
+    assert_eq!(b, "(x)");
+    assert_eq!(
+        p.finalize(&[a, b]).unwrap(),
+        "BEGIN Fixture - Windows process creation [high]: (b is a and c) {done}\n---\n(x) END"
+    );
+}
+
+#[test]
+fn seed_rule_with_ecs_linux_queries_defend_fields() {
+    let mut r = rule("linux_seed");
+    pipeline::apply(&[Pipeline::builtin("ecs_linux").unwrap()], &mut r).unwrap();
+    let mut fields = r.fields();
+    fields.sort_unstable();
+    assert_eq!(
+        fields,
+        vec![
+            "event.action",
+            "event.type",
+            "host.os.type",
+            "process.command_line",
+            "process.executable"
+        ]
+    );
+    assert_eq!(r.state["eql_category"], json!("process"));
+    assert_eq!(r.state["index"], json!(["logs-endpoint.events.process*"]));
+    assert_eq!(r.state["integration"], json!(["endpoint"]));
+}
