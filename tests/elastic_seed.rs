@@ -158,10 +158,10 @@ fn seed_in_every_elastic_language_as_kibana_objects() {
         ("esql", QueryLanguage::Esql),
     ] {
         let out = seed_output(Format::KibanaNdjson, backend, lang);
-        snapshot(
-            &format!("kibana-ndjson@seed_ecs_linux_{backend}"),
-            &out.text,
-        );
+        // The queries of the other languages are the render snapshots' business.
+        if backend == "eql" {
+            snapshot("kibana-ndjson@seed_ecs_linux_eql", &out.text);
+        }
         let v: serde_json::Value = serde_json::from_str(&out.text).expect("JSON");
         assert_eq!(v["language"].as_str(), Some(lang.language()));
         assert_eq!(v["type"].as_str(), Some(lang.rule_type()));
