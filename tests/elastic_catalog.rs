@@ -1,4 +1,5 @@
-//! Walks the SigmaHQ Windows and Linux catalog through the `elastic-toml` format and checks
+//! Walks the SigmaHQ Windows and Linux catalog (routed by `ecs_windows` / `ecs_linux`, queries
+//! from the eql backend) through the `elastic-toml` format and checks
 //! every output against detection-rules' schema and the conventions its tests enforce
 //! (`tests/test_all_rules.py`: risk/severity bands, primary tactic tag and file-name prefix,
 //! OS tag, ATT&CK ids and URLs, investigation-guide tag), plus the Kibana NDJSON object.
@@ -10,19 +11,34 @@ use std::path::PathBuf;
 
 use regex::Regex;
 use sigmat::ir::{Document, Rule};
+use sigmat::pipeline::{self, Pipeline};
 use sigmat::publish::{self, elastic::risk_band, Format, Options, Publisher, QueryLanguage};
 use sigmat::render::{Backend, Options as RenderOptions};
 use sigmat::{attack, sigma};
 
-/// The rule's EQL query from the eql backend, or why there is none (the backend refuses the
-/// rule, or it has several conditions). Whether the query is valid EQL is the render tests'
-/// concern; this test checks the metadata, files and ATT&CK mapping around it.
-fn query_for(backend: &Backend, rule: &Rule) -> Result<(String, QueryLanguage), String> {
+/// The rule routed by `ecs_windows` / `ecs_linux` and its EQL query from the eql backend, or
+/// why there is none (the pipeline or backend refuses the rule, or it has several conditions).
+/// Whether the query is valid EQL is the render tests' concern; this test checks the
+/// metadata, files and ATT&CK mapping around it.
+fn query_for(
+    backend: &Backend,
+    pipelines: &[(&str, Pipeline)],
+    rule: &Rule,
+) -> Result<(Rule, String, QueryLanguage), String> {
+    let mut rule = rule.clone();
+    let product = rule.logsource.product.clone().unwrap_or_default();
+    if let Some((_, p)) = pipelines.iter().find(|(name, _)| *name == product) {
+        pipeline::apply(std::slice::from_ref(p), &mut rule)
+            .map_err(|e| format!("pipeline {}", e.kind.code()))?;
+    }
     let c = backend
-        .convert(rule, &RenderOptions::default())
-        .map_err(|e| e.kind.code().to_string())?;
+        .convert(&rule, &RenderOptions::default())
+        .map_err(|e| format!("eql {}", e.kind.code()))?;
     match c.queries.as_slice() {
-        [q] => Ok((q.clone(), QueryLanguage::Eql)),
+        [q] => {
+            let q = q.clone();
+            Ok((rule, q, QueryLanguage::Eql))
+        }
         qs => Err(format!("{} conditions", qs.len())),
     }
 }
@@ -311,6 +327,14 @@ fn catalog_windows_and_linux_rules_give_valid_detection_rules_toml() {
     let checks = Checks::new();
     let backend = Backend::builtin("eql").expect("eql backend");
     let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
+    let pipelines = [
+        (
+            "windows",
+            Pipeline::builtin("ecs_windows").expect("ecs_windows"),
+        ),
+        ("linux", Pipeline::builtin("ecs_linux").expect("ecs_linux")),
+    ];
+    let mut routed = 0usize;
     let mut used = HashSet::new();
     let (mut rules, mut with_threat, mut renamed) = (0usize, 0usize, 0usize);
     let mut warnings: BTreeMap<String, usize> = BTreeMap::new();
@@ -322,7 +346,7 @@ fn catalog_windows_and_linux_rules_give_valid_detection_rules_toml() {
             if product != "windows" && product != "linux" {
                 continue;
             }
-            let (query, lang) = match query_for(&backend, rule) {
+            let (rule, query, lang) = match query_for(&backend, &pipelines, rule) {
                 Ok(x) => x,
                 Err(why) => {
                     *skipped.entry(why).or_default() += 1;
@@ -330,6 +354,8 @@ fn catalog_windows_and_linux_rules_give_valid_detection_rules_toml() {
                 }
             };
             rules += 1;
+            let rule = &rule;
+            routed += usize::from(rule.state.contains_key("index"));
             let out = match publisher.publish(Format::ElasticToml, rule, &query, lang, &opts) {
                 Ok(o) => o,
                 Err(e) => {
@@ -376,9 +402,9 @@ fn catalog_windows_and_linux_rules_give_valid_detection_rules_toml() {
             }
         }
     }
-    eprintln!("elastic catalog: not converted by the eql backend: {skipped:?}");
+    eprintln!("elastic catalog: not converted (ecs pipeline or eql backend refused): {skipped:?}");
     eprintln!(
-        "elastic catalog: {rules} Windows/Linux rules converted, {with_threat} with ATT&CK threat blocks, \
+        "elastic catalog: {rules} Windows/Linux rules converted ({routed} routed to an index by the pipeline), {with_threat} with ATT&CK threat blocks, \
          {renamed} file names disambiguated, {} failures, {:.2?}",
         failures.len(),
         start.elapsed()
