@@ -147,3 +147,36 @@ fn stdout_preview_names_each_file() {
         "# file: linux/exfiltration_python_webserver_execution_linux.toml\n[metadata]\n"
     ));
 }
+
+#[test]
+fn user_templates_from_backend_dir_replace_the_built_in_ones() {
+    let dir = tmp("tpl");
+    std::fs::create_dir_all(dir.join("templates/formats")).expect("mkdir");
+    let builtin = include_str!("../templates/formats/kibana_ndjson.json.j2");
+    assert!(builtin.contains("\"enabled\": false"));
+    std::fs::write(
+        dir.join("templates/formats/kibana_ndjson.json.j2"),
+        builtin.replace("\"enabled\": false", "\"enabled\": true"),
+    )
+    .expect("write");
+    let out = sigmat(&[
+        "convert",
+        "-t",
+        "eql",
+        "-f",
+        "kibana-ndjson",
+        "--backend-dir",
+        dir.to_str().expect("utf-8"),
+        SEED,
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim_end()).expect("JSON");
+    assert_eq!(v["enabled"], serde_json::Value::Bool(true));
+    std::fs::remove_dir_all(&dir).ok();
+}
