@@ -5,6 +5,9 @@
 //! `tests/pipelines/rules/*.ir.yml` (the serde form of `sigmat::ir::Document`, so these tests
 //! do not depend on the Sigma front end). Snapshots: `snapshots/pipeline@<fixture>.snap`.
 
+// `sigmat::error::Error` is the shared 160-byte error type.
+#![allow(clippy::result_large_err)]
+
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};

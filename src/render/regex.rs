@@ -92,6 +92,7 @@ pub fn translate(re: &RegexValue, dialect: Dialect, fold_case: bool) -> Result<S
                 dialect,
                 dot_all: f.dot_all,
                 fold: false,
+                multi_line: f.multi_line,
             };
             let mut out = String::from("(?");
             if f.ignore_case {
@@ -113,27 +114,10 @@ pub fn translate(re: &RegexValue, dialect: Dialect, fold_case: bool) -> Result<S
                 dialect,
                 dot_all: f.dot_all,
                 fold: fold_case && f.ignore_case,
+                multi_line: f.multi_line,
             };
-            let (start, items, end) = strip_anchors(&ast, f.multi_line)?;
-            let mut body = String::new();
-            for a in items {
-                w.emit(a, &mut body)?;
-            }
-            let alternation = items.len() == 1 && matches!(items[0], Ast::Alternation(_));
             let mut out = String::new();
-            if !start {
-                out.push_str(".*");
-            }
-            if alternation && !(start && end) {
-                out.push('(');
-                out.push_str(&body);
-                out.push(')');
-            } else {
-                out.push_str(&body);
-            }
-            if !end {
-                out.push_str(".*");
-            }
+            w.padded(&ast, true, true, &mut out)?;
             Ok(out)
         }
     }
@@ -157,37 +141,6 @@ fn re2_flags(f: RegexFlags) -> String {
     s
 }
 
-/// Leading `^`/`\A` and trailing `$`/`\z` of the top-level sequence.
-fn strip_anchors(ast: &Ast, multi_line: bool) -> Result<(bool, &[Ast], bool), String> {
-    let items: &[Ast] = match ast {
-        Ast::Concat(c) => &c.asts,
-        other => std::slice::from_ref(other),
-    };
-    let is = |a: &Ast, kinds: &[AssertionKind]| matches!(a, Ast::Assertion(x) if kinds.contains(&x.kind));
-    let mut items = items;
-    let mut start = false;
-    let mut end = false;
-    if let Some(first) = items.first() {
-        if is(first, &[AssertionKind::StartText, AssertionKind::StartLine]) {
-            if multi_line && is(first, &[AssertionKind::StartLine]) {
-                return Err("`^` under the multi-line flag in a Lucene regex".into());
-            }
-            start = true;
-            items = &items[1..];
-        }
-    }
-    if let Some(last) = items.last() {
-        if is(last, &[AssertionKind::EndText, AssertionKind::EndLine]) {
-            if multi_line && is(last, &[AssertionKind::EndLine]) {
-                return Err("`$` under the multi-line flag in a Lucene regex".into());
-            }
-            end = true;
-            items = &items[..items.len() - 1];
-        }
-    }
-    Ok((start, items, end))
-}
-
 /// An anchored regex for a whole-value wildcard pattern; `ci` makes it case-insensitive
 /// (inline flag, or `[aA]` classes for Lucene).
 ///
@@ -204,6 +157,7 @@ pub fn from_pattern(p: &Pattern, dialect: Dialect, ci: bool) -> Result<String, S
                 dialect,
                 dot_all: true,
                 fold: ci && dialect == Dialect::Lucene,
+                multi_line: false,
             };
             let mut out = String::new();
             if dialect == Dialect::Posix {
@@ -237,9 +191,67 @@ struct Writer {
     dialect: Dialect,
     dot_all: bool,
     fold: bool,
+    multi_line: bool,
 }
 
 impl Writer {
+    /// Writes `a` for an anchored engine as if `.*` stood before it (`lead`) and after it
+    /// (`trail`), absorbing `^`/`$` where they meet the padding: `.*(^|/)x` becomes `(|.*\/)x`.
+    fn padded(&self, a: &Ast, lead: bool, trail: bool, out: &mut String) -> Result<(), String> {
+        let pad = |on: bool, out: &mut String| {
+            if on {
+                out.push_str(".*");
+            }
+        };
+        match a {
+            Ast::Assertion(x) => {
+                let line = matches!(x.kind, AssertionKind::StartLine | AssertionKind::EndLine);
+                if line && self.multi_line {
+                    return Err("`^`/`$` under the multi-line flag in a Lucene regex".into());
+                }
+                match x.kind {
+                    AssertionKind::StartLine | AssertionKind::StartText if lead => pad(trail, out),
+                    AssertionKind::EndLine | AssertionKind::EndText if trail => pad(lead, out),
+                    _ => self.emit(a, out)?,
+                }
+            }
+            Ast::Alternation(alt) => {
+                out.push('(');
+                for (i, x) in alt.asts.iter().enumerate() {
+                    if i > 0 {
+                        out.push('|');
+                    }
+                    self.padded(x, lead, trail, out)?;
+                }
+                out.push(')');
+            }
+            Ast::Group(g) if !matches!(&g.kind, GroupKind::NonCapturing(f) if !f.items.is_empty()) =>
+            {
+                if let Ast::Alternation(_) = &*g.ast {
+                    // The alternation writes its own parentheses.
+                    self.padded(&g.ast, lead, trail, out)?;
+                } else {
+                    out.push('(');
+                    self.padded(&g.ast, lead, trail, out)?;
+                    out.push(')');
+                }
+            }
+            Ast::Concat(c) if !c.asts.is_empty() => {
+                let n = c.asts.len();
+                for (i, x) in c.asts.iter().enumerate() {
+                    self.padded(x, lead && i == 0, trail && i == n - 1, out)?;
+                }
+            }
+            Ast::Empty(_) | Ast::Concat(_) => pad(lead || trail, out),
+            _ => {
+                pad(lead, out);
+                self.emit(a, out)?;
+                pad(trail, out);
+            }
+        }
+        Ok(())
+    }
+
     fn literal(&self, c: char, out: &mut String) {
         if self.fold {
             let lo: Vec<char> = c.to_lowercase().collect();
@@ -518,9 +530,12 @@ mod tests {
     #[test]
     fn lucene_pads_unanchored_and_escapes() {
         assert_eq!(lucene(r"a\.b/c").unwrap(), r".*a\.b\/c.*");
+        assert_eq!(lucene("").unwrap(), ".*");
         assert_eq!(lucene(r"^ab$").unwrap(), "ab");
-        assert_eq!(lucene(r"^(a|b)").unwrap(), "(a|b).*");
-        assert_eq!(lucene(r"a|b").unwrap(), ".*(a|b).*");
+        assert_eq!(lucene(r"^(a|b)").unwrap(), "(a.*|b.*)");
+        assert_eq!(lucene(r"a|b").unwrap(), "(.*a.*|.*b.*)");
+        assert_eq!(lucene(r"(^|/)\.x").unwrap(), r"(|.*\/)\.x.*");
+        assert_eq!(lucene(r"(^a$)|(^b$)").unwrap(), "((a)|(b))");
         assert_eq!(lucene(r"\d{2,}x").unwrap(), ".*[0-9]{2,}x.*");
         assert_eq!(lucene(r"a.b").unwrap(), ".*a[^\n]b.*");
         assert!(lucene(r"a\bb").is_err());

@@ -566,9 +566,7 @@ impl Walker<'_> {
         }) {
             Ok((s, Prec::Atom)) => Ok(Some(s)),
             Ok((s, _)) => Ok(Some(self.group(s)?)),
-            Err(e) if matches!(e.kind, ErrorKind::Unsupported { .. }) && first.field.is_some() => {
-                Ok(None)
-            }
+            Err(e) if matches!(e.kind, ErrorKind::Unsupported { .. }) => Ok(None),
             Err(e) => Err(e),
         }
     }

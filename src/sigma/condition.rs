@@ -254,7 +254,29 @@ fn describe(t: &Tok) -> String {
 pub(crate) fn parse(cond: &str) -> Result<Ast, CondError> {
     let toks = lex(cond)?;
     let mut p = Parser { cond, toks, pos: 0 };
-    let e = p.expr(0, 0)?;
+    let e = p.expr(0, 0).map_err(|(k, h)| {
+        let upper = p.toks.iter().find_map(|(t, _)| match t {
+            Tok::Word(w)
+                if matches!(
+                    w.to_lowercase().as_str(),
+                    "and" | "or" | "not" | "of" | "them"
+                ) =>
+            {
+                Some(w.clone())
+            }
+            _ => None,
+        });
+        match (h, upper) {
+            (None, Some(w)) => (
+                k,
+                Some(format!(
+                    "operators are lower-case: write `{}`",
+                    w.to_lowercase()
+                )),
+            ),
+            (h, _) => (k, h),
+        }
+    })?;
     if p.pos < p.toks.len() {
         return Err(syntax(cond, p.offset(), "unmatched `)`"));
     }

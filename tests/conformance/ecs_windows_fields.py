@@ -9,7 +9,10 @@ back out of the EQL text: pySigma 2.1.1 writes some regex strings with broken es
 would make a text scan see words inside values as fields. Writes JSON:
 
     {"pysigma": VERSION, "backend": VERSION,
-     "rules": {"rules/windows/...yml": {"fields": [sorted names]} | {"error": "Class: message"}}}
+     "rules": {"rules/windows/...yml": {"fields": [sorted names], "error": "Class: message"}}}
+
+`error` is present when the backend refused the rule; `fields` is then read from the rule as the
+pipeline left it.
 
 Usage: ecs_windows_fields.py SIGMA_DIR OUT.json
 The Rust test tests/pipeline_conformance.rs compares sigmat's field sets with this file.
@@ -51,21 +54,28 @@ def main() -> None:
                 continue
             if not isinstance(doc, dict) or (doc.get("logsource") or {}).get("product") != "windows":
                 continue
+            collection = SigmaCollection.from_yaml(text)
+            entry = {}
             try:
-                collection = SigmaCollection.from_yaml(text)
                 backend.convert(collection)  # applies ecs_windows to the rules in place
+            except Exception as e:  # one bad rule never stops the batch
+                entry["error"] = f"{type(e).__name__}: {e}"
+            # The pipeline ran before the backend failed (field references, placeholders), so
+            # the processed rule still tells which fields the query would use.
+            try:
                 fields: set = set()
                 for rule in collection.rules:
                     for cond in rule.detection.parsed_condition:
                         fields_of(cond.parse(), fields)
-                result[rel] = {"fields": sorted(fields)}
-            except Exception as e:  # one bad rule never stops the batch
-                result[rel] = {"error": f"{type(e).__name__}: {e}"}
+                entry["fields"] = sorted(fields)
+            except Exception as e:
+                entry.setdefault("error", f"{type(e).__name__}: {e}")
+            result[rel] = entry
     doc = {"pysigma": version("pysigma"), "backend": version("pysigma-backend-elasticsearch"),
            "rules": result}
     out_path.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    ok = sum(1 for r in result.values() if "fields" in r)
-    print(f"{len(result)} windows rules, {ok} converted, {len(result) - ok} failed -> {out_path}")
+    failed = sum(1 for r in result.values() if "error" in r)
+    print(f"{len(result)} windows rules, {len(result) - failed} converted, {failed} refused by the backend -> {out_path}")
 
 
 if __name__ == "__main__":
