@@ -25,10 +25,13 @@ fn tmp(name: &str) -> PathBuf {
 #[test]
 fn seed_converts_to_a_toml_file_under_its_os_folder() {
     let dir = tmp("toml");
+    // The command of issue 6's done-when: -t eql -p ecs_linux -f elastic-toml.
     let out = sigmat(&[
         "convert",
         "-t",
         "eql",
+        "-p",
+        "ecs_linux",
         "-f",
         "elastic-toml",
         "-o",
@@ -47,7 +50,15 @@ fn seed_converts_to_a_toml_file_under_its_os_folder() {
         Some("3f0f5957-04f8-4792-ad89-192b0303bde6")
     );
     let q = r["query"].as_str().expect("query");
-    assert!(q.contains("http.server"), "{q}");
+    assert!(q.starts_with("process where "), "{q}");
+    assert!(q.contains("process.command_line"), "{q}");
+    // The pipeline's routing reaches the file.
+    assert_eq!(
+        r["index"][0].as_str(),
+        Some("logs-endpoint.events.process*")
+    );
+    assert_eq!(doc["metadata"]["integration"][0].as_str(), Some("endpoint"));
+    assert!(!stderr.contains("no index from a pipeline"), "{stderr}");
     let th = &r["threat"][0];
     assert_eq!(th["tactic"]["name"].as_str(), Some("Exfiltration"));
     assert_eq!(

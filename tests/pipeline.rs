@@ -255,3 +255,60 @@ fn seed_rule_with_ecs_linux_queries_defend_fields() {
     assert_eq!(r.state["index"], json!(["logs-endpoint.events.process*"]));
     assert_eq!(r.state["integration"], json!(["endpoint"]));
 }
+
+mod common;
+
+/// The seed rule from its Sigma source through `ecs_linux`: the same Defend prelude as
+/// Elastic's own rule for the same behaviour (`../shared/seeds/002_*.txt`), and the seed's
+/// fields mapped onto `process.executable` / `process.command_line`.
+#[test]
+fn seed_sigma_rule_with_ecs_linux() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("rules/seed/python_webserver_execution_linux.yml");
+    let mut docs = sigmat::sigma::load_file(&path);
+    assert_eq!(docs.len(), 1);
+    let Ok(Document::Rule(mut r)) = docs.remove(0) else {
+        panic!("the seed rule does not parse")
+    };
+    pipeline::apply(&[Pipeline::load("ecs_linux").unwrap()], &mut r).unwrap();
+    snapshot(
+        "seed_ecs_linux",
+        &json!({ "logsource": r.logsource, "conditions": r.conditions, "state": r.state }),
+    );
+    // The prelude ecs_linux adds, as (field, value) pairs.
+    let mut prelude = Vec::new();
+    for c in &r.conditions {
+        c.for_each_pred(&mut |p| {
+            if p.at.starts_with("pipeline.") {
+                if let sigmat::ir::Test::Str { pattern, .. } = &p.test {
+                    prelude.push(format!(
+                        "{} == \"{}\"",
+                        p.field.as_deref().unwrap(),
+                        pattern.as_literal().unwrap()
+                    ));
+                }
+            }
+        });
+    }
+    assert_eq!(
+        prelude,
+        vec![
+            r#"host.os.type == "linux""#,
+            r#"event.type == "start""#,
+            r#"event.action == "exec""#
+        ]
+    );
+    if let Some(shared) = common::shared_or_skip("seed_sigma_rule_with_ecs_linux (Elastic seed)") {
+        let seeds = std::fs::read_dir(shared.join("seeds")).unwrap();
+        let elastic = seeds
+            .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+            .find(|t| {
+                t.contains("Web Server Spawned via Python")
+                    && t.contains("event.action == \"exec\"")
+            })
+            .expect("Elastic's rule in the seeds");
+        let query = elastic.split_once("process where ").unwrap().1;
+        assert!(query.starts_with(&prelude.join(" and ")), "{query}");
+        assert!(query.contains("process.command_line"));
+    }
+}

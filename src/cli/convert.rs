@@ -12,6 +12,7 @@ use rayon::prelude::*;
 
 use crate::error::{Error, ErrorKind};
 use crate::ir;
+use crate::pipeline::{self, Pipeline};
 use crate::render::{Backend, Conversion, Library, Options};
 use crate::sigma;
 
@@ -133,6 +134,10 @@ pub struct ConvertArgs {
     /// The backend (`sigmat list backends`).
     #[arg(short = 't', long = "target")]
     pub target: String,
+    /// Processing pipeline applied before rendering: a built-in name or a pySigma pipeline
+    /// YAML file (repeatable; pipelines run by priority, then the backend's own pipeline).
+    #[arg(short = 'p', long = "pipeline", value_name = "NAME|FILE")]
+    pub pipelines: Vec<String>,
     /// Output format.
     #[arg(short = 'f', long, value_enum, default_value_t = Format::Default)]
     pub format: Format,
@@ -185,10 +190,12 @@ pub struct Item {
     pub outcome: Outcome,
 }
 
-/// Converts one loaded document; `None` for filter documents (already applied by the loader).
+/// Converts one loaded document after running `pipelines` over it; `None` for filter
+/// documents (already applied by the loader).
 #[must_use]
 pub fn convert_document(
     backend: &Backend,
+    pipelines: &[Pipeline],
     options: &Options,
     path: &Path,
     document: usize,
@@ -217,13 +224,34 @@ pub fn convert_document(
             ),
         )),
         Ok(ir::Document::Rule(r)) => {
-            let outcome = match backend.convert(r, options) {
+            let converted = if pipelines.is_empty() {
+                backend.convert(r, options)
+            } else {
+                let mut rule = r.clone();
+                pipeline::apply(pipelines, &mut rule)
+                    .and_then(|()| backend.convert(&rule, options))
+                    .and_then(|mut c| {
+                        for p in pipeline::ordered(pipelines) {
+                            c.queries = c
+                                .queries
+                                .into_iter()
+                                .map(|q| p.postprocess(&rule, q))
+                                .collect::<Result<_, _>>()?;
+                        }
+                        Ok(c)
+                    })
+            };
+            let outcome = match converted {
                 Ok(c) => Outcome::Converted(c),
                 Err(e) => {
                     let e = e.in_file(file);
+                    // A pipeline's rule_failure / detection_item_failure says the rule is out of
+                    // its scope: counted with the rules the backend cannot express.
                     if matches!(
                         e.kind,
-                        ErrorKind::Unsupported { .. } | ErrorKind::UnresolvedPlaceholder(_)
+                        ErrorKind::Unsupported { .. }
+                            | ErrorKind::UnresolvedPlaceholder(_)
+                            | ErrorKind::Pipeline(_)
                     ) {
                         Outcome::Unsupported(e)
                     } else {
@@ -261,6 +289,10 @@ fn run_inner(args: &ConvertArgs) -> Result<i32, Error> {
         Some(f) => Some((f, super::elastic_out::language_for(f, backend.name())?)),
         None => None,
     };
+    let mut pipelines = Vec::new();
+    for p in args.pipelines.iter().chain(backend.file().pipeline.iter()) {
+        pipelines.push(Pipeline::load(p)?);
+    }
 
     let loaded = sigma::load_paths(&args.paths);
     if loaded.is_empty() {
@@ -278,31 +310,33 @@ fn run_inner(args: &ConvertArgs) -> Result<i32, Error> {
         .collect();
     let items: Vec<Item> = jobs
         .par_iter()
-        .filter_map(|(p, i, d)| convert_document(&backend, &options, p, *i, d))
+        .filter_map(|(p, i, d)| convert_document(&backend, &pipelines, &options, p, *i, d))
         .collect();
 
     let (mut converted, mut unsupported, mut failed) = (0usize, 0usize, 0usize);
+    let mut report = String::new();
     for it in &items {
         match &it.outcome {
             Outcome::Converted(c) => {
                 converted += 1;
                 for w in &c.warnings {
-                    eprintln!("warning: {}: {}", it.path.display(), w.message);
+                    let _ = writeln!(report, "warning: {}: {}", it.path.display(), w.message);
                 }
             }
             Outcome::Unsupported(e) => {
                 unsupported += 1;
-                eprintln!("{}", e.render());
+                let _ = writeln!(report, "{}", e.render());
             }
             Outcome::Failed(e) => {
                 failed += 1;
-                eprintln!("{}", e.render());
+                let _ = writeln!(report, "{}", e.render());
             }
         }
     }
+    let _ = std::io::stderr().lock().write_all(report.as_bytes());
 
     if let Some((format, language)) = publish {
-        failed += super::elastic_out::write(args, format, language, &jobs, &items)?;
+        failed += super::elastic_out::write(args, format, language, &pipelines, &jobs, &items)?;
         eprintln!("converted {converted}, unsupported {unsupported}, failed {failed}");
         return Ok(i32::from(
             failed > 0 || (unsupported > 0 && !args.skip_unsupported),
@@ -331,18 +365,9 @@ fn run_inner(args: &ConvertArgs) -> Result<i32, Error> {
                 write_atomic(&dir.join(file), &text)?;
             }
         }
-        Some(file) => {
-            let mut text = String::new();
-            for it in &items {
-                args.format.write_item(&mut text, it, name);
-            }
-            write_atomic(file, &text)?;
-        }
+        Some(file) => write_atomic(file, &batch_text(args.format, &items, name, &pipelines))?,
         None => {
-            let mut text = String::new();
-            for it in &items {
-                args.format.write_item(&mut text, it, name);
-            }
+            let text = batch_text(args.format, &items, name, &pipelines);
             let mut out = std::io::stdout().lock();
             out.write_all(text.as_bytes())
                 .and_then(|()| out.flush())
@@ -354,6 +379,32 @@ fn run_inner(args: &ConvertArgs) -> Result<i32, Error> {
     Ok(i32::from(
         failed > 0 || (unsupported > 0 && !args.skip_unsupported),
     ))
+}
+
+/// The output of the whole batch; in the default format a pipeline's finalizer (e.g. `concat`)
+/// may join the queries.
+fn batch_text(format: Format, items: &[Item], backend: &str, pipelines: &[Pipeline]) -> String {
+    if format == Format::Default {
+        let queries: Vec<String> = items
+            .iter()
+            .filter_map(|it| match &it.outcome {
+                Outcome::Converted(c) => Some(c.queries.clone()),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        if let Some(joined) = pipeline::ordered(pipelines)
+            .into_iter()
+            .find_map(|p| p.finalize(&queries))
+        {
+            return joined + "\n";
+        }
+    }
+    let mut text = String::new();
+    for it in items {
+        format.write_item(&mut text, it, backend);
+    }
+    text
 }
 
 /// Writes `text` to `path` through a temporary file in the same folder and a rename, so the

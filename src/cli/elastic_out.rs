@@ -12,6 +12,7 @@ use rayon::prelude::*;
 
 use crate::error::{Error, ErrorKind};
 use crate::ir;
+use crate::pipeline::{self, Pipeline};
 use crate::publish::{self, Options, Publisher, QueryLanguage, Sink};
 
 use super::convert::{ConvertArgs, Item, Outcome};
@@ -30,7 +31,9 @@ pub fn language_for(format: publish::Format, backend: &str) -> Result<QueryLangu
 }
 
 /// Publishes every converted rule of `items` and writes the output. Returns how many
-/// converted rules could not be published (each reported on stderr).
+/// converted rules could not be published (each reported on stderr). The rules are taken from
+/// `jobs` and run through `pipelines` again (deterministic, as for the conversion), so the
+/// output sees the pipelines' state (`index`, `integration`).
 ///
 /// # Errors
 /// A usage error for an `-o` that cannot hold the output, an unreadable template folder, or a
@@ -39,6 +42,7 @@ pub fn write(
     args: &ConvertArgs,
     format: publish::Format,
     language: QueryLanguage,
+    pipelines: &[Pipeline],
     jobs: &[(&Path, usize, &Result<ir::Document, Error>)],
     items: &[Item],
 ) -> Result<usize, Error> {
@@ -70,8 +74,12 @@ pub fn write(
             };
             let rule = rules.get(&(it.path.as_path(), it.document))?;
             let file = it.path.display().to_string();
+            let mut rule = (*rule).clone();
+            if let Err(e) = pipeline::apply(pipelines, &mut rule) {
+                return Some((it, Err(e.in_file(file))));
+            }
             let res = match c.queries.as_slice() {
-                [query] => publisher.publish(format, rule, query, language, &opts),
+                [query] => publisher.publish(format, &rule, query, language, &opts),
                 _ => Err(Error::new(ErrorKind::Unsupported {
                     target: format.name().to_string(),
                     what: format!(

@@ -378,13 +378,14 @@ fn apply_item(item: &Item, w: &mut Work<'_>, ctx: &mut Ctx) -> Result<()> {
             for_each_item(item, w, ctx, &mut |_, _| Ok(Changed::Drop))?;
         }
         Transformation::DetectionItemFailure(msg) => {
-            let mut hit: Option<String> = None;
+            let mut hit: Option<(String, Option<String>)> = None;
             for_each_item(item, w, ctx, &mut |leaf, _| {
-                hit.get_or_insert_with(|| leaf.pred.at.clone());
+                hit.get_or_insert_with(|| (leaf.pred.at.clone(), leaf.pred.field.clone()));
                 Ok(Changed::No(leaf))
             })?;
-            if let Some(at) = hit {
-                let mut e = w.err(item, format!("detection_item_failure: {msg}"));
+            if let Some((at, field)) = hit {
+                let on = field.map_or_else(|| "a keyword".to_string(), |f| format!("field `{f}`"));
+                let mut e = w.err(item, format!("detection_item_failure on {on}: {msg}"));
                 if !at.is_empty() {
                     e = e.at(at);
                 }

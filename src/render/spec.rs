@@ -24,6 +24,10 @@ pub struct BackendFile {
     pub description: String,
     /// The query template, a path under `templates/`.
     pub query: String,
+    /// A processing pipeline (built-in name or file) that `sigmat convert` applies after the
+    /// `-p` pipelines, before rendering.
+    #[serde(default)]
+    pub pipeline: Option<String>,
     /// Options (`-O key=value`) with their defaults.
     #[serde(default)]
     pub options: IndexMap<String, OptionSpec>,
