@@ -26,11 +26,20 @@ pub enum Format {
     Default,
     /// One JSON object per rule: path, id, title, backend, queries, warnings or error.
     Jsonl,
+    /// Elastic detection-rules TOML, one file per rule (eql, kql, lucene, esql).
+    ElasticToml,
+    /// Kibana detection-engine rule objects, one JSON per line (eql, kql, lucene, esql).
+    KibanaNdjson,
 }
 
 impl Format {
     /// Every format, for `sigmat list formats`.
-    pub const ALL: &'static [Format] = &[Format::Default, Format::Jsonl];
+    pub const ALL: &'static [Format] = &[
+        Format::Default,
+        Format::Jsonl,
+        Format::ElasticToml,
+        Format::KibanaNdjson,
+    ];
 
     /// The name on the command line.
     #[must_use]
@@ -38,6 +47,8 @@ impl Format {
         match self {
             Format::Default => "default",
             Format::Jsonl => "jsonl",
+            Format::ElasticToml => "elastic-toml",
+            Format::KibanaNdjson => "kibana-ndjson",
         }
     }
 
@@ -49,6 +60,12 @@ impl Format {
             Format::Jsonl => {
                 "one JSON object per rule: path, id, title, backend, queries and warnings, or error {kind, message}"
             }
+            Format::ElasticToml => {
+                "Elastic detection-rules TOML, one file per rule under -o DIR/<os>/ (eql, kql, lucene, esql)"
+            }
+            Format::KibanaNdjson => {
+                "Kibana detection-engine rule objects for the import API, one JSON per line (eql, kql, lucene, esql)"
+            }
         }
     }
 
@@ -57,6 +74,8 @@ impl Format {
         match self {
             Format::Default => backend.to_string(),
             Format::Jsonl => "jsonl".to_string(),
+            Format::ElasticToml => "toml".to_string(),
+            Format::KibanaNdjson => "ndjson".to_string(),
         }
     }
 
@@ -94,6 +113,18 @@ impl Format {
                 }
                 let _ = writeln!(out, "{obj}");
             }
+            // Written from the rule itself by `elastic_out`, never item by item.
+            Format::ElasticToml | Format::KibanaNdjson => {}
+        }
+    }
+
+    /// The Elastic output format this format stands for, if it is one.
+    #[must_use]
+    pub fn publish_format(self) -> Option<crate::publish::Format> {
+        match self {
+            Format::Default | Format::Jsonl => None,
+            Format::ElasticToml => Some(crate::publish::Format::ElasticToml),
+            Format::KibanaNdjson => Some(crate::publish::Format::KibanaNdjson),
         }
     }
 }
@@ -317,6 +348,10 @@ fn run_inner(args: &ConvertArgs) -> Result<i32, Error> {
     let backend = lib.backend(&args.target)?;
     let options: Options = args.options.iter().cloned().collect();
     backend.options(&options)?;
+    let publish = match args.format.publish_format() {
+        Some(f) => Some((f, super::elastic_out::language_for(f, backend.name())?)),
+        None => None,
+    };
     let mut pipelines = Vec::new();
     for p in args.pipelines.iter().chain(backend.file().pipeline.iter()) {
         pipelines.push(Pipeline::load(p)?);
@@ -365,6 +400,14 @@ fn run_inner(args: &ConvertArgs) -> Result<i32, Error> {
         }
     }
     let _ = std::io::stderr().lock().write_all(report.as_bytes());
+
+    if let Some((format, language)) = publish {
+        failed += super::elastic_out::write(args, format, language, &pipelines, &jobs, &items)?;
+        eprintln!("converted {converted}, unsupported {unsupported}, failed {failed}");
+        return Ok(i32::from(
+            failed > 0 || (unsupported > 0 && !args.skip_unsupported),
+        ));
+    }
 
     let name = backend.name();
     if let Some(o) = &args.output {

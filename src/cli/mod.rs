@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod convert;
+pub mod elastic_out;
 pub mod inspect;
 pub mod list;
 
