@@ -174,6 +174,13 @@ fn options_state_and_keywords() {
     let esql = Backend::builtin("esql").unwrap();
     assert!(esql.convert(&r, &Options::new()).unwrap().queries[0]
         .starts_with("FROM logs-endpoint.* | WHERE "));
+    // Pipelines set several index patterns as a list: ES|QL takes them comma-separated.
+    r.state.insert(
+        "index".into(),
+        serde_json::json!(["logs-endpoint.events.process*", "logs-system.*"]),
+    );
+    assert!(esql.convert(&r, &Options::new()).unwrap().queries[0]
+        .starts_with("FROM logs-endpoint.events.process*,logs-system.* | WHERE "));
 }
 
 #[test]

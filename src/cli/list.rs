@@ -33,7 +33,7 @@ pub fn run(args: &ListArgs) -> i32 {
     match args.what {
         ListWhat::Formats => {
             for f in Format::ALL {
-                println!("{:<10} {}", f.name(), f.describe());
+                println!("{:<14} {}", f.name(), f.describe());
             }
             0
         }

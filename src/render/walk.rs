@@ -394,10 +394,7 @@ pub(super) fn convert_correlation(
 fn resolve_var(v: &super::VarSpec, rule: &Rule, opts: &Options) -> Result<String> {
     if let Some(k) = &v.state {
         if let Some(val) = rule.state.get(k) {
-            return Ok(match val {
-                serde_json::Value::String(s) => s.clone(),
-                other => other.to_string(),
-            });
+            return Ok(state_text(val));
         }
     }
     if let Some(o) = &v.option {
@@ -421,6 +418,16 @@ fn resolve_var(v: &super::VarSpec, rule: &Rule, opts: &Options) -> Result<String
             "a template variable has no value and no default".into(),
         ))
     })
+}
+
+/// The text of a state value: strings as they are, lists (e.g. several index patterns) joined
+/// with `,`, anything else as JSON.
+fn state_text(val: &serde_json::Value) -> String {
+    match val {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Array(xs) => xs.iter().map(state_text).collect::<Vec<_>>().join(","),
+        other => other.to_string(),
+    }
 }
 
 fn backend_err(b: &Backend, what: &str, e: &minijinja::Error) -> Error {
