@@ -259,3 +259,29 @@ fn load_paths_is_sorted_and_sets_origin() {
         ErrorKind::Io(_)
     ));
 }
+
+#[test]
+fn byte_order_mark_and_crlf_are_accepted_and_located() {
+    let src = "\u{feff}title: t\r\nlogsource:\r\n    product: windows\r\ndetection:\r\n    sel:\r\n        Image|endswit: x\r\n    condition: sel\r\n";
+    let r = sigma::parse_str(src, None);
+    let e = r[0].as_ref().expect_err("unknown modifier");
+    assert_eq!((e.location.line, e.location.column), (Some(6), Some(9)));
+    let ok = src.replace("endswit", "endswith");
+    assert!(sigma::parse_str(&ok, None)[0].is_ok());
+}
+
+#[test]
+fn bundled_filters_touch_only_their_base_rule() {
+    let mut changed = Vec::new();
+    for (path, docs) in sigma::load_paths(&[rules_dir()]) {
+        let alone = sigma::load_file(&path);
+        for (d, a) in docs.iter().zip(&alone) {
+            if let (Ok(ir::Document::Rule(d)), Ok(ir::Document::Rule(a))) = (d, a) {
+                if d.conditions != a.conditions {
+                    changed.push(rel(&path));
+                }
+            }
+        }
+    }
+    assert_eq!(changed, vec!["rules/filter/base_rule.yml".to_string()]);
+}

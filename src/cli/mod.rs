@@ -1,7 +1,10 @@
 //! The `sigmat` command line, on top of every stage. One file per subcommand.
 
 pub mod check;
+pub mod convert;
+pub mod elastic_out;
 pub mod inspect;
+pub mod list;
 
 use clap::{Parser, Subcommand};
 
@@ -21,6 +24,10 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Print the intermediate representation of a Sigma rule.
     Inspect(inspect::InspectArgs),
+    /// Convert Sigma rules to queries of a backend (`sigmat list backends`).
+    Convert(convert::ConvertArgs),
+    /// List backends or output formats.
+    List(list::ListArgs),
 }
 
 /// Runs the CLI and returns the process exit code.
@@ -30,5 +37,7 @@ pub fn main() -> i32 {
     match cli.command {
         Command::Check(a) => check::run(&a),
         Command::Inspect(a) => inspect::run(&a),
+        Command::Convert(a) => convert::run(&a),
+        Command::List(a) => list::run(&a),
     }
 }

@@ -38,30 +38,26 @@ fn yaml_message(e: &serde_yaml::Error) -> String {
     }
 }
 
-/// For a condition syntax error located at the `condition` key (or list item) on `line`, the
-/// column of the offending character when the condition is written on that line.
-fn condition_column(source: &str, line: usize, col: usize, kind: &ErrorKind) -> Option<usize> {
-    let ErrorKind::ConditionSyntax {
-        condition, offset, ..
-    } = kind
-    else {
-        return None;
-    };
+/// The column of byte `offset` of the scalar `value` whose key (or list item) was located
+/// at (`line`, `col`), when the scalar is written on that line, plain or quoted.
+fn span_column(source: &str, line: usize, col: usize, value: &str, offset: usize) -> Option<usize> {
     let text = source.lines().nth(line.checked_sub(1)?)?;
+    let head = value.get(..offset)?;
     let mut at = col.checked_sub(1)?;
     let rest = text.get(at..)?;
-    if let Some(after) = rest.strip_prefix("condition") {
-        let after_colon = after.trim_start().strip_prefix(':')?;
-        let value = after_colon.trim_start();
-        at = text.len() - value.len();
+    let unquoted = rest.strip_prefix(['\'', '"']).unwrap_or(rest);
+    if !unquoted.starts_with(value) {
+        // At a key: skip `key:` and blanks to the value.
+        let colon = rest.find(':')?;
+        let v = rest[colon + 1..].trim_start();
+        at = text.len() - v.len();
     }
-    let value = text.get(at..)?;
-    let (value, quoted) = match value.strip_prefix(['\'', '"']) {
+    let v = text.get(at..)?;
+    let (v, quoted) = match v.strip_prefix(['\'', '"']) {
         Some(v) => (v, 1),
-        None => (value, 0),
+        None => (v, 0),
     };
-    let head = condition.get(..*offset)?;
-    value.starts_with(head).then(|| at + quoted + offset + 1)
+    v.starts_with(head).then_some(at + quoted + offset + 1)
 }
 
 #[allow(clippy::result_large_err)] // `Error` is the public error type.
@@ -99,10 +95,17 @@ pub(crate) fn parse(source: &str, file: Option<&str>) -> Vec<Result<ir::Document
                 Ok(d)
             }
             Err(Fail(inner)) => {
-                let FailInner { mut error, path } = *inner;
+                let FailInner {
+                    mut error,
+                    path,
+                    span,
+                } = *inner;
                 if ranges_ok {
                     if let Some((line, col)) = locate::locate(source, ranges[idx], path.segs()) {
-                        let col = condition_column(source, line, col, &error.kind).unwrap_or(col);
+                        let col = span
+                            .as_ref()
+                            .and_then(|(v, o)| span_column(source, line, col, v, *o))
+                            .unwrap_or(col);
                         error = error.at_line(line, Some(col));
                     }
                 }

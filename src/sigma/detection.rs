@@ -243,6 +243,20 @@ fn lower_value(field: Option<&str>, chain: &Chain<'_>, v: &Value, path: &KeyPath
         })
     };
 
+    if field.is_none() {
+        if let Some((n, _)) = chain.find(|m| {
+            matches!(
+                m,
+                Mod::Exists | Mod::FieldRef | Mod::Cidr | Mod::Cmp(_) | Mod::Time(_)
+            )
+        }) {
+            return Err(mis(
+                n,
+                "needs a field name (keywords are searched as text)".into(),
+            )
+            .hint(format!("write `FieldName|{n}: ...`")));
+        }
+    }
     // Modifiers that decide the test kind.
     if let Some((n, Mod::Exists)) = first {
         return match v {

@@ -72,6 +72,7 @@ impl KeyPath {
         Fail(Box::new(FailInner {
             error,
             path: self.clone(),
+            span: None,
         }))
     }
 
@@ -103,9 +104,18 @@ pub(crate) struct Fail(pub(crate) Box<FailInner>);
 pub(crate) struct FailInner {
     pub(crate) error: Error,
     pub(crate) path: KeyPath,
+    /// The scalar text at `path` and a byte offset in it, to point at a column inside the
+    /// value (conditions).
+    pub(crate) span: Option<(String, usize)>,
 }
 
 impl Fail {
+    /// Points the error at byte `offset` of the scalar `text` found at its path.
+    pub(crate) fn with_span(mut self, text: &str, offset: usize) -> Fail {
+        self.0.span = Some((text.to_string(), offset));
+        self
+    }
+
     /// Adds a hint.
     pub(crate) fn hint(mut self, h: impl Into<String>) -> Fail {
         self.0.error.hint = Some(h.into());
@@ -124,7 +134,7 @@ pub(crate) type R<T> = Result<T, Fail>;
 /// them.
 #[must_use]
 pub fn parse_str(source: &str, file: Option<&str>) -> Vec<Result<ir::Document, Error>> {
-    collection::parse(source, file)
+    collection::parse(source.strip_prefix('\u{feff}').unwrap_or(source), file)
 }
 
 /// Reads and parses one file. An unreadable file gives a single [`ErrorKind::Io`] error.
