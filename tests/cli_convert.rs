@@ -199,3 +199,53 @@ fn list_backends_and_formats() {
     let out = sigmat(&["list", "backends", "--backend-dir", dir.to_str().unwrap()]);
     assert!(text(&out.stdout).contains("mini "));
 }
+
+#[test]
+fn backend_pipeline_runs_after_the_users_whatever_the_priorities() {
+    // The user's pipeline (priority 90) renames Image to proc_path; the backend's own pipeline
+    // (priority 10) renames proc_path to process.executable. Sorted by priority alone the
+    // backend's would run first and find nothing to rename.
+    let d = tmp("backend-pipeline");
+    let user = d.join("user.yml");
+    std::fs::write(
+        &user,
+        "name: user\npriority: 90\ntransformations:\n- type: field_name_mapping\n  mapping:\n    Image: proc_path\n",
+    )
+    .unwrap();
+    let own = d.join("own.yml");
+    std::fs::write(
+        &own,
+        "name: own\npriority: 10\ntransformations:\n- type: field_name_mapping\n  mapping:\n    proc_path: process.executable\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("eqlp.yml"),
+        format!("extends: eql\nname: eqlp\npipeline: {}\n", own.display()),
+    )
+    .unwrap();
+    let out = sigmat(&[
+        "convert",
+        "-t",
+        "eqlp",
+        "--backend-dir",
+        d.to_str().unwrap(),
+        "-p",
+        user.to_str().unwrap(),
+        "rules/seed",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let q = text(&out.stdout);
+    assert!(q.contains("process.executable like~"), "{q}");
+    assert!(!q.contains("proc_path"), "{q}");
+}
+
+#[test]
+fn list_pipelines_names_the_builtins() {
+    let out = sigmat(&["list", "pipelines"]);
+    assert_eq!(out.status.code(), Some(0));
+    let names: Vec<String> = text(&out.stdout)
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["ecs_linux", "ecs_macos", "ecs_windows"]);
+}

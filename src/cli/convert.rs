@@ -353,8 +353,19 @@ fn run_inner(args: &ConvertArgs) -> Result<i32, Error> {
         None => None,
     };
     let mut pipelines = Vec::new();
-    for p in args.pipelines.iter().chain(backend.file().pipeline.iter()) {
+    for p in &args.pipelines {
         pipelines.push(Pipeline::load(p)?);
+    }
+    // The backend's own pipeline runs last, whatever the priorities of the user's.
+    if let Some(p) = &backend.file().pipeline {
+        let mut own = Pipeline::load(p)?;
+        own.priority = pipelines
+            .iter()
+            .map(|p| p.priority)
+            .max()
+            .unwrap_or(own.priority)
+            .max(own.priority);
+        pipelines.push(own);
     }
 
     let loaded = sigma::load_paths(&args.paths);

@@ -1,4 +1,4 @@
-//! `sigmat list backends|formats`: what `convert` can produce.
+//! `sigmat list backends|formats|pipelines`: what `convert` (and `eval`) can use.
 
 use std::path::PathBuf;
 
@@ -14,6 +14,8 @@ pub enum ListWhat {
     Backends,
     /// Output formats (`convert -f`).
     Formats,
+    /// Built-in processing pipelines (`-p NAME`).
+    Pipelines,
 }
 
 /// Arguments of `sigmat list`.
@@ -34,6 +36,12 @@ pub fn run(args: &ListArgs) -> i32 {
         ListWhat::Formats => {
             for f in Format::ALL {
                 println!("{:<14} {}", f.name(), f.describe());
+            }
+            0
+        }
+        ListWhat::Pipelines => {
+            for (name, description) in crate::pipeline::describe_builtins() {
+                println!("{name:<14} {description}");
             }
             0
         }
