@@ -1,5 +1,8 @@
 //! The `sigmat` command line, on top of every stage. One file per subcommand.
 
+pub mod check;
+pub mod inspect;
+
 use clap::{Parser, Subcommand};
 
 /// Sigma rule transpiler and engine.
@@ -13,11 +16,19 @@ pub struct Cli {
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Check Sigma rules: report every problem, exit 0 only when all are valid.
+    Check(check::CheckArgs),
+    /// Print the intermediate representation of a Sigma rule.
+    Inspect(inspect::InspectArgs),
+}
 
 /// Runs the CLI and returns the process exit code.
 #[must_use]
 pub fn main() -> i32 {
     let cli = Cli::parse();
-    match cli.command {}
+    match cli.command {
+        Command::Check(a) => check::run(&a),
+        Command::Inspect(a) => inspect::run(&a),
+    }
 }

@@ -378,6 +378,9 @@ pub enum CmpOp {
     Gt,
     /// `>=` (`gte`)
     Gte,
+    /// `!=` (`neq`, correlation conditions only; the `neq` value modifier becomes
+    /// [`Expr::Not`])
+    Neq,
 }
 
 impl CmpOp {
@@ -391,6 +394,7 @@ impl CmpOp {
             CmpOp::Lte => ord != Greater,
             CmpOp::Gt => ord == Greater,
             CmpOp::Gte => ord != Less,
+            CmpOp::Neq => ord != Equal,
         }
     }
 }

@@ -262,10 +262,7 @@ mod tests {
             Pattern::new([Piece::AnyMany, Piece::AnyMany]).shape(),
             Shape::Any
         );
-        assert_eq!(
-            Pattern::new([lit("a"), Piece::AnyOne]).shape(),
-            Shape::Glob
-        );
+        assert_eq!(Pattern::new([lit("a"), Piece::AnyOne]).shape(), Shape::Glob);
     }
 
     #[test]

@@ -1,1 +1,272 @@
 //! Sigma front end: Sigma YAML (rules, correlations, filters, multi-document collections) → IR.
+//!
+//! The entry points are [`parse_str`] (one YAML source, possibly several documents),
+//! [`load_file`] and [`load_paths`] (files and folders, read in parallel, filters applied).
+//! Every document gives either an [`ir::Document`] or an [`Error`] with a kind, a location
+//! (file, line:column where the source gives it, key path) and a hint. No input panics.
+//!
+//! | module | concern |
+//! |---|---|
+//! | `collection` | YAML stream → documents, legacy `action: global/reset/repeat` |
+//! | `document` | document kind dispatch, metadata, `logsource` |
+//! | `detection` | search identifiers → boolean structure |
+//! | `modifiers` | modifier names and the chain-order rules |
+//! | `value` | Sigma escaping, wildcards, placeholders, windash, encodings |
+//! | `condition` | the condition lexer and parser, `x of` resolution |
+//! | `correlation` / `filter` | correlation and filter documents |
+//! | `locate` | line:column of a key path in the source text |
+
+mod collection;
+mod condition;
+mod correlation;
+mod detection;
+mod document;
+mod filter;
+mod locate;
+mod modifiers;
+mod value;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::error::{Error, ErrorKind};
+use crate::ir;
+
+/// One segment of a key path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Seg {
+    /// A mapping key.
+    Key(String),
+    /// A sequence index.
+    Index(usize),
+}
+
+/// A key path into a YAML document, such as `detection.selection.Image|endswith[2]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct KeyPath(Vec<Seg>);
+
+impl KeyPath {
+    /// The path extended by a key.
+    pub(crate) fn key(&self, k: &str) -> KeyPath {
+        let mut v = self.0.clone();
+        v.push(Seg::Key(k.to_string()));
+        KeyPath(v)
+    }
+
+    /// The path extended by an index.
+    pub(crate) fn index(&self, i: usize) -> KeyPath {
+        let mut v = self.0.clone();
+        v.push(Seg::Index(i));
+        KeyPath(v)
+    }
+
+    /// An error of `kind` at this path.
+    pub(crate) fn err(&self, kind: ErrorKind) -> Fail {
+        Fail(Box::new(FailInner {
+            error: Error::new(kind).at(self.to_string()),
+            path: self.clone(),
+        }))
+    }
+
+    /// The segments.
+    pub(crate) fn segs(&self) -> &[Seg] {
+        &self.0
+    }
+}
+
+impl fmt::Display for KeyPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, s) in self.0.iter().enumerate() {
+            match s {
+                Seg::Key(k) if i == 0 => f.write_str(k)?,
+                Seg::Key(k) => write!(f, ".{k}")?,
+                Seg::Index(n) => write!(f, "[{n}]")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An error still carrying its structured key path, so it can be located in the source.
+#[derive(Debug, Clone)]
+pub(crate) struct Fail(pub(crate) Box<FailInner>);
+
+/// The contents of a [`Fail`].
+#[derive(Debug, Clone)]
+pub(crate) struct FailInner {
+    pub(crate) error: Error,
+    pub(crate) path: KeyPath,
+}
+
+impl Fail {
+    /// Adds a hint.
+    pub(crate) fn hint(mut self, h: impl Into<String>) -> Fail {
+        self.0.error.hint = Some(h.into());
+        self
+    }
+}
+
+/// Front-end result.
+pub(crate) type R<T> = Result<T, Fail>;
+
+/// Parses one YAML source (one or more documents) into IR documents, one result per Sigma
+/// document (legacy `action: global` / `reset` documents give none; `repeat` gives one).
+/// `file` names the source in errors and in each document's `origin`.
+///
+/// Filters are returned as [`ir::Document::Filter`] and not applied; [`load_paths`] applies
+/// them.
+#[must_use]
+pub fn parse_str(source: &str, file: Option<&str>) -> Vec<Result<ir::Document, Error>> {
+    collection::parse(source, file)
+}
+
+/// Reads and parses one file. An unreadable file gives a single [`ErrorKind::Io`] error.
+#[must_use]
+pub fn load_file(path: &Path) -> Vec<Result<ir::Document, Error>> {
+    let name = path.display().to_string();
+    match std::fs::read(path) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => parse_str(&text, Some(&name)),
+            Err(e) => vec![Err(Error::new(ErrorKind::Yaml(format!(
+                "the file is not UTF-8: {}",
+                e.utf8_error()
+            )))
+            .in_file(name)
+            .hint("save the rule as UTF-8"))],
+        },
+        Err(e) => vec![Err(Error::new(ErrorKind::Io(e.to_string())).in_file(name))],
+    }
+}
+
+/// Whether a path names a Sigma YAML file (`.yml` / `.yaml`).
+fn is_yaml(p: &Path) -> bool {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("yml") || e.eq_ignore_ascii_case("yaml"))
+}
+
+/// Expands files and folders into the sorted list of YAML files to read. A path given
+/// explicitly is kept even without a YAML extension; folders are walked for `.yml`/`.yaml`.
+#[must_use]
+pub fn collect_files(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut found: Vec<PathBuf> = walkdir::WalkDir::new(p)
+                .follow_links(true)
+                .into_iter()
+                .filter_map(Result::ok)
+                .filter(|e| e.file_type().is_file() && is_yaml(e.path()))
+                .map(walkdir::DirEntry::into_path)
+                .collect();
+            found.sort();
+            out.extend(found);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    out
+}
+
+/// Reads every file and folder in `paths` (folders walked for `.yml` / `.yaml`, in sorted
+/// order, read in parallel) and returns each file with its documents, in a deterministic
+/// order. Filter documents found among the loaded files are applied to the rules they cover
+/// ([`ir::Filter::applies_to`] / [`ir::Filter::apply`], in load order).
+#[must_use]
+pub fn load_paths(paths: &[PathBuf]) -> Vec<(PathBuf, Vec<Result<ir::Document, Error>>)> {
+    let files = collect_files(paths);
+    let mut loaded: Vec<(PathBuf, Vec<Result<ir::Document, Error>>)> = files
+        .into_par_iter()
+        .map(|f| {
+            let docs = load_file(&f);
+            (f, docs)
+        })
+        .collect();
+    apply_filters(&mut loaded);
+    loaded
+}
+
+/// Applies every filter document of `loaded` to every rule it covers.
+fn apply_filters(loaded: &mut [(PathBuf, Vec<Result<ir::Document, Error>>)]) {
+    let filters: Vec<ir::Filter> = loaded
+        .iter()
+        .flat_map(|(_, docs)| docs.iter())
+        .filter_map(|d| match d {
+            Ok(ir::Document::Filter(f)) => Some(f.clone()),
+            _ => None,
+        })
+        .collect();
+    if filters.is_empty() {
+        return;
+    }
+    for (_, docs) in loaded.iter_mut() {
+        for d in docs.iter_mut() {
+            if let Ok(ir::Document::Rule(rule)) = d {
+                for f in &filters {
+                    if f.applies_to(rule) {
+                        f.apply(rule);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The closest of `candidates` to `word` by edit distance, when close enough to be a likely
+/// typo.
+pub(crate) fn closest<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let lw = word.to_lowercase();
+    let mut best: Option<(usize, &str)> = None;
+    for c in candidates {
+        let d = levenshtein(&lw, &c.to_lowercase());
+        if best.is_none_or(|(bd, _)| d < bd) {
+            best = Some((d, c));
+        }
+    }
+    best.filter(|(d, c)| *d <= (c.chars().count() / 3).max(2))
+        .map(|(_, c)| c)
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for (i, ca) in a.chars().enumerate() {
+        cur[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_path_display() {
+        let p = KeyPath::default()
+            .key("detection")
+            .key("selection")
+            .index(1)
+            .key("Image|endswith")
+            .index(2);
+        assert_eq!(p.to_string(), "detection.selection[1].Image|endswith[2]");
+    }
+
+    #[test]
+    fn closest_suggests_typos_only() {
+        let names = ["contains", "endswith", "startswith"];
+        assert_eq!(closest("endswit", names), Some("endswith"));
+        assert_eq!(closest("Contains", names), Some("contains"));
+        assert_eq!(closest("zzz", names), None);
+    }
+}

@@ -1,0 +1,65 @@
+//! `sigmat inspect RULE`: print the IR of every document in a Sigma file.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use crate::sigma;
+
+/// Output format of `inspect`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InspectFormat {
+    /// YAML, one document per IR document (`---` between them).
+    Yaml,
+    /// JSON: one object, or an array when the file holds several documents.
+    Json,
+}
+
+/// Arguments of `sigmat inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The Sigma file.
+    pub rule: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = InspectFormat::Yaml)]
+    pub format: InspectFormat,
+}
+
+/// Runs `inspect`; exit code 1 when any document fails to parse (its error goes to stderr).
+#[must_use]
+pub fn run(args: &InspectArgs) -> i32 {
+    let results = sigma::load_file(&args.rule);
+    let mut docs = Vec::new();
+    let mut failed = false;
+    for r in results {
+        match r {
+            Ok(d) => docs.push(d),
+            Err(e) => {
+                eprintln!("{}", e.render());
+                failed = true;
+            }
+        }
+    }
+    let text = match args.format {
+        InspectFormat::Yaml => docs
+            .iter()
+            .map(|d| serde_yaml::to_string(d).map_err(|e| e.to_string()))
+            .collect::<Result<Vec<_>, _>>()
+            .map(|v| v.join("---\n")),
+        InspectFormat::Json => if docs.len() == 1 {
+            serde_json::to_string_pretty(&docs[0])
+        } else {
+            serde_json::to_string_pretty(&docs)
+        }
+        .map(|s| s + "\n")
+        .map_err(|e| e.to_string()),
+    };
+    match text {
+        Ok(t) => print!("{t}"),
+        Err(e) => {
+            eprintln!("error: cannot serialize the IR: {e}");
+            return 1;
+        }
+    }
+    i32::from(failed || docs.is_empty())
+}
