@@ -9,12 +9,13 @@ use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 use sigmat::eval::{compile_rule, RuleSet};
 use sigmat::ir::{
-    CmpOp, Expr, LogSource, Meta, Number, Origin, Pattern, Piece, Predicate, RegexFlags, Rule,
-    Test,
+    CmpOp, Expr, LogSource, Meta, Number, Origin, Pattern, Piece, Predicate, RegexFlags, Rule, Test,
 };
 
 const FIELDS: &[&str] = &["Image", "CommandLine", "p.q", "EventID"];
-const WORDS: &[&str] = &["cmd", "Power", "shell", ".exe", "\\", "-enc", "x", "é", "ÄB", "4688"];
+const WORDS: &[&str] = &[
+    "cmd", "Power", "shell", ".exe", "\\", "-enc", "x", "é", "ÄB", "4688",
+];
 
 fn word() -> impl Strategy<Value = String> {
     (0..WORDS.len(), any::<bool>()).prop_map(|(i, up)| {
@@ -62,7 +63,9 @@ fn predicate() -> impl Strategy<Value = Expr> {
             // Only string tests may go without a field.
             (None, t @ (Test::Str { .. } | Test::Regex { .. })) => t,
             (None, _) => Test::Str {
-                pattern: Pattern::literal("cmd").with_leading_any().with_trailing_any(),
+                pattern: Pattern::literal("cmd")
+                    .with_leading_any()
+                    .with_trailing_any(),
                 cased: false,
             },
             (_, t) => t,
