@@ -1,6 +1,7 @@
 //! The `sigmat` command line, on top of every stage. One file per subcommand.
 
 pub mod check;
+pub mod eval;
 pub mod inspect;
 
 use clap::{Parser, Subcommand};
@@ -21,6 +22,8 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Print the intermediate representation of a Sigma rule.
     Inspect(inspect::InspectArgs),
+    /// Run Sigma rules natively on JSON events (exit 0 ran, 1 rule/event errors, 2 usage).
+    Eval(eval::EvalArgs),
 }
 
 /// Runs the CLI and returns the process exit code.
@@ -30,5 +33,6 @@ pub fn main() -> i32 {
     match cli.command {
         Command::Check(a) => check::run(&a),
         Command::Inspect(a) => inspect::run(&a),
+        Command::Eval(a) => eval::run(&a),
     }
 }
