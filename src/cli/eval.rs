@@ -59,6 +59,9 @@ pub struct EvalArgs {
 /// Records per parallel batch.
 const BATCH: usize = 4096;
 
+/// A record's number and its matches with the event, or why it could not be read.
+type Outcome = (usize, Result<(Vec<usize>, Value), Error>);
+
 /// Runs `eval`; see the module docs for the exit status.
 #[must_use]
 pub fn run(args: &EvalArgs) -> i32 {
@@ -163,7 +166,7 @@ impl<'a> Run<'a> {
     fn batch(&mut self, name: &str, batch: Vec<RawRecord>) -> std::io::Result<()> {
         self.bytes += batch.iter().map(|r| r.text_len() as u64).sum::<u64>();
         let set = self.set;
-        let results: Vec<(usize, Result<(Vec<usize>, Value), Error>)> = batch
+        let results: Vec<Outcome> = batch
             .into_par_iter()
             .map_init(Scratch::default, |scratch, r| {
                 let number = r.number;
