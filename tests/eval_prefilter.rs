@@ -44,9 +44,19 @@ fn pattern() -> impl Strategy<Value = Pattern> {
 fn test() -> impl Strategy<Value = Test> {
     prop_oneof![
         6 => (pattern(), any::<bool>()).prop_map(|(pattern, cased)| Test::Str { pattern, cased }),
-        1 => (word(), any::<bool>()).prop_map(|(w, i)| Test::Regex {
-            pattern: format!("{}(s|x)", regex_syntax::escape(&w)),
-            flags: RegexFlags { ignore_case: i, ..RegexFlags::default() },
+        2 => (word(), word(), 0..5usize, any::<bool>()).prop_map(|(w, w2, shape, i)| {
+            let (w, w2) = (regex_syntax::escape(&w), regex_syntax::escape(&w2));
+            let pattern = match shape {
+                0 => format!("{w}(s|x)"),
+                1 => format!("(?i)^{w}.?{w2}"),
+                2 => format!("\\w+{w}(?:{w2}|-)+"),
+                3 => format!("[a-c]{w}\\s*{w2}?"),
+                _ => format!("(?:{w}|{w2})*z?"),
+            };
+            Test::Regex {
+                pattern,
+                flags: RegexFlags { ignore_case: i, ..RegexFlags::default() },
+            }
         }),
         1 => prop_oneof![Just("4688"), Just("1"), Just("-3")].prop_map(|n| Test::Num {
             op: CmpOp::Eq,
@@ -223,7 +233,7 @@ fn reference(x: &Expr, e: &Value) -> bool {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
 
     #[test]
     fn prefilter_is_sound_and_semantics_match_reference(

@@ -321,6 +321,38 @@ impl NumCmp {
     }
 }
 
+/// Numbers below this magnitude convert between `i64` and `f64` exactly.
+const EXACT: i64 = 1 << 53;
+
+/// The integer a value equals numerically, as [`NumCmp`] reads values (a JSON number, or a
+/// string holding a number), when that value is an integer of magnitude below 2^53; `None`
+/// otherwise. Two such values are equal under [`CmpOp::Eq`] exactly when their keys are equal,
+/// which lets the prefilter look numeric equalities up in a map.
+#[must_use]
+pub fn num_key(v: &Value) -> Option<i64> {
+    let from_f64 =
+        |f: f64| (f.is_finite() && f.fract() == 0.0 && f.abs() < EXACT as f64).then_some(f as i64);
+    match v {
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().and_then(from_f64)),
+        Value::String(s) => {
+            let t = s.trim();
+            t.parse::<i64>()
+                .ok()
+                .or_else(|| t.parse::<f64>().ok().and_then(from_f64))
+        }
+        _ => None,
+    }
+}
+
+/// The key of a rule's number for [`num_key`] lookups: only integers below 2^53.
+#[must_use]
+pub fn rule_num_key(n: &Number) -> Option<i64> {
+    n.as_i64().filter(|i| i.abs() < EXACT).or_else(|| {
+        let f = n.as_f64();
+        (f.is_finite() && f.fract() == 0.0 && f.abs() < EXACT as f64).then_some(f as i64)
+    })
+}
+
 /// Whether a JSON value is the boolean `want` (JSON bool, or `true`/`false` in any case).
 #[must_use]
 pub fn bool_holds(v: &Value, want: bool) -> bool {
@@ -505,6 +537,36 @@ mod tests {
         let gt = NumCmp::new(CmpOp::Gt, &Number::new("0.5"));
         assert!(gt.holds(&json!(1)));
         assert!(!gt.holds(&json!("0.25")));
+    }
+
+    #[test]
+    fn num_keys_agree_with_equality() {
+        let values = [
+            json!(4688),
+            json!(4688.0),
+            json!("4688"),
+            json!(" 4688 "),
+            json!("4688.0"),
+            json!("4.688e3"),
+            json!("04688"),
+            json!(4688.5),
+            json!("x"),
+            json!(9_007_199_254_740_993_i64),
+            json!(u64::MAX),
+            json!(true),
+        ];
+        for rule in ["4688", "4688.0", "4.688e3", "9007199254740993", "-1"] {
+            let n = Number::new(rule);
+            let eq = NumCmp::new(CmpOp::Eq, &n);
+            for v in &values {
+                if eq.holds(v) {
+                    let k = rule_num_key(&n);
+                    assert!(k.is_none() || num_key(v) == k, "{rule} vs {v}");
+                }
+            }
+        }
+        assert_eq!(num_key(&json!("4.688e3")), Some(4688));
+        assert_eq!(rule_num_key(&Number::new("9007199254740993")), None);
     }
 
     #[test]

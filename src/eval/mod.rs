@@ -252,6 +252,19 @@ impl RuleSet {
         out.sort_unstable();
     }
 
+    /// The compiled rules the prefilter lets through for `event` (a superset of the matches;
+    /// for diagnostics and tests), in increasing order.
+    #[must_use]
+    pub fn candidates(&self, event: &Value) -> Vec<usize> {
+        let mut scratch = Scratch::default();
+        scratch.next_event(self.fields.len(), self.rules.len());
+        let Scratch { fc, marks } = &mut scratch;
+        self.prefilter.candidates(event, &self.fields, fc, marks);
+        let mut out: Vec<usize> = marks.candidates.iter().map(|&r| r as usize).collect();
+        out.sort_unstable();
+        out
+    }
+
     /// Every compiled rule that matches, without the prefilter (reference for tests).
     #[must_use]
     pub fn matches_unfiltered(&self, event: &Value) -> Vec<usize> {

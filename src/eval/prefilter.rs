@@ -15,22 +15,43 @@
 //! needles (all rules together); the event's folded value is scanned once and every hit marks
 //! the rules that listed the needle.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 
-use aho_corasick::{AhoCorasick, MatchKind};
-use regex_syntax::hir::literal::{ExtractKind, Extractor};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use regex_syntax::hir::{Class, Hir, HirKind};
 use serde_json::Value;
 
 use super::compile::{FieldId, FieldTable, FoldCache, Marks};
 use super::event::{for_each_leaf, resolve};
-use super::matcher::{fold, scalar_text};
-use crate::ir::{Expr, Piece, Predicate, Rule, Test};
+use super::matcher::{fold, num_key, rule_num_key, scalar_text};
+use crate::ir::{CmpOp, Expr, Piece, Predicate, Rule, Test};
 
-/// "The field (or, with `None`, some keyword value) contains `needle`", needle folded.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) struct Atom {
-    pub field: Option<FieldId>,
-    pub needle: String,
+/// A necessary condition on an event.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum Atom {
+    /// The field (or, with `None`, some keyword value) contains `needle`, needle folded.
+    Contains {
+        field: Option<FieldId>,
+        needle: String,
+    },
+    /// The field holds a number (or numeric string) equal to the integer (see
+    /// [`num_key`]).
+    NumEq { field: FieldId, key: i64 },
+    /// The field resolves to some value (even `null`): needed by every field test except
+    /// `null` and `exists: false`.
+    Present { field: FieldId },
+}
+
+impl Atom {
+    /// Selectivity estimate: longer needles are rarer; numbers (mostly event ids) are weak.
+    fn strength(&self) -> usize {
+        match self {
+            Atom::Contains { needle, .. } => needle.len().min(24),
+            Atom::NumEq { .. } => 6,
+            Atom::Present { .. } => 0,
+        }
+    }
 }
 
 /// A witness: one of the atoms holds whenever the expression holds.
@@ -38,8 +59,8 @@ type Witness = Vec<Atom>;
 
 /// Ranks a witness: the shortest needle first (longer is more selective), then fewer atoms.
 fn score(w: &Witness) -> (usize, std::cmp::Reverse<usize>) {
-    let min = w.iter().map(|a| a.needle.len()).min().unwrap_or(0);
-    (min.min(24), std::cmp::Reverse(w.len()))
+    let min = w.iter().map(Atom::strength).min().unwrap_or(0);
+    (min, std::cmp::Reverse(w.len()))
 }
 
 /// The witness of a whole rule (its conditions are ORed), or `None`.
@@ -59,7 +80,7 @@ fn witness(e: &Expr, fields: &mut FieldTable) -> Option<Witness> {
             for x in xs {
                 out.extend(witness(x, fields)?);
             }
-            out.sort_by(|a, b| (a.field, &a.needle).cmp(&(b.field, &b.needle)));
+            out.sort();
             out.dedup();
             Some(out)
         }
@@ -72,6 +93,8 @@ fn witness(e: &Expr, fields: &mut FieldTable) -> Option<Witness> {
 }
 
 fn pred_witness(p: &Predicate, fields: &mut FieldTable) -> Option<Witness> {
+    let field = p.field.as_deref().map(|f| fields.intern(f));
+    let present = || field.map(|field| vec![Atom::Present { field }]);
     let needles: Vec<String> = match &p.test {
         Test::Str { pattern, .. } => {
             let best = pattern
@@ -81,8 +104,11 @@ fn pred_witness(p: &Predicate, fields: &mut FieldTable) -> Option<Witness> {
                     Piece::Lit(s) => Some(s),
                     Piece::AnyMany | Piece::AnyOne | Piece::Placeholder(_) => None,
                 })
-                .max_by_key(|s| s.len())?;
-            vec![fold(best)]
+                .max_by_key(|s| s.len());
+            match best {
+                Some(b) => vec![fold(b)],
+                None => return present(),
+            }
         }
         Test::Regex { pattern, flags } => {
             let hir = regex_syntax::ParserBuilder::new()
@@ -91,47 +117,185 @@ fn pred_witness(p: &Predicate, fields: &mut FieldTable) -> Option<Witness> {
                 .dot_matches_new_line(flags.dot_all)
                 .build()
                 .parse(pattern)
-                .ok()?;
-            let mut ex = Extractor::new();
-            ex.kind(ExtractKind::Prefix);
-            let seq = ex.extract(&hir);
-            let lits = seq.literals()?;
-            let mut out = Vec::new();
-            for l in lits {
-                let s = std::str::from_utf8(l.as_bytes()).ok()?;
-                if s.is_empty() {
-                    return None;
-                }
-                out.push(fold(s));
+                .ok();
+            match hir.as_ref().and_then(hir_witness) {
+                Some(n) => n,
+                None => return present(),
             }
-            if out.is_empty() {
-                // A regex that can never match: no event can satisfy it, any witness is sound,
-                // but keep it simple and evaluate it.
-                return None;
-            }
-            out.sort();
-            out.dedup();
-            out
+        }
+        Test::Num {
+            op: CmpOp::Eq,
+            value,
+        } => {
+            return match (field, rule_num_key(value)) {
+                (Some(field), Some(key)) => Some(vec![Atom::NumEq { field, key }]),
+                _ => present(),
+            };
         }
         Test::Num { .. }
         | Test::Bool(_)
-        | Test::Null
-        | Test::Exists(_)
+        | Test::Exists(true)
         | Test::Cidr(_)
         | Test::FieldRef { .. }
-        | Test::TimePart { .. } => return None,
+        | Test::TimePart { .. } => return present(),
+        Test::Null | Test::Exists(false) => return None,
     };
     if needles.iter().any(String::is_empty) {
-        return None;
+        return present();
     }
-    let field = p.field.as_deref().map(|f| fields.intern(f));
     Some(
         needles
             .into_iter()
-            .map(|needle| Atom { field, needle })
+            .map(|needle| Atom::Contains { field, needle })
             .collect(),
     )
 }
+
+/// Texts one of which every match of `hir` contains (folded), or `None` when no such set is
+/// found. Works like the IR witness: a concatenation offers its runs of fixed text and its
+/// children's sets (the best is taken), an alternation the union of its branches', a
+/// repetition with a minimum of one its body's. A character class counts as fixed text when
+/// all its members fold to the same text (so `(?i)abc` gives `abc`).
+fn hir_witness(hir: &Hir) -> Option<Vec<String>> {
+    /// The folded texts a single-width piece can match, when few (a literal: one).
+    fn fixed(h: &Hir) -> Option<Vec<String>> {
+        let mut out: Vec<String> = match h.kind() {
+            HirKind::Literal(l) => vec![fold(std::str::from_utf8(&l.0).ok()?)],
+            HirKind::Class(Class::Unicode(c)) => {
+                if c.iter().map(|r| r.len()).sum::<usize>() > 8 {
+                    return None;
+                }
+                c.iter()
+                    .flat_map(|r| r.start()..=r.end())
+                    .map(|ch| fold(ch.encode_utf8(&mut [0; 4])))
+                    .collect()
+            }
+            HirKind::Class(Class::Bytes(c)) => {
+                if c.iter()
+                    .map(|r| usize::from(r.end() - r.start()) + 1)
+                    .sum::<usize>()
+                    > 8
+                {
+                    return None;
+                }
+                let mut v = Vec::new();
+                for b in c.iter().flat_map(|r| r.start()..=r.end()) {
+                    v.push(fold(std::str::from_utf8(&[b]).ok()?));
+                }
+                v
+            }
+            _ => return None,
+        };
+        out.sort();
+        out.dedup();
+        (out.len() <= 3).then_some(out)
+    }
+    let best = |cands: Vec<Vec<String>>| {
+        cands.into_iter().max_by_key(|w| {
+            (
+                w.iter().map(String::len).min().unwrap_or(0).min(24),
+                std::cmp::Reverse(w.len()),
+            )
+        })
+    };
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => None,
+        HirKind::Literal(_) | HirKind::Class(_) => fixed(hir),
+        HirKind::Capture(c) => hir_witness(&c.sub),
+        HirKind::Repetition(r) => {
+            if r.min >= 1 {
+                hir_witness(&r.sub)
+            } else {
+                None
+            }
+        }
+        HirKind::Concat(xs) => {
+            // `run`: the texts the current run of fixed pieces can be (a small cross product).
+            let mut cands = Vec::new();
+            let mut run: Vec<String> = vec![String::new()];
+            let flush = |run: &mut Vec<String>, cands: &mut Vec<Vec<String>>| {
+                if run.iter().all(|r| !r.is_empty()) {
+                    cands.push(std::mem::replace(run, vec![String::new()]));
+                } else {
+                    *run = vec![String::new()];
+                }
+            };
+            for x in xs {
+                if let Some(alts) = fixed(x) {
+                    if run.len() * alts.len() > 16 {
+                        flush(&mut run, &mut cands);
+                    }
+                    run = run
+                        .iter()
+                        .flat_map(|r| alts.iter().map(move |a| format!("{r}{a}")))
+                        .collect();
+                    continue;
+                }
+                flush(&mut run, &mut cands);
+                if let Some(w) = hir_witness(x) {
+                    cands.push(w);
+                }
+            }
+            flush(&mut run, &mut cands);
+            best(cands)
+        }
+        HirKind::Alternation(xs) => {
+            let mut out = Vec::new();
+            for x in xs {
+                out.extend(hir_witness(x)?);
+            }
+            out.sort();
+            out.dedup();
+            Some(out)
+        }
+    }
+}
+
+/// A small fast hasher (FxHash) for the prefilter's maps, keyed by short field names and ints.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct FxHasher(u64);
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut b = [0u8; 8];
+            b[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(b));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    #[inline]
+    fn write_i64(&mut self, i: i64) {
+        self.add(i as u64);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// `HashMap` with [`FxHasher`].
+pub(crate) type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 /// One automaton: needles of one field (or of the keywords) → the rules listing them.
 #[derive(Debug)]
@@ -141,16 +305,18 @@ struct Scan {
 }
 
 impl Scan {
-    fn build(needles: HashMap<String, Vec<u32>>) -> Scan {
-        let mut pairs: Vec<(String, Vec<u32>)> = needles.into_iter().collect();
-        pairs.sort();
+    fn build(needles: BTreeMap<String, Vec<u32>>) -> Scan {
+        let total: usize = needles.keys().map(String::len).sum();
+        // A DFA scans fastest; keep it for needle sets of moderate size.
+        let kind = (total < 200_000).then_some(AhoCorasickKind::DFA);
         let ac = AhoCorasick::builder()
             .match_kind(MatchKind::Standard)
-            .build(pairs.iter().map(|p| p.0.as_bytes()))
+            .kind(kind)
+            .build(needles.keys().map(String::as_bytes))
             .expect("needle automaton");
         Scan {
             ac,
-            rules: pairs.into_iter().map(|p| p.1).collect(),
+            rules: needles.into_values().collect(),
         }
     }
 
@@ -163,13 +329,60 @@ impl Scan {
     }
 }
 
+/// The atoms of one field.
+#[derive(Debug)]
+struct FieldScan {
+    fid: FieldId,
+    scan: Option<Scan>,
+    nums: FxMap<i64, Vec<u32>>,
+    present: Vec<u32>,
+}
+
+impl FieldScan {
+    /// Marks the rules whose atoms on this field hold for the leaf value `x`.
+    fn leaf(&self, x: &Value, fc: &mut FoldCache, marks: &mut Marks) {
+        if !self.nums.is_empty() {
+            if let Some(rules) = num_key(x).and_then(|k| self.nums.get(&k)) {
+                for &r in rules {
+                    marks.add(r);
+                }
+            }
+        }
+        if let Some(scan) = &self.scan {
+            match x {
+                Value::String(s) => scan.mark(fc.folded(self.fid, s), marks),
+                x => {
+                    if let Some(t) = scalar_text(x) {
+                        scan.mark(&t, marks);
+                    }
+                }
+            }
+        }
+    }
+
+    fn value(&self, v: &Value, fc: &mut FoldCache, marks: &mut Marks) {
+        for &r in &self.present {
+            marks.add(r);
+        }
+        if self.scan.is_none() && self.nums.is_empty() {
+            return;
+        }
+        for_each_leaf(v, &mut |x| {
+            self.leaf(x, fc, marks);
+            false
+        });
+    }
+}
+
 /// The prefilter of a rule set.
 #[derive(Debug)]
 pub(crate) struct Prefilter {
-    /// Fields without dots: found by iterating the event's top-level keys.
-    top: HashMap<String, (FieldId, Scan)>,
-    /// Dotted fields: resolved as key paths.
-    dotted: Vec<(FieldId, Scan)>,
+    /// Field name → index in `fields`, for fields without dots: found by iterating the
+    /// event's top-level keys.
+    top: FxMap<Box<str>, usize>,
+    fields: Vec<FieldScan>,
+    /// Indices in `fields` of dotted names: resolved as key paths.
+    dotted: Vec<usize>,
     keywords: Option<Scan>,
     /// Rules without a witness: always evaluated.
     pub always: Vec<u32>,
@@ -178,51 +391,71 @@ pub(crate) struct Prefilter {
 impl Prefilter {
     /// Builds the prefilter from each rule's witness (`None`: always evaluate).
     pub(crate) fn new(witnesses: &[Option<Witness>], fields: &FieldTable) -> Prefilter {
-        let mut per_field: HashMap<Option<FieldId>, HashMap<String, Vec<u32>>> = HashMap::new();
+        let mut needles: BTreeMap<Option<FieldId>, BTreeMap<String, Vec<u32>>> = BTreeMap::new();
+        let mut nums: BTreeMap<FieldId, FxMap<i64, Vec<u32>>> = BTreeMap::new();
+        let mut present: BTreeMap<FieldId, Vec<u32>> = BTreeMap::new();
         let mut always = Vec::new();
+        let push = |rules: &mut Vec<u32>, i: u32| {
+            if rules.last() != Some(&i) {
+                rules.push(i);
+            }
+        };
         for (i, w) in witnesses.iter().enumerate() {
             let i = u32::try_from(i).expect("fewer than 2^32 rules");
             match w {
                 None => always.push(i),
                 Some(atoms) => {
                     for a in atoms {
-                        let rules = per_field
-                            .entry(a.field)
-                            .or_default()
-                            .entry(a.needle.clone())
-                            .or_default();
-                        if rules.last() != Some(&i) {
-                            rules.push(i);
+                        match a {
+                            Atom::Contains { field, needle } => push(
+                                needles
+                                    .entry(*field)
+                                    .or_default()
+                                    .entry(needle.clone())
+                                    .or_default(),
+                                i,
+                            ),
+                            Atom::NumEq { field, key } => {
+                                push(nums.entry(*field).or_default().entry(*key).or_default(), i)
+                            }
+                            Atom::Present { field } => push(present.entry(*field).or_default(), i),
                         }
                     }
                 }
             }
         }
-        let mut top = HashMap::new();
-        let mut dotted = Vec::new();
-        let mut keywords = None;
-        let mut entries: Vec<_> = per_field.into_iter().collect();
-        entries.sort_by_key(|e| e.0);
-        for (field, needles) in entries {
-            let scan = Scan::build(needles);
-            match field {
-                None => keywords = Some(scan),
-                Some(fid) => {
-                    let name = fields.name(fid);
-                    if name.contains('.') {
-                        dotted.push((fid, scan));
-                    } else {
-                        top.insert(name.to_string(), (fid, scan));
-                    }
-                }
-            }
-        }
-        Prefilter {
-            top,
-            dotted,
+        let keywords = needles.remove(&None).map(Scan::build);
+        let mut ids: Vec<FieldId> = needles
+            .keys()
+            .filter_map(|f| *f)
+            .chain(nums.keys().copied())
+            .chain(present.keys().copied())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut out = Prefilter {
+            top: FxMap::default(),
+            fields: Vec::new(),
+            dotted: Vec::new(),
             keywords,
             always,
+        };
+        for fid in ids {
+            let i = out.fields.len();
+            out.fields.push(FieldScan {
+                fid,
+                scan: needles.remove(&Some(fid)).map(Scan::build),
+                nums: nums.remove(&fid).unwrap_or_default(),
+                present: present.remove(&fid).unwrap_or_default(),
+            });
+            let name = fields.name(fid);
+            if name.contains('.') {
+                out.dotted.push(i);
+            } else {
+                out.top.insert(name.into(), i);
+            }
         }
+        out
     }
 
     /// Fills `marks.candidates` with the rules that could match `event` (unsorted, no
@@ -237,46 +470,24 @@ impl Prefilter {
         for &r in &self.always {
             marks.add(r);
         }
-        let scan_value =
-            |fid: FieldId, v: &Value, scan: &Scan, fc: &mut FoldCache, marks: &mut Marks| {
-                for_each_leaf(v, &mut |x| {
-                    match x {
-                        Value::String(s) => scan.mark(fc.folded(fid, s), marks),
-                        x => {
-                            if let Some(t) = scalar_text(x) {
-                                scan.mark(&t, marks);
-                            }
-                        }
-                    }
-                    false
-                });
-            };
         match event {
             Value::Object(map) => {
-                if map.len() < self.top.len() {
-                    for (k, v) in map {
-                        if let Some((fid, scan)) = self.top.get(k.as_str()) {
-                            scan_value(*fid, v, scan, fc, marks);
-                        }
-                    }
-                } else {
-                    for (k, (fid, scan)) in &self.top {
-                        if let Some(v) = map.get(k.as_str()) {
-                            scan_value(*fid, v, scan, fc, marks);
-                        }
+                for (k, v) in map {
+                    if let Some(&i) = self.top.get(k.as_str()) {
+                        self.fields[i].value(v, fc, marks);
                     }
                 }
             }
             other => {
-                for (k, (fid, scan)) in &self.top {
-                    resolve(other, k, &mut |v| scan_value(*fid, v, scan, fc, marks));
+                for &i in self.top.values() {
+                    let f = &self.fields[i];
+                    resolve(other, fields.name(f.fid), &mut |v| f.value(v, fc, marks));
                 }
             }
         }
-        for (fid, scan) in &self.dotted {
-            resolve(event, fields.name(*fid), &mut |v| {
-                scan_value(*fid, v, scan, fc, marks);
-            });
+        for &i in &self.dotted {
+            let f = &self.fields[i];
+            resolve(event, fields.name(f.fid), &mut |v| f.value(v, fc, marks));
         }
         if let Some(scan) = &self.keywords {
             for t in fc.keywords(event) {
@@ -288,5 +499,36 @@ impl Prefilter {
     /// Number of rules evaluated on every event (no witness).
     pub(crate) fn always_count(&self) -> usize {
         self.always.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w(re: &str) -> Option<Vec<String>> {
+        hir_witness(&regex_syntax::Parser::new().parse(re).unwrap())
+    }
+
+    #[test]
+    fn regex_witnesses() {
+        assert_eq!(
+            w(r#"(?i)\.exe["']?\s+[^"]{0,64}werfaultsecure\.exe"#),
+            Some(vec![
+                "werfaultsecure.exe".to_string(),
+                "werfaultſecure.exe".to_string()
+            ])
+        );
+        assert_eq!(w(r"\w+`(?:\w+|-|.)`[\w+|\s]"), Some(vec!["`".to_string()]));
+        assert_eq!(
+            w(r"(?:abc|XYZ)+d"),
+            Some(vec!["abc".to_string(), "xyz".to_string()])
+        );
+        assert_eq!(w(r"a*"), None);
+        assert_eq!(w(r"^(a|b*)$"), None);
+        assert_eq!(w(r"(?i)K"), Some(vec!["k".to_string()]));
+        // ſ (long s) is in the case class of `s` but folds apart from it.
+        assert_eq!(w(r"(?i)as"), Some(vec!["as".to_string(), "aſ".to_string()]));
+        assert_eq!(w(r"[a-z]"), None);
     }
 }
