@@ -90,8 +90,7 @@ fn command_line(r: &mut Rng, image: &str) -> String {
     let mut s = format!("\"{image}\"");
     for _ in 0..r.below(5) {
         s.push(' ');
-        let flag: &str = r.pick(FLAGS);
-        s.push_str(flag);
+        s.push_str(FLAGS[r.below(FLAGS.len())]);
         if r.chance(0.5) {
             s.push(' ');
             s.push_str(&word(r));
