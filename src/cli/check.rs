@@ -4,7 +4,103 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
+use crate::error::Warning;
+use crate::ir::{Document, Expr, Piece, Test};
 use crate::sigma;
+
+/// Placeholder names used by an expression, in order of first use.
+fn placeholders(e: &Expr, out: &mut Vec<String>) {
+    e.for_each_pred(&mut |p| {
+        if let Test::Str { pattern, .. } = &p.test {
+            for piece in pattern.pieces() {
+                if let Piece::Placeholder(n) = piece {
+                    if !out.contains(n) {
+                        out.push(n.clone());
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// Findings that do not make a document invalid: duplicate ids, placeholders a pipeline must
+/// resolve, and correlations naming rules that none of the checked files define.
+fn warnings(loaded: &[(PathBuf, Vec<Result<Document, crate::error::Error>>)]) -> Vec<Warning> {
+    let mut known: Vec<&str> = Vec::new();
+    for d in loaded.iter().flat_map(|(_, d)| d.iter()).flatten() {
+        let meta = match d {
+            Document::Rule(r) => &r.meta,
+            Document::Correlation(c) => &c.meta,
+            Document::Filter(f) => &f.meta,
+        };
+        known.extend(meta.id.as_deref());
+        known.extend(meta.name.as_deref());
+    }
+    let mut out = Vec::new();
+    let mut ids: std::collections::HashMap<&str, &PathBuf> = std::collections::HashMap::new();
+    for (path, docs) in loaded {
+        for d in docs.iter().flatten() {
+            let id = match d {
+                Document::Rule(r) => r.meta.id.as_deref(),
+                Document::Correlation(c) => c.meta.id.as_deref(),
+                Document::Filter(f) => f.meta.id.as_deref(),
+            };
+            if let Some(id) = id {
+                if let Some(first) = ids.get(id) {
+                    out.push(Warning {
+                        message: format!(
+                            "{}: id `{id}` is also used in {}",
+                            path.display(),
+                            first.display()
+                        ),
+                        at: Some("id".into()),
+                    });
+                } else {
+                    ids.insert(id, path);
+                }
+            }
+        }
+    }
+    for (path, docs) in loaded {
+        for d in docs.iter().flatten() {
+            match d {
+                Document::Rule(r) => {
+                    let mut names = Vec::new();
+                    r.conditions
+                        .iter()
+                        .for_each(|c| placeholders(c, &mut names));
+                    if !names.is_empty() {
+                        out.push(Warning {
+                            message: format!(
+                                "{}: `{}` uses placeholders {}, which a pipeline must resolve before rendering or evaluation",
+                                path.display(),
+                                r.meta.title,
+                                names.iter().map(|n| format!("%{n}%")).collect::<Vec<_>>().join(", ")
+                            ),
+                            at: None,
+                        });
+                    }
+                }
+                Document::Correlation(c) => {
+                    for (i, r) in c.rules.iter().enumerate() {
+                        if !known.contains(&r.as_str()) {
+                            out.push(Warning {
+                                message: format!(
+                                    "{}: correlation `{}` refers to rule `{r}`, which none of the checked files define",
+                                    path.display(),
+                                    c.meta.title
+                                ),
+                                at: Some(format!("correlation.rules[{i}]")),
+                            });
+                        }
+                    }
+                }
+                Document::Filter(_) => {}
+            }
+        }
+    }
+    out
+}
 
 /// Output format of `check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -26,7 +122,7 @@ pub struct CheckArgs {
     pub format: CheckFormat,
 }
 
-/// Runs `check`; exit code 0 only when every document is valid.
+/// Runs `check`; exit code 0 only when every document is valid (warnings do not count).
 #[must_use]
 pub fn run(args: &CheckArgs) -> i32 {
     let loaded = sigma::load_paths(&args.paths);
@@ -48,12 +144,19 @@ pub fn run(args: &CheckArgs) -> i32 {
             }
         }
     }
+    let warnings = warnings(&loaded);
     let invalid = errors.len();
     let total = valid + invalid;
     match args.format {
         CheckFormat::Text => {
             for e in &errors {
                 println!("{}\n", e.render());
+            }
+            for w in &warnings {
+                match &w.at {
+                    Some(at) => println!("warning: {} ({at})", w.message),
+                    None => println!("warning: {}", w.message),
+                }
             }
             println!("{total} documents: {valid} valid, {invalid} invalid ({files} files)");
         }
@@ -64,6 +167,7 @@ pub fn run(args: &CheckArgs) -> i32 {
                 "invalid": invalid,
                 "files": files,
                 "errors": errors,
+                "warnings": warnings,
             });
             println!(
                 "{}",

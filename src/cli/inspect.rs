@@ -25,6 +25,16 @@ pub struct InspectArgs {
     pub format: InspectFormat,
 }
 
+/// The YAML form of an IR document (through JSON, since YAML serializers do not write
+/// nested enums such as `Expr`).
+///
+/// # Errors
+/// When the document cannot be serialized.
+pub fn to_yaml(doc: &crate::ir::Document) -> Result<String, String> {
+    let v = serde_json::to_value(doc).map_err(|e| e.to_string())?;
+    serde_yaml::to_string(&v).map_err(|e| e.to_string())
+}
+
 /// Runs `inspect`; exit code 1 when any document fails to parse (its error goes to stderr).
 #[must_use]
 pub fn run(args: &InspectArgs) -> i32 {
@@ -43,7 +53,7 @@ pub fn run(args: &InspectArgs) -> i32 {
     let text = match args.format {
         InspectFormat::Yaml => docs
             .iter()
-            .map(|d| serde_yaml::to_string(d).map_err(|e| e.to_string()))
+            .map(to_yaml)
             .collect::<Result<Vec<_>, _>>()
             .map(|v| v.join("---\n")),
         InspectFormat::Json => if docs.len() == 1 {

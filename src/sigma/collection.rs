@@ -38,6 +38,28 @@ fn yaml_message(e: &serde_yaml::Error) -> String {
     }
 }
 
+/// The column of byte `offset` of the scalar `value` whose key (or list item) was located
+/// at (`line`, `col`), when the scalar is written on that line, plain or quoted.
+fn span_column(source: &str, line: usize, col: usize, value: &str, offset: usize) -> Option<usize> {
+    let text = source.lines().nth(line.checked_sub(1)?)?;
+    let head = value.get(..offset)?;
+    let mut at = col.checked_sub(1)?;
+    let rest = text.get(at..)?;
+    let unquoted = rest.strip_prefix(['\'', '"']).unwrap_or(rest);
+    if !unquoted.starts_with(value) {
+        // At a key: skip `key:` and blanks to the value.
+        let colon = rest.find(':')?;
+        let v = rest[colon + 1..].trim_start();
+        at = text.len() - v.len();
+    }
+    let v = text.get(at..)?;
+    let (v, quoted) = match v.strip_prefix(['\'', '"']) {
+        Some(v) => (v, 1),
+        None => (v, 0),
+    };
+    v.starts_with(head).then_some(at + quoted + offset + 1)
+}
+
 #[allow(clippy::result_large_err)] // `Error` is the public error type.
 pub(crate) fn parse(source: &str, file: Option<&str>) -> Vec<Result<ir::Document, Error>> {
     let mut raw: Vec<Result<Value, Error>> = Vec::new();
@@ -73,9 +95,17 @@ pub(crate) fn parse(source: &str, file: Option<&str>) -> Vec<Result<ir::Document
                 Ok(d)
             }
             Err(Fail(inner)) => {
-                let FailInner { mut error, path } = *inner;
+                let FailInner {
+                    mut error,
+                    path,
+                    span,
+                } = *inner;
                 if ranges_ok {
                     if let Some((line, col)) = locate::locate(source, ranges[idx], path.segs()) {
+                        let col = span
+                            .as_ref()
+                            .and_then(|(v, o)| span_column(source, line, col, v, *o))
+                            .unwrap_or(col);
                         error = error.at_line(line, Some(col));
                     }
                 }

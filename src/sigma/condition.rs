@@ -254,7 +254,29 @@ fn describe(t: &Tok) -> String {
 pub(crate) fn parse(cond: &str) -> Result<Ast, CondError> {
     let toks = lex(cond)?;
     let mut p = Parser { cond, toks, pos: 0 };
-    let e = p.expr(0, 0)?;
+    let e = p.expr(0, 0).map_err(|(k, h)| {
+        let upper = p.toks.iter().find_map(|(t, _)| match t {
+            Tok::Word(w)
+                if matches!(
+                    w.to_lowercase().as_str(),
+                    "and" | "or" | "not" | "of" | "them"
+                ) =>
+            {
+                Some(w.clone())
+            }
+            _ => None,
+        });
+        match (h, upper) {
+            (None, Some(w)) => (
+                k,
+                Some(format!(
+                    "operators are lower-case: write `{}`",
+                    w.to_lowercase()
+                )),
+            ),
+            (h, _) => (k, h),
+        }
+    })?;
     if p.pos < p.toks.len() {
         return Err(syntax(cond, p.offset(), "unmatched `)`"));
     }
@@ -297,9 +319,9 @@ pub(crate) fn resolve(
     ast: &Ast,
     ids: &IndexMap<String, Expr>,
     used: &mut [bool],
-) -> Result<Expr, CondError> {
+) -> Result<Expr, (ErrorKind, Option<String>, usize)> {
     Ok(match ast {
-        Ast::Ident(name, _) => match ids.get_full(name) {
+        Ast::Ident(name, at) => match ids.get_full(name) {
             Some((i, _, e)) => {
                 used[i] = true;
                 e.clone()
@@ -316,10 +338,10 @@ pub(crate) fn resolve(
                                 .join(", ")
                         ))
                     });
-                return Err((ErrorKind::UndefinedIdentifier(name.clone()), hint));
+                return Err((ErrorKind::UndefinedIdentifier(name.clone()), hint, *at));
             }
         },
-        Ast::Of(all, pat, _) => {
+        Ast::Of(all, pat, at) => {
             let sel = select(pat.as_deref(), ids.keys());
             if sel.is_empty() {
                 let shown = pat.clone().unwrap_or_else(|| "them".into());
@@ -332,6 +354,7 @@ pub(crate) fn resolve(
                             .collect::<Vec<_>>()
                             .join(", ")
                     )),
+                    *at,
                 ));
             }
             let mut xs = Vec::with_capacity(sel.len());

@@ -243,6 +243,20 @@ fn lower_value(field: Option<&str>, chain: &Chain<'_>, v: &Value, path: &KeyPath
         })
     };
 
+    if field.is_none() {
+        if let Some((n, _)) = chain.find(|m| {
+            matches!(
+                m,
+                Mod::Exists | Mod::FieldRef | Mod::Cidr | Mod::Cmp(_) | Mod::Time(_)
+            )
+        }) {
+            return Err(mis(
+                n,
+                "needs a field name (keywords are searched as text)".into(),
+            )
+            .hint(format!("write `FieldName|{n}: ...`")));
+        }
+    }
     // Modifiers that decide the test kind.
     if let Some((n, Mod::Exists)) = first {
         return match v {
@@ -274,7 +288,8 @@ fn lower_value(field: Option<&str>, chain: &Chain<'_>, v: &Value, path: &KeyPath
             .build()
         {
             let msg = e.to_string();
-            let short = msg.lines().last().unwrap_or(&msg).trim().to_string();
+            let last = msg.lines().last().unwrap_or(&msg).trim();
+            let short = last.strip_prefix("error: ").unwrap_or(last).to_string();
             return Err(path.err(ErrorKind::InvalidRegex(short)).hint(
                 "Sigma regexes use the PCRE subset `. ^ $ * + ? {n,m} [...] | ()`; lookaround and backreferences are not supported",
             ));
@@ -389,13 +404,12 @@ fn lower_value(field: Option<&str>, chain: &Chain<'_>, v: &Value, path: &KeyPath
         Value::String(s) => s,
         _ => return Err(path.err(invalid("a scalar value", v))),
     };
-    lower_string(
-        field,
-        &core,
-        value::parse_sigma_string(text),
-        chain.has(Mod::Cased),
-        path,
-    )
+    let start = if chain.has(Mod::Expand) {
+        value::parse_sigma_string_expand(text)
+    } else {
+        value::parse_sigma_string(text)
+    };
+    lower_string(field, &core, start, chain.has(Mod::Cased), path)
 }
 
 fn lower_string(
@@ -490,10 +504,11 @@ fn lower_string(
                     })?;
                     next.push(Val::Bytes(value::encode(&text, enc)));
                 }
-                Mod::Expand => next.push(Val::Pat(value::expand_placeholders(&to_pat(v, name)?))),
-                // Flags and list-level modifiers do not transform values; the others were
-                // handled before (the chain rules keep them out of string chains).
-                Mod::Cased
+                // Flags and list-level modifiers do not transform values, `expand` took effect
+                // when the value was read; the others were handled before (the chain rules
+                // keep them out of string chains).
+                Mod::Expand
+                | Mod::Cased
                 | Mod::All
                 | Mod::Neq
                 | Mod::Re

@@ -97,7 +97,9 @@ fn date(m: &Mapping, key: &str) -> R<Option<String>> {
         && b[7] == b'-'
         && b.iter()
             .enumerate()
-            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+        && matches!(s[5..7].parse::<u8>(), Ok(1..=12))
+        && matches!(s[8..10].parse::<u8>(), Ok(1..=31));
     if !ok {
         return Err(path
             .err(invalid("a date `YYYY-MM-DD`", v))
@@ -343,15 +345,25 @@ pub(crate) fn lower_detection(
     let mut used = vec![false; ids.len()];
     let mut out = Vec::with_capacity(conds.len());
     for (text, p) in &conds {
-        let fail = |(k, h): condition::CondError| {
-            let f = p.err(k);
-            match h {
-                Some(h) => f.hint(h),
+        let with_hint = |f: super::Fail, h: Option<String>| match h {
+            Some(h) => f.hint(h),
+            None => f,
+        };
+        let ast = condition::parse(text).map_err(|(k, h)| {
+            let offset = match &k {
+                ErrorKind::ConditionSyntax { offset, .. } => Some(*offset),
+                _ => None,
+            };
+            let f = with_hint(p.err(k), h);
+            match offset {
+                Some(o) => f.with_span(text, o),
                 None => f,
             }
-        };
-        let ast = condition::parse(text).map_err(fail)?;
-        out.push(condition::resolve(&ast, &ids, &mut used).map_err(fail)?);
+        })?;
+        out.push(
+            condition::resolve(&ast, &ids, &mut used)
+                .map_err(|(k, h, at)| with_hint(p.err(k), h).with_span(text, at))?,
+        );
     }
     if let Some((name, _)) = ids
         .iter()

@@ -139,12 +139,10 @@ fn find_key(
         let text = lines[i].text.get(col..)?;
         if let Some(rest) = strip_key(text, key) {
             let value = rest.trim_start();
+            // A value on the key's line (scalar or flow collection) has no block to descend
+            // into; the key's position is the best answer for deeper paths.
             let child = if value.is_empty() || value.starts_with('#') {
                 child_block(lines, block, i, col)
-            } else if let Some(stripped) = value.strip_prefix("- ") {
-                // `key: - x` is not YAML; treat as scalar.
-                let _ = stripped;
-                None
             } else {
                 None
             };

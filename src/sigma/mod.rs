@@ -64,9 +64,15 @@ impl KeyPath {
 
     /// An error of `kind` at this path.
     pub(crate) fn err(&self, kind: ErrorKind) -> Fail {
+        let error = if self.0.is_empty() {
+            Error::new(kind)
+        } else {
+            Error::new(kind).at(self.to_string())
+        };
         Fail(Box::new(FailInner {
-            error: Error::new(kind).at(self.to_string()),
+            error,
             path: self.clone(),
+            span: None,
         }))
     }
 
@@ -98,9 +104,18 @@ pub(crate) struct Fail(pub(crate) Box<FailInner>);
 pub(crate) struct FailInner {
     pub(crate) error: Error,
     pub(crate) path: KeyPath,
+    /// The scalar text at `path` and a byte offset in it, to point at a column inside the
+    /// value (conditions).
+    pub(crate) span: Option<(String, usize)>,
 }
 
 impl Fail {
+    /// Points the error at byte `offset` of the scalar `text` found at its path.
+    pub(crate) fn with_span(mut self, text: &str, offset: usize) -> Fail {
+        self.0.span = Some((text.to_string(), offset));
+        self
+    }
+
     /// Adds a hint.
     pub(crate) fn hint(mut self, h: impl Into<String>) -> Fail {
         self.0.error.hint = Some(h.into());
@@ -119,7 +134,7 @@ pub(crate) type R<T> = Result<T, Fail>;
 /// them.
 #[must_use]
 pub fn parse_str(source: &str, file: Option<&str>) -> Vec<Result<ir::Document, Error>> {
-    collection::parse(source, file)
+    collection::parse(source.strip_prefix('\u{feff}').unwrap_or(source), file)
 }
 
 /// Reads and parses one file. An unreadable file gives a single [`ErrorKind::Io`] error.

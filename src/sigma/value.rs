@@ -41,36 +41,51 @@ pub(crate) fn parse_sigma_string(s: &str) -> Pattern {
     out
 }
 
-/// Turns `%name%` in literal text into placeholders (pySigma: regex `(?<!\\)%([^%]+)%`, then
-/// `\%` becomes `%`).
+/// Parses a value under `expand`: as [`parse_sigma_string`], and `%name%` becomes a
+/// placeholder while `\%` is a literal `%`. This follows pySigma (placeholder regex
+/// `(?<!\\)%([^%]+)%`, then `\%` → `%`) but decides escapes on the written text, so
+/// `\\%x%` is a literal backslash followed by the placeholder `x` (pySigma drops the
+/// backslash and keeps `%x%` literal).
 #[must_use]
-pub(crate) fn expand_placeholders(p: &Pattern) -> Pattern {
+pub(crate) fn parse_sigma_string_expand(s: &str) -> Pattern {
     let mut out = Pattern::default();
-    for piece in p.pieces() {
-        let Piece::Lit(text) = piece else {
-            out.push(piece.clone());
-            continue;
-        };
-        let b = text.as_bytes();
-        let mut i = 0;
-        let mut last = 0;
-        while i < b.len() {
-            if b[i] == b'%' && (i == 0 || b[i - 1] != b'\\') {
-                if let Some(rel) = text[i + 1..].find('%') {
-                    let j = i + 1 + rel;
-                    if j > i + 1 {
-                        out.push(Piece::Lit(text[last..i].replace("\\%", "%")));
-                        out.push(Piece::Placeholder(text[i + 1..j].to_string()));
-                        i = j + 1;
-                        last = i;
-                        continue;
-                    }
-                }
+    let mut acc = String::new();
+    let mut escaped = false;
+    let mut rest = s;
+    while let Some(c) = rest.chars().next() {
+        rest = &rest[c.len_utf8()..];
+        if escaped {
+            if !matches!(c, '*' | '?' | '\\' | '%') {
+                acc.push('\\');
             }
-            i += 1;
+            acc.push(c);
+            escaped = false;
+        } else if c == '\\' {
+            escaped = true;
+        } else if c == '*' || c == '?' {
+            out.push(Piece::Lit(std::mem::take(&mut acc)));
+            out.push(if c == '*' {
+                Piece::AnyMany
+            } else {
+                Piece::AnyOne
+            });
+        } else if c == '%' {
+            match rest.find('%') {
+                Some(j) if j > 0 => {
+                    out.push(Piece::Lit(std::mem::take(&mut acc)));
+                    out.push(Piece::Placeholder(rest[..j].to_string()));
+                    rest = &rest[j + 1..];
+                }
+                _ => acc.push('%'),
+            }
+        } else {
+            acc.push(c);
         }
-        out.push(Piece::Lit(text[last..].replace("\\%", "%")));
     }
+    if escaped {
+        acc.push('\\');
+    }
+    out.push(Piece::Lit(acc));
     out
 }
 
@@ -232,7 +247,7 @@ mod tests {
 
     #[test]
     fn placeholders() {
-        let p = expand_placeholders(&parse_sigma_string(r"a%Admins%b\%lit\%"));
+        let p = parse_sigma_string_expand(r"a%Admins%b\%lit\%");
         assert_eq!(
             p.pieces(),
             &[
@@ -242,11 +257,24 @@ mod tests {
             ]
         );
         // Empty names are not placeholders; the second % may start one.
-        let p = expand_placeholders(&Pattern::literal("%%x%"));
+        let p = parse_sigma_string_expand("%%x%");
         assert_eq!(
             p.pieces(),
             &[Piece::Lit("%".into()), Piece::Placeholder("x".into())]
         );
+        // An escaped backslash before a placeholder stays a literal backslash.
+        let p = parse_sigma_string_expand(r"\\%DC%\C$*");
+        assert_eq!(
+            p.pieces(),
+            &[
+                Piece::Lit("\\".into()),
+                Piece::Placeholder("DC".into()),
+                Piece::Lit("\\C$".into()),
+                Piece::AnyMany,
+            ]
+        );
+        // A lone percent sign stays literal.
+        assert_eq!(parse_sigma_string_expand("100%").as_literal(), Some("100%"));
     }
 
     #[test]
