@@ -276,6 +276,14 @@ fn generate(r: &mut Rng, seen: &BTreeMap<String, Vec<Vec<Piece>>>, n: usize) -> 
     out
 }
 
+/// CPU time of the calling thread in seconds (`/proc/thread-self/schedstat`), so single-thread
+/// figures hold on a busy machine; `None` where unavailable.
+fn thread_cpu() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: f64 = s.split_whitespace().next()?.parse().ok()?;
+    Some(ns / 1e9)
+}
+
 fn peak_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -300,6 +308,7 @@ fn lane(
         .build()
         .expect("thread pool");
     let start = Instant::now();
+    let cpu0 = thread_cpu();
     let mut reader = BufReader::with_capacity(1 << 20, File::open(path).expect("events"));
     let mut events = 0usize;
     let mut matches = 0usize;
@@ -332,10 +341,16 @@ fn lane(
             })
         };
     }
-    let secs = start.elapsed().as_secs_f64();
+    let wall = start.elapsed().as_secs_f64();
+    // One thread: CPU time of this thread (robust to other load); more: wall time.
+    let secs = match (threads, cpu0, thread_cpu()) {
+        (1, Some(a), Some(b)) => b - a,
+        _ => wall,
+    };
     let eps = events as f64 / secs;
     println!(
-        "{name:<24} {threads} thread(s): {events} events in {secs:>7.3} s = {eps:>10.0} events/s, {:>7.1} MB/s, {matches} matches",
+        "{name:<24} {threads} thread(s): {events} events in {secs:>7.3} s {} = {eps:>10.0} events/s, {:>7.1} MB/s, {matches} matches",
+        if threads == 1 && cpu0.is_some() { "cpu" } else { "wall" },
         bytes as f64 / secs / 1e6
     );
     eps
@@ -455,18 +470,40 @@ fn main() {
         let mut out = Vec::new();
         let mut m = 0;
         let t = Instant::now();
+        let cpu0 = thread_cpu();
         for _ in 0..3 {
             for v in &parsed {
                 set.matches_with(v, &mut scratch, &mut out);
                 m += out.len();
             }
         }
-        let secs = t.elapsed().as_secs_f64();
+        let secs = match (cpu0, thread_cpu()) {
+            (Some(a), Some(b)) => b - a,
+            _ => t.elapsed().as_secs_f64(),
+        };
         println!(
-            "eval only (pre-parsed, 1 thread): {:.2} us/event, {:.0} events/s ({m} matches)",
+            "eval only (pre-parsed, 1 thread, cpu time): {:.2} us/event, {:.0} events/s ({m} matches)",
             secs * 1e6 / (3 * parsed.len()) as f64,
             (3 * parsed.len()) as f64 / secs
         );
+        let cpu0 = thread_cpu();
+        let mut c = 0;
+        let reps = std::env::var("XREPS")
+            .ok()
+            .and_then(|x| x.parse().ok())
+            .unwrap_or(3);
+        for _ in 0..reps {
+            for v in &parsed {
+                set.candidates_with(v, &mut scratch, &mut out);
+                c += out.len();
+            }
+        }
+        if let (Some(a), Some(b)) = (cpu0, thread_cpu()) {
+            println!(
+                "  of which prefilter: {:.2} us/event ({c} candidates)",
+                (b - a) * 1e6 / (reps * parsed.len()) as f64
+            );
+        }
         drop(parsed);
         let mut top: Vec<(usize, usize)> = per_rule
             .iter()

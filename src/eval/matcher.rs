@@ -17,7 +17,9 @@ use crate::ir::{CmpOp, Number, Piece, Shape, TimePart};
 /// Appends the case fold of `s` to `out`.
 pub fn fold_into(s: &str, out: &mut String) {
     if s.is_ascii() {
-        out.extend(s.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+        let start = out.len();
+        out.push_str(s);
+        out[start..].make_ascii_lowercase();
     } else {
         for c in s.chars() {
             if c.is_ascii() {

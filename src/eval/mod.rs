@@ -265,6 +265,15 @@ impl RuleSet {
         out
     }
 
+    /// [`RuleSet::candidates`] into `out`, reusing working memory (unsorted).
+    pub fn candidates_with(&self, event: &Value, scratch: &mut Scratch, out: &mut Vec<usize>) {
+        out.clear();
+        scratch.next_event(self.fields.len(), self.rules.len());
+        let Scratch { fc, marks } = scratch;
+        self.prefilter.candidates(event, &self.fields, fc, marks);
+        out.extend(marks.candidates.iter().map(|&r| r as usize));
+    }
+
     /// Every compiled rule that matches, without the prefilter (reference for tests).
     #[must_use]
     pub fn matches_unfiltered(&self, event: &Value) -> Vec<usize> {

@@ -23,7 +23,7 @@ use regex_syntax::hir::{Class, Hir, HirKind};
 use serde_json::Value;
 
 use super::compile::{FieldId, FieldTable, FoldCache, Marks};
-use super::event::{for_each_leaf, resolve};
+use super::event::{any_string, for_each_leaf, resolve};
 use super::matcher::{fold, num_key, rule_num_key, scalar_text};
 use crate::ir::{CmpOp, Expr, Piece, Predicate, Rule, Test};
 
@@ -297,7 +297,9 @@ impl Hasher for FxHasher {
 /// `HashMap` with [`FxHasher`].
 pub(crate) type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
-/// One automaton: needles of one field (or of the keywords) → the rules listing them.
+/// One automaton: folded needles of one field (or of the keywords) → the rules listing them.
+/// It is ASCII case-insensitive, so an ASCII value is scanned as it is (its fold is its ASCII
+/// lowercase); other values are folded first.
 #[derive(Debug)]
 struct Scan {
     ac: AhoCorasick,
@@ -311,6 +313,7 @@ impl Scan {
         let kind = (total < 200_000).then_some(AhoCorasickKind::DFA);
         let ac = AhoCorasick::builder()
             .match_kind(MatchKind::Standard)
+            .ascii_case_insensitive(true)
             .kind(kind)
             .build(needles.keys().map(String::as_bytes))
             .expect("needle automaton");
@@ -320,10 +323,23 @@ impl Scan {
         }
     }
 
+    /// Marks the rules of every needle found in `text`, which is folded or ASCII.
     fn mark(&self, text: &str, marks: &mut Marks) {
         for m in self.ac.find_overlapping_iter(text) {
             for &r in &self.rules[m.pattern().as_usize()] {
                 marks.add(r);
+            }
+        }
+    }
+
+    /// Scans a string of field `fid` (folding it into the cache when it is not ASCII).
+    fn string(&self, fid: Option<FieldId>, s: &str, fc: &mut FoldCache, marks: &mut Marks) {
+        if s.is_ascii() {
+            self.mark(s, marks);
+        } else {
+            match fid {
+                Some(fid) => self.mark(fc.folded(fid, s), marks),
+                None => self.mark(&fold(s), marks),
             }
         }
     }
@@ -333,14 +349,17 @@ impl Scan {
 #[derive(Debug)]
 struct FieldScan {
     fid: FieldId,
+    /// The field's needles; for top-level fields, also the keyword needles (strings directly
+    /// in the field are then scanned once for both).
     scan: Option<Scan>,
     nums: FxMap<i64, Vec<u32>>,
     present: Vec<u32>,
 }
 
 impl FieldScan {
-    /// Marks the rules whose atoms on this field hold for the leaf value `x`.
-    fn leaf(&self, x: &Value, fc: &mut FoldCache, marks: &mut Marks) {
+    /// Marks the rules whose atoms on this field hold for the leaf value `x`. With
+    /// `keywords`, strings in objects below the field are scanned for keyword needles.
+    fn leaf(&self, x: &Value, fc: &mut FoldCache, marks: &mut Marks, keywords: Option<&Scan>) {
         if !self.nums.is_empty() {
             if let Some(rules) = num_key(x).and_then(|k| self.nums.get(&k)) {
                 for &r in rules {
@@ -348,30 +367,51 @@ impl FieldScan {
                 }
             }
         }
-        if let Some(scan) = &self.scan {
-            match x {
-                Value::String(s) => scan.mark(fc.folded(self.fid, s), marks),
-                x => {
-                    if let Some(t) = scalar_text(x) {
-                        scan.mark(&t, marks);
-                    }
+        match x {
+            Value::String(s) => {
+                if let Some(scan) = &self.scan {
+                    scan.string(Some(self.fid), s, fc, marks);
+                } else if let Some(kw) = keywords {
+                    kw.string(None, s, fc, marks);
+                }
+            }
+            Value::Object(_) => {
+                if let Some(kw) = keywords {
+                    scan_strings(kw, x, marks);
+                }
+            }
+            x => {
+                if let (Some(scan), Some(t)) = (&self.scan, scalar_text(x)) {
+                    scan.mark(&t, marks);
                 }
             }
         }
     }
 
-    fn value(&self, v: &Value, fc: &mut FoldCache, marks: &mut Marks) {
+    fn value(&self, v: &Value, fc: &mut FoldCache, marks: &mut Marks, keywords: Option<&Scan>) {
         for &r in &self.present {
             marks.add(r);
         }
-        if self.scan.is_none() && self.nums.is_empty() {
+        if self.scan.is_none() && self.nums.is_empty() && keywords.is_none() {
             return;
         }
         for_each_leaf(v, &mut |x| {
-            self.leaf(x, fc, marks);
+            self.leaf(x, fc, marks, keywords);
             false
         });
     }
+}
+
+/// Scans every string anywhere in `v` with the keyword automaton.
+fn scan_strings(kw: &Scan, v: &Value, marks: &mut Marks) {
+    any_string(v, &mut |s| {
+        if s.is_ascii() {
+            kw.mark(s, marks);
+        } else {
+            kw.mark(&fold(s), marks);
+        }
+        false
+    });
 }
 
 /// The prefilter of a rule set.
@@ -424,7 +464,7 @@ impl Prefilter {
                 }
             }
         }
-        let keywords = needles.remove(&None).map(Scan::build);
+        let kw_needles = needles.remove(&None);
         let mut ids: Vec<FieldId> = needles
             .keys()
             .filter_map(|f| *f)
@@ -437,19 +477,29 @@ impl Prefilter {
             top: FxMap::default(),
             fields: Vec::new(),
             dotted: Vec::new(),
-            keywords,
+            keywords: kw_needles.clone().map(Scan::build),
             always,
         };
         for fid in ids {
             let i = out.fields.len();
+            let name = fields.name(fid);
+            let dotted = name.contains('.');
+            let mut own = needles.remove(&Some(fid));
+            if let (Some(own), Some(kw), false) = (&mut own, &kw_needles, dotted) {
+                for (n, rules) in kw {
+                    let e = own.entry(n.clone()).or_default();
+                    e.extend(rules);
+                    e.sort_unstable();
+                    e.dedup();
+                }
+            }
             out.fields.push(FieldScan {
                 fid,
-                scan: needles.remove(&Some(fid)).map(Scan::build),
+                scan: own.map(Scan::build),
                 nums: nums.remove(&fid).unwrap_or_default(),
                 present: present.remove(&fid).unwrap_or_default(),
             });
-            let name = fields.name(fid);
-            if name.contains('.') {
+            if dotted {
                 out.dotted.push(i);
             } else {
                 out.top.insert(name.into(), i);
@@ -470,29 +520,39 @@ impl Prefilter {
         for &r in &self.always {
             marks.add(r);
         }
+        let kw = self.keywords.as_ref();
         match event {
             Value::Object(map) => {
+                // Each top-level value once: its field's atoms and, merged into the same
+                // automaton, the keyword needles; values of other keys only for keywords.
                 for (k, v) in map {
-                    if let Some(&i) = self.top.get(k.as_str()) {
-                        self.fields[i].value(v, fc, marks);
+                    match self.top.get(k.as_str()) {
+                        Some(&i) => self.fields[i].value(v, fc, marks, kw),
+                        None => {
+                            if let Some(kw) = kw {
+                                scan_strings(kw, v, marks);
+                            }
+                        }
                     }
                 }
             }
             other => {
                 for &i in self.top.values() {
                     let f = &self.fields[i];
-                    resolve(other, fields.name(f.fid), &mut |v| f.value(v, fc, marks));
+                    resolve(other, fields.name(f.fid), &mut |v| {
+                        f.value(v, fc, marks, None);
+                    });
+                }
+                if let Some(kw) = kw {
+                    scan_strings(kw, other, marks);
                 }
             }
         }
         for &i in &self.dotted {
             let f = &self.fields[i];
-            resolve(event, fields.name(f.fid), &mut |v| f.value(v, fc, marks));
-        }
-        if let Some(scan) = &self.keywords {
-            for t in fc.keywords(event) {
-                scan.mark(t, marks);
-            }
+            resolve(event, fields.name(f.fid), &mut |v| {
+                f.value(v, fc, marks, None)
+            });
         }
     }
 
