@@ -471,7 +471,11 @@ fn main() {
         let mut m = 0;
         let t = Instant::now();
         let cpu0 = thread_cpu();
-        for _ in 0..3 {
+        let reps = std::env::var("SIGMAT_BENCH_REPS")
+            .ok()
+            .and_then(|x| x.parse().ok())
+            .unwrap_or(3);
+        for _ in 0..reps {
             for v in &parsed {
                 set.matches_with(v, &mut scratch, &mut out);
                 m += out.len();
@@ -483,8 +487,8 @@ fn main() {
         };
         println!(
             "eval only (pre-parsed, 1 thread, cpu time): {:.2} us/event, {:.0} events/s ({m} matches)",
-            secs * 1e6 / (3 * parsed.len()) as f64,
-            (3 * parsed.len()) as f64 / secs
+            secs * 1e6 / (reps * parsed.len()) as f64,
+            (reps * parsed.len()) as f64 / secs
         );
         let cpu0 = thread_cpu();
         let mut c = 0;

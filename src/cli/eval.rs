@@ -60,7 +60,8 @@ pub struct EvalArgs {
 const BATCH: usize = 4096;
 
 /// A record's number and its matches with the event, or why it could not be read.
-type Outcome = (usize, Result<(Vec<usize>, Value), Error>);
+/// The event is kept only when it is printed (`--with-event` and some match).
+type Outcome = (usize, Result<(Vec<usize>, Option<Value>), Error>);
 
 /// Runs `eval`; see the module docs for the exit status.
 #[must_use]
@@ -166,6 +167,7 @@ impl<'a> Run<'a> {
     fn batch(&mut self, name: &str, batch: Vec<RawRecord>) -> std::io::Result<()> {
         self.bytes += batch.iter().map(|r| r.text_len() as u64).sum::<u64>();
         let set = self.set;
+        let keep = self.args.with_event && self.args.format == EvalFormat::Jsonl;
         let results: Vec<Outcome> = batch
             .into_par_iter()
             .map_init(Scratch::default, |scratch, r| {
@@ -173,6 +175,7 @@ impl<'a> Run<'a> {
                 let res = r.parse(name).map(|ev| {
                     let mut m = Vec::new();
                     set.matches_with(&ev, scratch, &mut m);
+                    let ev = (keep && !m.is_empty()).then_some(ev);
                     (m, ev)
                 });
                 (number, res)
@@ -184,7 +187,7 @@ impl<'a> Run<'a> {
                 Ok((matches, ev)) => {
                     for r in matches {
                         self.counts[r] += 1;
-                        self.write_match(name, number, r, &ev)?;
+                        self.write_match(name, number, r, ev.as_ref())?;
                     }
                 }
                 Err(e) => {
@@ -211,7 +214,7 @@ impl<'a> Run<'a> {
         input: &str,
         record: usize,
         r: usize,
-        ev: &Value,
+        ev: Option<&Value>,
     ) -> std::io::Result<()> {
         let info = self.set.info(r);
         let level = info.level.map(|l| {
@@ -237,7 +240,7 @@ impl<'a> Run<'a> {
                     "input": input,
                     "record": record,
                 });
-                if self.args.with_event {
+                if let Some(ev) = ev {
                     o["event"] = ev.clone();
                 }
                 writeln!(self.out, "{o}")

@@ -198,7 +198,12 @@ fn compile_or(xs: &[Expr], fields: &mut FieldTable) -> Result<Node> {
             }
         }
         if !needles.is_empty() {
-            set.contains = Some(AhoCorasick::new(&needles).map_err(|e| {
+            // A compact NFA: string sets run only on candidate events, and a DFA per set
+            // would cost far more memory across a catalog.
+            let ac = AhoCorasick::builder()
+                .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
+                .build(&needles);
+            set.contains = Some(ac.map_err(|e| {
                 Error::new(ErrorKind::Unsupported {
                     target: "eval".into(),
                     what: format!("string set too large for one automaton: {e}"),

@@ -1,7 +1,9 @@
 //! Value tests: string patterns, numbers, booleans, networks and time parts.
 //!
 //! Case-insensitive matching folds both sides with [`fold_into`]: ASCII letters are lowered
-//! directly, anything else through its Unicode lowercase mapping, character by character. The
+//! directly, anything else through its Unicode lowercase mapping, character by character,
+//! except the few characters whose simple case folding differs from their lowercase (`ſ` → `s`,
+//! `ς` → `σ`, …), which take their folding. The
 //! fold works per character, so `fold(a + b) == fold(a) + fold(b)`: a folded value contains the
 //! folded form of every literal piece it matched, which is what the prefilter relies on.
 
@@ -24,11 +26,33 @@ pub fn fold_into(s: &str, out: &mut String) {
         for c in s.chars() {
             if c.is_ascii() {
                 out.push(c.to_ascii_lowercase());
+            } else if let Some(f) = simple_fold_extra(c) {
+                out.push(f);
             } else {
                 out.extend(c.to_lowercase());
             }
         }
     }
+}
+
+/// Characters whose Unicode simple case folding differs from their lowercase mapping (the
+/// lowercase of `ſ` is itself, but it folds to `s`, as `(?i)` regexes treat it).
+fn simple_fold_extra(c: char) -> Option<char> {
+    Some(match c {
+        'ſ' => 's',
+        'ς' => 'σ',
+        'ϐ' => 'β',
+        'ϑ' => 'θ',
+        'ϕ' => 'φ',
+        'ϖ' => 'π',
+        'ϰ' => 'κ',
+        'ϱ' => 'ρ',
+        'ϵ' => 'ε',
+        'ẛ' => 'ṡ',
+        '\u{1fbe}' => 'ι',
+        'ͅ' => 'ι',
+        _ => return None,
+    })
 }
 
 /// The case fold of `s`.
@@ -47,7 +71,7 @@ pub fn is_folded(s: &str) -> bool {
     } else {
         s.chars().all(|c| {
             let mut l = c.to_lowercase();
-            l.next() == Some(c) && l.next().is_none()
+            simple_fold_extra(c).is_none() && l.next() == Some(c) && l.next().is_none()
         })
     }
 }
@@ -523,6 +547,7 @@ mod tests {
     #[test]
     fn unicode_fold() {
         assert_eq!(fold("ÄbC"), "äbc");
+        assert_eq!(fold("ſ\u{212a}ΣΣς"), "skσσσ");
         assert!(m("*straße*", false, "STRAßE"));
         assert!(is_folded("abc é"));
         assert!(!is_folded("abC"));

@@ -309,8 +309,13 @@ struct Scan {
 impl Scan {
     fn build(needles: BTreeMap<String, Vec<u32>>) -> Scan {
         let total: usize = needles.keys().map(String::len).sum();
-        // A DFA scans fastest; keep it for needle sets of moderate size.
-        let kind = (total < 200_000).then_some(AhoCorasickKind::DFA);
+        // A DFA scans fastest; its memory grows with states × byte classes, so big needle
+        // sets get the compact NFA.
+        let kind = Some(if total < 40_000 {
+            AhoCorasickKind::DFA
+        } else {
+            AhoCorasickKind::ContiguousNFA
+        });
         let ac = AhoCorasick::builder()
             .match_kind(MatchKind::Standard)
             .ascii_case_insensitive(true)
@@ -574,10 +579,7 @@ mod tests {
     fn regex_witnesses() {
         assert_eq!(
             w(r#"(?i)\.exe["']?\s+[^"]{0,64}werfaultsecure\.exe"#),
-            Some(vec![
-                "werfaultsecure.exe".to_string(),
-                "werfaultſecure.exe".to_string()
-            ])
+            Some(vec!["werfaultsecure.exe".to_string()])
         );
         assert_eq!(w(r"\w+`(?:\w+|-|.)`[\w+|\s]"), Some(vec!["`".to_string()]));
         assert_eq!(
@@ -587,8 +589,10 @@ mod tests {
         assert_eq!(w(r"a*"), None);
         assert_eq!(w(r"^(a|b*)$"), None);
         assert_eq!(w(r"(?i)K"), Some(vec!["k".to_string()]));
-        // ſ (long s) is in the case class of `s` but folds apart from it.
-        assert_eq!(w(r"(?i)as"), Some(vec!["as".to_string(), "aſ".to_string()]));
+        // ſ (long s) and the Kelvin sign are in the case classes of `s` and `k`, and fold
+        // with them.
+        assert_eq!(w(r"(?i)ask"), Some(vec!["ask".to_string()]));
+        assert_eq!(w(r"[aä]b"), Some(vec!["ab".to_string(), "äb".to_string()]));
         assert_eq!(w(r"[a-z]"), None);
     }
 }
