@@ -25,6 +25,10 @@ pub struct FieldTable {
     index: HashMap<String, FieldId>,
 }
 
+/// Per-event values of the fields without dots, indexed by [`FieldId`], filled while the
+/// prefilter walks the event's top-level keys (`None`: missing). Saves hashing each name again.
+pub(crate) type Slots<'e> = [Option<&'e Value>];
+
 impl FieldTable {
     /// The id of `name`, interning it.
     pub fn intern(&mut self, name: &str) -> FieldId {
@@ -41,6 +45,15 @@ impl FieldTable {
     #[must_use]
     pub fn name(&self, id: FieldId) -> &str {
         &self.names[id as usize]
+    }
+
+    /// The ids and names of the fields without dots.
+    pub fn flat(&self) -> impl Iterator<Item = (FieldId, &str)> {
+        self.names
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| !n.contains('.'))
+            .map(|(i, n)| (i as FieldId, n.as_str()))
     }
 
     /// Number of fields.
@@ -315,6 +328,14 @@ fn compile_pred(p: &Predicate, fields: &mut FieldTable) -> Result<Leaf> {
 pub struct Scratch {
     pub(crate) fc: FoldCache,
     pub(crate) marks: Marks,
+    /// Always empty between events; its allocation is reused for each event's [`Slots`].
+    pub(crate) slots: Vec<Option<&'static Value>>,
+}
+
+/// Reuses an empty vector's allocation for references of another lifetime.
+pub(crate) fn recycle<'b>(mut v: Vec<Option<&Value>>) -> Vec<Option<&'b Value>> {
+    v.clear();
+    v.into_iter().map(|_| None).collect()
 }
 
 /// Folded field values of the current event.
@@ -415,9 +436,24 @@ pub(crate) struct Ctx<'a, 'e> {
     pub fields: &'a FieldTable,
     pub event: &'e Value,
     pub fc: &'a mut FoldCache,
+    /// Top-level field values, when the event is an object and they were collected.
+    pub slots: Option<&'a Slots<'e>>,
 }
 
-impl Ctx<'_, '_> {
+impl<'e> Ctx<'_, 'e> {
+    /// Calls `f` on every value field `fid` resolves to.
+    fn lookup(&self, fid: FieldId, f: &mut dyn FnMut(&'e Value)) {
+        let name = self.fields.name(fid);
+        match self.slots {
+            Some(slots) if !name.contains('.') => {
+                if let Some(v) = slots[fid as usize] {
+                    f(v);
+                }
+            }
+            _ => resolve(self.event, name, f),
+        }
+    }
+
     pub(crate) fn eval(&mut self, n: &Node) -> bool {
         match n {
             Node::And(xs) => xs.iter().all(|x| self.eval(x)),
@@ -443,26 +479,31 @@ impl Ctx<'_, '_> {
             }
             return self.fc.keywords(event).iter().any(|s| pred(s));
         };
-        let name = self.fields.name(fid);
-        let fc = &mut *self.fc;
-        let mut hit = false;
-        resolve(event, name, &mut |v| {
-            if hit {
-                return;
+        let mut vals: [Option<&Value>; 2] = [None, None];
+        let mut more = Vec::new();
+        let mut n = 0;
+        self.lookup(fid, &mut |v| {
+            if n < 2 {
+                vals[n] = Some(v);
+            } else {
+                more.push(v);
             }
-            hit = for_each_leaf(v, &mut |x| match x {
+            n += 1;
+        });
+        let fc = &mut *self.fc;
+        vals.into_iter().flatten().chain(more).any(|v| {
+            for_each_leaf(v, &mut |x| match x {
                 Value::String(s) if cased => pred(s),
                 Value::String(s) => pred(fc.folded(fid, s)),
                 x => scalar_text(x).is_some_and(|t| pred(&t)),
-            });
-        });
-        hit
+            })
+        })
     }
 
     /// Whether `f` holds for some leaf value of the field.
     fn any_value(&self, fid: FieldId, f: &mut dyn FnMut(&Value) -> bool) -> bool {
         let mut hit = false;
-        resolve(self.event, self.fields.name(fid), &mut |v| {
+        self.lookup(fid, &mut |v| {
             if !hit {
                 hit = for_each_leaf(v, &mut |x| f(x));
             }
@@ -488,7 +529,7 @@ impl Ctx<'_, '_> {
                 let fid = field_of(l);
                 let mut present = false;
                 let mut null = false;
-                resolve(self.event, self.fields.name(fid), &mut |v| {
+                self.lookup(fid, &mut |v| {
                     present = true;
                     null |= for_each_leaf(v, &mut Value::is_null);
                 });
@@ -496,7 +537,7 @@ impl Ctx<'_, '_> {
             }
             CTest::Exists(want) => {
                 let mut present = false;
-                resolve(self.event, self.fields.name(field_of(l)), &mut |_| {
+                self.lookup(field_of(l), &mut |_| {
                     present = true;
                 });
                 present == *want

@@ -32,7 +32,7 @@ pub use compile::{FieldId, FieldTable, Scratch};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::ir::{self, Document};
-use compile::{compile_conditions, Ctx, Node};
+use compile::{compile_conditions, recycle, Ctx, Node};
 use prefilter::{rule_witness, Prefilter};
 
 /// One rule compiled for evaluation on its own.
@@ -104,6 +104,7 @@ impl CompiledRule {
             fields: &self.fields,
             event,
             fc: &mut scratch.fc,
+            slots: None,
         };
         self.conds.iter().any(|c| ctx.eval(c))
     }
@@ -237,18 +238,23 @@ impl RuleSet {
     pub fn matches_with(&self, event: &Value, scratch: &mut Scratch, out: &mut Vec<usize>) {
         out.clear();
         scratch.next_event(self.fields.len(), self.rules.len());
-        let Scratch { fc, marks } = scratch;
-        self.prefilter.candidates(event, &self.fields, fc, marks);
+        let mut slots = recycle(std::mem::take(&mut scratch.slots));
+        slots.resize(self.fields.len(), None);
+        let Scratch { fc, marks, .. } = scratch;
+        self.prefilter
+            .candidates(event, &self.fields, fc, marks, &mut slots);
         let mut ctx = Ctx {
             fields: &self.fields,
             event,
             fc,
+            slots: event.is_object().then_some(&slots[..]),
         };
         for &r in &marks.candidates {
             if self.rules[r as usize].1.iter().any(|c| ctx.eval(c)) {
                 out.push(r as usize);
             }
         }
+        scratch.slots = recycle(slots);
         out.sort_unstable();
     }
 
@@ -257,10 +263,8 @@ impl RuleSet {
     #[must_use]
     pub fn candidates(&self, event: &Value) -> Vec<usize> {
         let mut scratch = Scratch::default();
-        scratch.next_event(self.fields.len(), self.rules.len());
-        let Scratch { fc, marks } = &mut scratch;
-        self.prefilter.candidates(event, &self.fields, fc, marks);
-        let mut out: Vec<usize> = marks.candidates.iter().map(|&r| r as usize).collect();
+        let mut out = Vec::new();
+        self.candidates_with(event, &mut scratch, &mut out);
         out.sort_unstable();
         out
     }
@@ -269,8 +273,12 @@ impl RuleSet {
     pub fn candidates_with(&self, event: &Value, scratch: &mut Scratch, out: &mut Vec<usize>) {
         out.clear();
         scratch.next_event(self.fields.len(), self.rules.len());
-        let Scratch { fc, marks } = scratch;
-        self.prefilter.candidates(event, &self.fields, fc, marks);
+        let mut slots = recycle(std::mem::take(&mut scratch.slots));
+        slots.resize(self.fields.len(), None);
+        let Scratch { fc, marks, .. } = scratch;
+        self.prefilter
+            .candidates(event, &self.fields, fc, marks, &mut slots);
+        scratch.slots = recycle(slots);
         out.extend(marks.candidates.iter().map(|&r| r as usize));
     }
 
@@ -283,6 +291,7 @@ impl RuleSet {
             fields: &self.fields,
             event,
             fc: &mut scratch.fc,
+            slots: None,
         };
         (0..self.rules.len())
             .filter(|&r| self.rules[r].1.iter().any(|c| ctx.eval(c)))

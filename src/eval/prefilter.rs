@@ -419,12 +419,15 @@ fn scan_strings(kw: &Scan, v: &Value, marks: &mut Marks) {
     });
 }
 
+/// No [`FieldScan`] for this field.
+const NO_SCAN: u32 = u32::MAX;
+
 /// The prefilter of a rule set.
 #[derive(Debug)]
 pub(crate) struct Prefilter {
-    /// Field name → index in `fields`, for fields without dots: found by iterating the
-    /// event's top-level keys.
-    top: FxMap<Box<str>, usize>,
+    /// Every field name without dots → its id and its index in `fields` (`NO_SCAN`: no
+    /// atoms): found by iterating the event's top-level keys.
+    top: FxMap<Box<str>, (FieldId, u32)>,
     fields: Vec<FieldScan>,
     /// Indices in `fields` of dotted names: resolved as key paths.
     dotted: Vec<usize>,
@@ -485,6 +488,9 @@ impl Prefilter {
             keywords: kw_needles.clone().map(Scan::build),
             always,
         };
+        for (fid, name) in fields.flat() {
+            out.top.insert(name.into(), (fid, NO_SCAN));
+        }
         for fid in ids {
             let i = out.fields.len();
             let name = fields.name(fid);
@@ -507,7 +513,8 @@ impl Prefilter {
             if dotted {
                 out.dotted.push(i);
             } else {
-                out.top.insert(name.into(), i);
+                out.top
+                    .insert(name.into(), (fid, u32::try_from(i).expect("few fields")));
             }
         }
         out
@@ -515,12 +522,14 @@ impl Prefilter {
 
     /// Fills `marks.candidates` with the rules that could match `event` (unsorted, no
     /// duplicates). `Scratch::next_event` must have been called.
-    pub(crate) fn candidates(
+    /// Also fills `slots` with the values of the fields without dots (object events).
+    pub(crate) fn candidates<'e>(
         &self,
-        event: &Value,
+        event: &'e Value,
         fields: &FieldTable,
         fc: &mut FoldCache,
         marks: &mut Marks,
+        slots: &mut [Option<&'e Value>],
     ) {
         for &r in &self.always {
             marks.add(r);
@@ -531,19 +540,24 @@ impl Prefilter {
                 // Each top-level value once: its field's atoms and, merged into the same
                 // automaton, the keyword needles; values of other keys only for keywords.
                 for (k, v) in map {
-                    match self.top.get(k.as_str()) {
-                        Some(&i) => self.fields[i].value(v, fc, marks, kw),
-                        None => {
-                            if let Some(kw) = kw {
-                                scan_strings(kw, v, marks);
-                            }
+                    if let Some(&(fid, i)) = self.top.get(k.as_str()) {
+                        slots[fid as usize] = Some(v);
+                        if i != NO_SCAN {
+                            self.fields[i as usize].value(v, fc, marks, kw);
+                            continue;
                         }
+                    }
+                    if let Some(kw) = kw {
+                        scan_strings(kw, v, marks);
                     }
                 }
             }
             other => {
-                for &i in self.top.values() {
-                    let f = &self.fields[i];
+                for &(_, i) in self.top.values() {
+                    if i == NO_SCAN {
+                        continue;
+                    }
+                    let f = &self.fields[i as usize];
                     resolve(other, fields.name(f.fid), &mut |v| {
                         f.value(v, fc, marks, None);
                     });
