@@ -31,11 +31,11 @@ echo "events: $N in $FILE ($MB MB); rules: $RULES"
 run() { # name threads command...
     name=$1; threads=$2; shift 2
     if [ "$threads" = 1 ]; then pin="taskset -c 0"; else pin=""; fi
-    /usr/bin/time -f "%e %M" -o "$OUT/$name.time" $pin "$@" > "$OUT/$name.out" 2> "$OUT/$name.err" || true
-    set -- $(cat "$OUT/$name.time" | tail -1)
-    secs=$1; kb=$2
+    /usr/bin/time -f "%e %U %S %M" -o "$OUT/$name.time" $pin "$@" > "$OUT/$name.out" 2> "$OUT/$name.err" || true
+    set -- $(tail -1 "$OUT/$name.time")
+    secs=$1; cpu=$(echo "$2 + $3" | bc); kb=$4
     matches=$(wc -l < "$OUT/$name.out")
-    echo "$name: ${secs} s, $(echo "$N / $secs" | bc) events/s, $(echo "scale=1; $MB / $secs" | bc) MB/s, peak RSS $((kb / 1024)) MB, $matches match lines"
+    echo "$name: wall ${secs} s = $(echo "$N / $secs" | bc) events/s ($(echo "scale=1; $MB / $secs" | bc) MB/s); cpu ${cpu} s = $(echo "$N / $cpu" | bc) events/cpu-s; peak RSS $((kb / 1024)) MB; $matches match lines"
 }
 
 for t in 1 2; do

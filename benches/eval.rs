@@ -13,8 +13,14 @@
 //! - `parse+eval`: parse, then `RuleSet::matches_with`;
 //!
 //! each single-threaded and on 2 threads (rayon, batches of 4096 lines). Reported: events/s,
-//! MB/s, matches, and the peak resident memory (`VmHWM`). Rules: `$SIGMAT_SHARED` (else
-//! `../shared`) `/corpus/sigma/rules/windows`; `SIGMAT_BENCH_RULES` overrides the folder.
+//! MB/s (single-thread lanes use the thread's CPU time, so a busy machine does not skew them;
+//! 2-thread lanes use wall time), matches, and the peak resident memory (`VmHWM`) after those
+//! lanes. Then, on a sample of 20,000 pre-parsed events: evaluation alone and the prefilter
+//! alone per event, and the prefilter's candidates per event (`SIGMAT_BENCH_VERBOSE=1` lists
+//! the rules most often let through). `SIGMAT_BENCH_THREADS=1` runs only the 1-thread lanes.
+//!
+//! Rules: `$SIGMAT_SHARED` (else `../shared`) `/corpus/sigma/rules/windows`;
+//! `SIGMAT_BENCH_RULES` overrides the folder.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -436,6 +442,32 @@ fn main() {
         return;
     }
 
+    let parse = |l: &str, _: &mut Scratch, _: &mut Vec<usize>| -> usize {
+        let v: Value = serde_json::from_str(l).expect("valid JSON");
+        usize::from(v.is_object()) - 1
+    };
+    let eval = |l: &str, s: &mut Scratch, o: &mut Vec<usize>| -> usize {
+        let v: Value = serde_json::from_str(l).expect("valid JSON");
+        set.matches_with(&v, s, o);
+        o.len()
+    };
+    let lanes: Vec<usize> = std::env::var("SIGMAT_BENCH_THREADS").ok().map_or_else(
+        || vec![1, 2],
+        |s| s.split(',').filter_map(|t| t.trim().parse().ok()).collect(),
+    );
+    for threads in lanes {
+        let p = lane("parse (serde_json)", &path, threads, bytes, &parse);
+        let e = lane("parse+eval (sigmat)", &path, threads, bytes, &eval);
+        println!(
+            "  -> eval throughput / parse-only throughput = {:.2} ({} thread(s))",
+            e / p,
+            threads
+        );
+    }
+    println!(
+        "peak memory (VmHWM) after loading, compiling and streaming: {:.1} MB",
+        peak_mb()
+    );
     // Prefilter selectivity on a sample.
     {
         let mut reader = BufReader::new(File::open(&path).expect("events"));
@@ -528,28 +560,4 @@ fn main() {
             }
         }
     }
-
-    let parse = |l: &str, _: &mut Scratch, _: &mut Vec<usize>| -> usize {
-        let v: Value = serde_json::from_str(l).expect("valid JSON");
-        usize::from(v.is_object()) - 1
-    };
-    let eval = |l: &str, s: &mut Scratch, o: &mut Vec<usize>| -> usize {
-        let v: Value = serde_json::from_str(l).expect("valid JSON");
-        set.matches_with(&v, s, o);
-        o.len()
-    };
-    let lanes: Vec<usize> = std::env::var("SIGMAT_BENCH_THREADS").ok().map_or_else(
-        || vec![1, 2],
-        |s| s.split(',').filter_map(|t| t.trim().parse().ok()).collect(),
-    );
-    for threads in lanes {
-        let p = lane("parse (serde_json)", &path, threads, bytes, &parse);
-        let e = lane("parse+eval (sigmat)", &path, threads, bytes, &eval);
-        println!(
-            "  -> eval throughput / parse-only throughput = {:.2} ({} thread(s))",
-            e / p,
-            threads
-        );
-    }
-    println!("peak memory (VmHWM): {:.1} MB", peak_mb());
 }
