@@ -66,12 +66,21 @@ type Outcome = (usize, Result<(Vec<usize>, Option<Value>), Error>);
 /// Runs `eval`; see the module docs for the exit status.
 #[must_use]
 pub fn run(args: &EvalArgs) -> i32 {
-    if let Some(n) = args.threads {
-        // Fails only when a global pool exists already, in which case it is used as is.
-        let _ = rayon::ThreadPoolBuilder::new()
+    // `-j`: a pool of its own for the evaluation (the global one may already exist, the
+    // loader uses it); otherwise rayon's global pool.
+    let pool = match args.threads {
+        Some(n) => match rayon::ThreadPoolBuilder::new()
             .num_threads(n.max(1))
-            .build_global();
-    }
+            .build()
+        {
+            Ok(pool) => Some(pool),
+            Err(e) => {
+                eprintln!("error[usage]: cannot start {n} threads: {e}");
+                return 2;
+            }
+        },
+        None => None,
+    };
     let mut failed = false;
     let mut docs = Vec::new();
     for (path, results) in sigma::load_paths(&args.rules) {
@@ -103,24 +112,53 @@ pub fn run(args: &EvalArgs) -> i32 {
     } else {
         args.events.iter().cloned().map(Some).collect()
     };
-    let mut run = Run::new(&set, args);
-    for input in &inputs {
-        match EventReader::open(input.as_deref()) {
-            Ok(mut reader) => {
-                if run.input(&mut reader).is_err() {
-                    // stdout closed (e.g. piped into `head`): stop quietly.
-                    break;
+    let mut run = Run::new(&set, args, pool);
+    // A reader thread reads and splits the inputs while batches are evaluated in parallel.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Msg>(4);
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            for input in &inputs {
+                match EventReader::open(input.as_deref()) {
+                    Ok(mut reader) => {
+                        let name: std::sync::Arc<str> = reader.name().into();
+                        while let Some(batch) = reader.next_batch(BATCH) {
+                            if tx.send(Msg::Batch(name.clone(), batch)).is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        if tx.send(Msg::Error(e)).is_err() {
+                            return;
+                        }
+                    }
                 }
             }
-            Err(e) => {
-                failed = true;
-                report(&e);
+        });
+        for msg in rx {
+            match msg {
+                Msg::Batch(name, batch) => {
+                    if run.batch(&name, batch).is_err() {
+                        // stdout closed (e.g. piped into `head`): stop quietly.
+                        break;
+                    }
+                }
+                Msg::Error(e) => {
+                    failed = true;
+                    report(&e);
+                }
             }
         }
-    }
+    });
     failed |= run.bad_events > 0;
     run.summary();
     i32::from(failed)
+}
+
+/// What the reader thread sends.
+enum Msg {
+    Batch(std::sync::Arc<str>, Vec<RawRecord>),
+    Error(Error),
 }
 
 fn report(e: &Error) {
@@ -130,6 +168,7 @@ fn report(e: &Error) {
 struct Run<'a> {
     set: &'a RuleSet,
     args: &'a EvalArgs,
+    pool: Option<rayon::ThreadPool>,
     out: std::io::BufWriter<std::io::StdoutLock<'static>>,
     counts: Vec<u64>,
     events: u64,
@@ -141,10 +180,11 @@ struct Run<'a> {
 }
 
 impl<'a> Run<'a> {
-    fn new(set: &'a RuleSet, args: &'a EvalArgs) -> Self {
+    fn new(set: &'a RuleSet, args: &'a EvalArgs, pool: Option<rayon::ThreadPool>) -> Self {
         Run {
             set,
             args,
+            pool,
             out: std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock()),
             counts: vec![0; set.len()],
             events: 0,
@@ -156,31 +196,29 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn input(&mut self, reader: &mut EventReader) -> std::io::Result<()> {
-        let name = reader.name().to_string();
-        while let Some(batch) = reader.next_batch(BATCH) {
-            self.batch(&name, batch)?;
-        }
-        self.out.flush()
-    }
-
     fn batch(&mut self, name: &str, batch: Vec<RawRecord>) -> std::io::Result<()> {
         self.bytes += batch.iter().map(|r| r.text_len() as u64).sum::<u64>();
         let set = self.set;
         let keep = self.args.with_event && self.args.format == EvalFormat::Jsonl;
-        let results: Vec<Outcome> = batch
-            .into_par_iter()
-            .map_init(Scratch::default, |scratch, r| {
-                let number = r.number;
-                let res = r.parse(name).map(|ev| {
-                    let mut m = Vec::new();
-                    set.matches_with(&ev, scratch, &mut m);
-                    let ev = (keep && !m.is_empty()).then_some(ev);
-                    (m, ev)
-                });
-                (number, res)
-            })
-            .collect();
+        let work = || -> Vec<Outcome> {
+            batch
+                .into_par_iter()
+                .map_init(Scratch::default, |scratch, r| {
+                    let number = r.number;
+                    let res = r.parse(name).map(|ev| {
+                        let mut m = Vec::new();
+                        set.matches_with(&ev, scratch, &mut m);
+                        let ev = (keep && !m.is_empty()).then_some(ev);
+                        (m, ev)
+                    });
+                    (number, res)
+                })
+                .collect()
+        };
+        let results = match &self.pool {
+            Some(pool) => pool.install(work),
+            None => work(),
+        };
         for (number, res) in results {
             self.events += 1;
             match res {
