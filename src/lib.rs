@@ -9,6 +9,7 @@
 //! | pipelines | [`pipeline`] | IR → IR (field mapping, log source routing) |
 //! | renderer | [`render`] | IR → query text, through backends = data + templates |
 //! | evaluator | [`eval`] | IR → compiled matchers → verdicts on JSON events |
+//! | output formats | [`publish`] | IR + query text → Elastic detection-rules TOML, Kibana NDJSON |
 //! | CLI | [`cli`] | the commands, on top of every stage |
 //!
 //! Stages depend on [`ir`] and [`error`] only, never on each other; the CLI wires them up.
@@ -17,10 +18,12 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod attack;
 pub mod cli;
 pub mod error;
 pub mod eval;
 pub mod ir;
 pub mod pipeline;
+pub mod publish;
 pub mod render;
 pub mod sigma;

@@ -23,6 +23,10 @@ pub struct InspectArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = InspectFormat::Yaml)]
     pub format: InspectFormat,
+    /// Processing pipeline to apply first: a built-in name or a pySigma pipeline YAML file
+    /// (repeatable; pipelines run by priority).
+    #[arg(short = 'p', long = "pipeline", value_name = "NAME|FILE")]
+    pub pipelines: Vec<String>,
 }
 
 /// The YAML form of an IR document (through JSON, since YAML serializers do not write
@@ -38,10 +42,24 @@ pub fn to_yaml(doc: &crate::ir::Document) -> Result<String, String> {
 /// Runs `inspect`; exit code 1 when any document fails to parse (its error goes to stderr).
 #[must_use]
 pub fn run(args: &InspectArgs) -> i32 {
+    let mut pipelines = Vec::new();
+    for p in &args.pipelines {
+        match crate::pipeline::Pipeline::load(p) {
+            Ok(p) => pipelines.push(p),
+            Err(e) => {
+                eprintln!("{}", e.render());
+                return 2;
+            }
+        }
+    }
     let results = sigma::load_file(&args.rule);
     let mut docs = Vec::new();
     let mut failed = false;
     for r in results {
+        let r = match r {
+            Ok(mut d) => crate::pipeline::apply_document(&pipelines, &mut d).map(|()| d),
+            Err(e) => Err(e),
+        };
         match r {
             Ok(d) => docs.push(d),
             Err(e) => {

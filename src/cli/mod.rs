@@ -1,8 +1,11 @@
 //! The `sigmat` command line, on top of every stage. One file per subcommand.
 
 pub mod check;
+pub mod convert;
+pub mod elastic_out;
 pub mod eval;
 pub mod inspect;
+pub mod list;
 
 use clap::{Parser, Subcommand};
 
@@ -22,6 +25,10 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Print the intermediate representation of a Sigma rule.
     Inspect(inspect::InspectArgs),
+    /// Convert Sigma rules to queries of a backend (`sigmat list backends`).
+    Convert(convert::ConvertArgs),
+    /// List backends or output formats.
+    List(list::ListArgs),
     /// Run Sigma rules natively on JSON events (exit 0 ran, 1 rule/event errors, 2 usage).
     Eval(eval::EvalArgs),
 }
@@ -33,6 +40,8 @@ pub fn main() -> i32 {
     match cli.command {
         Command::Check(a) => check::run(&a),
         Command::Inspect(a) => inspect::run(&a),
+        Command::Convert(a) => convert::run(&a),
+        Command::List(a) => list::run(&a),
         Command::Eval(a) => eval::run(&a),
     }
 }

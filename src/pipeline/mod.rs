@@ -1,1 +1,170 @@
 //! Processing pipelines: IR → IR rewrites read from pySigma pipeline YAML.
+//!
+//! A pipeline maps a rule from the Sigma taxonomy onto a data source: it renames fields
+//! (`Image` → `process.executable`), adds conditions (`winlog.channel: Security`), routes the
+//! rule (`set_state` of `index`, `eql_category`...), and fails rules it cannot express. sigmat
+//! reads pySigma's processing-pipeline YAML unchanged ([`Pipeline::from_yaml`]) and ships its
+//! own pipelines in `backends/pipelines/` ([`Pipeline::builtin`]).
+//!
+//! # Mapping onto the IR
+//!
+//! | pySigma | sigmat IR |
+//! |---|---|
+//! | detection item | the [`ir::Predicate`]s written under one key of a selection (same key path without its `[n]`, same field) |
+//! | field name mapping | rewrites `Predicate::field` (and `Test::FieldRef::field`); one-to-many gives an `or` of copies |
+//! | `add_condition` | ANDs a detection to every condition of the rule |
+//! | `change_logsource` | edits `Rule::logsource` |
+//! | `set_state` | writes `Rule::state` |
+//! | applied processing items | `Rule::applied` (ids only) |
+//! | `drop_detection_item` | removes predicates; an `and`/`or`/`not` left empty disappears, and a condition left empty is an error |
+//! | placeholders | [`ir::Piece::Placeholder`]: `value_placeholders` expands into an `or` of patterns, `wildcard_placeholders` gives `*` |
+//!
+//! Differences from pySigma, by design:
+//! * `query_expression_placeholders` is refused when it would act: the IR has no raw query
+//!   expressions. Items that find no placeholder do nothing, as in pySigma.
+//! * `field_name_transform`, `file_placeholders`, `http_placeholders` and
+//!   `command_placeholders` are refused when the pipeline is read (Python functions, external
+//!   sources).
+//! * `regex` produces anchored regexes (`^...$`, `*` crossing newlines), because sigmat
+//!   regexes match anywhere while the string they replace matched the whole value.
+//! * Postprocessing: `embed`, `simple_template`, `replace`, `nest`; finalizers: `concat`,
+//!   `json`. Jinja `template`, `json` postprocessing and the `yaml`/`template`/`nested`
+//!   finalizers are refused when the pipeline is read.
+//!
+//! [`ir::Predicate`]: crate::ir::Predicate
+//! [`ir::Piece::Placeholder`]: crate::ir::Piece::Placeholder
+
+// `crate::error::Error` (the shared error type) is 160 bytes; boxing it is the contract's call.
+#![allow(clippy::result_large_err)]
+
+mod builtin;
+mod conditions;
+mod model;
+mod query;
+mod transformations;
+
+pub use builtin::{builtin_names, describe_builtins};
+pub use model::{
+    AttrOp, CaseMethod, CondExpr, Conditions, DetectionItemCondition, FieldList,
+    FieldNameCondition, Finalizer, Item, Logic, Pipeline, PlaceholderFilter, PostItem,
+    PostTransformation, Quantifier, RegexMethod, RuleCondition, StateTest, TargetType,
+    Transformation,
+};
+
+use indexmap::IndexMap;
+use serde_json::Value;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::ir::{Correlation, Document, Rule};
+
+impl Pipeline {
+    /// Reads a pipeline from pySigma processing-pipeline YAML. `origin` names it in errors (a
+    /// path, or `builtin:NAME`).
+    ///
+    /// # Errors
+    /// Malformed YAML, unknown keys, and transformation or condition types that sigmat does not
+    /// support (named in the message).
+    pub fn from_yaml(text: &str, origin: &str) -> Result<Pipeline> {
+        model::parse(text, origin)
+    }
+
+    /// A built-in pipeline by name (`ecs_windows`, `ecs_linux`, `ecs_macos`...).
+    #[must_use]
+    pub fn builtin(name: &str) -> Option<Pipeline> {
+        let text = builtin::source(name)?;
+        match Pipeline::from_yaml(text, &format!("builtin:{name}")) {
+            Ok(p) => Some(p),
+            // The built-ins are tested; a broken one is a bug, reported loudly in debug builds.
+            Err(e) => {
+                debug_assert!(
+                    false,
+                    "built-in pipeline {name} does not load: {}",
+                    e.render()
+                );
+                None
+            }
+        }
+    }
+
+    /// A built-in pipeline by name, or a pipeline file by path.
+    ///
+    /// # Errors
+    /// An unknown name that is not a readable file, or a file that does not load.
+    pub fn load(name_or_path: &str) -> Result<Pipeline> {
+        if let Some(p) = Pipeline::builtin(name_or_path) {
+            return Ok(p);
+        }
+        let path = std::path::Path::new(name_or_path);
+        if !path.exists() {
+            return Err(Error::new(ErrorKind::Usage(format!(
+                "unknown pipeline `{name_or_path}`: not a built-in pipeline and no such file"
+            )))
+            .hint(format!(
+                "built-in pipelines: {}",
+                builtin_names().join(", ")
+            )));
+        }
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::new(ErrorKind::Io(e.to_string())).in_file(name_or_path.to_string())
+        })?;
+        Pipeline::from_yaml(&text, name_or_path)
+    }
+
+    /// Applies this pipeline's postprocessing items to a rendered query.
+    ///
+    /// # Errors
+    /// A `simple_template` naming an unknown attribute.
+    pub fn postprocess(&self, rule: &Rule, query: String) -> Result<String> {
+        query::postprocess(self, rule, query)
+    }
+
+    /// Joins the queries of a batch with this pipeline's finalizers; `None` when it has none.
+    #[must_use]
+    pub fn finalize(&self, queries: &[String]) -> Option<String> {
+        query::finalize(self, queries)
+    }
+}
+
+/// The pipelines in the order they run: by priority, lowest first; equal priorities keep the
+/// given order.
+#[must_use]
+pub fn ordered(pipelines: &[Pipeline]) -> Vec<&Pipeline> {
+    let mut v: Vec<&Pipeline> = pipelines.iter().collect();
+    v.sort_by_key(|p| p.priority);
+    v
+}
+
+/// Runs the pipelines (ordered by priority) over a rule. On error the rule is left unchanged.
+///
+/// # Errors
+/// `rule_failure` / `detection_item_failure` items, a condition emptied by
+/// `drop_detection_item`, missing placeholder variables, and other failures, each naming the
+/// pipeline, the item and the rule.
+pub fn apply(pipelines: &[Pipeline], rule: &mut Rule) -> Result<()> {
+    transformations::apply_rule(&ordered(pipelines), rule)
+}
+
+/// Runs the pipelines over a correlation rule and returns the `set_state` values (the IR has no
+/// state on correlations). Field name mappings rename `group-by`, alias and condition fields.
+///
+/// # Errors
+/// As [`apply`]; also a one-to-many mapping of an alias or condition field.
+pub fn apply_correlation(
+    pipelines: &[Pipeline],
+    corr: &mut Correlation,
+) -> Result<IndexMap<String, Value>> {
+    transformations::apply_correlation(&ordered(pipelines), corr)
+}
+
+/// Runs the pipelines over any document: rules and correlations as above; filters are left
+/// alone (they are applied to rules before pipelines run).
+///
+/// # Errors
+/// As [`apply`].
+pub fn apply_document(pipelines: &[Pipeline], doc: &mut Document) -> Result<()> {
+    match doc {
+        Document::Rule(r) => apply(pipelines, r),
+        Document::Correlation(c) => apply_correlation(pipelines, c).map(|_| ()),
+        Document::Filter(_) => Ok(()),
+    }
+}

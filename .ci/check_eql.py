@@ -1,0 +1,34 @@
+"""Parses every EQL query of a `sigmat convert -f jsonl` output with Elastic's `eql` package in
+Elasticsearch syntax mode. Usage: check_eql.py FILE.jsonl [MIN_QUERIES]. Exit 1 on any failure."""
+import json
+import sys
+
+import eql
+from eql.parser import elasticsearch_syntax, ignore_missing_functions
+
+def main() -> int:
+    path = sys.argv[1]
+    minimum = int(sys.argv[2]) if len(sys.argv) > 2 else 1
+    ok = bad = refused = 0
+    for line in open(path, encoding="utf-8"):
+        obj = json.loads(line)
+        if "error" in obj:
+            refused += 1
+            continue
+        for q in obj["queries"]:
+            try:
+                with elasticsearch_syntax, ignore_missing_functions:
+                    eql.parse_query(q)
+                ok += 1
+            except Exception as e:  # noqa: BLE001 - report every parser failure
+                bad += 1
+                print(f"FAIL {obj['path']}: {type(e).__name__}: {str(e).splitlines()[0]}\n    {q}")
+    total = ok + bad
+    pct = 100.0 * ok / total if total else 0.0
+    print(f"eql parse: {ok}/{total} queries parse ({pct:.2f}%), {bad} fail; {refused} rules refused")
+    if bad or ok < minimum:
+        return 1
+    return 0
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+//! The Elastic output formats of `sigmat convert`: `-f elastic-toml` (one detection-rules TOML
+//! file per rule under `-o DIR/<os>/`) and `-f kibana-ndjson` (Kibana rule objects, one per
+//! line, to stdout or `-o FILE.ndjson` / `-o DIR/rules.ndjson`). The rules' queries come from
+//! the backend; this file hands each converted rule and its query to [`crate::publish`].
+
+#![allow(clippy::result_large_err)] // `Error` is the public error type of every stage.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::error::{Error, ErrorKind};
+use crate::ir;
+use crate::pipeline::{self, Pipeline};
+use crate::publish::{self, Options, Publisher, QueryLanguage, Sink};
+
+use super::convert::{ConvertArgs, Item, Outcome};
+
+/// The query language of a backend, or a usage error naming the backends Elastic can run.
+///
+/// # Errors
+/// [`ErrorKind::Usage`] for a backend other than eql, kql, lucene or esql.
+pub fn language_for(format: publish::Format, backend: &str) -> Result<QueryLanguage, Error> {
+    QueryLanguage::from_backend(backend).ok_or_else(|| {
+        Error::new(ErrorKind::Usage(format!(
+            "format `{format}` needs an Elastic query language, but backend `{backend}` is not one"
+        )))
+        .hint("use -t eql, -t kql, -t lucene or -t esql")
+    })
+}
+
+/// Publishes every converted rule of `items` and writes the output. Returns how many
+/// converted rules could not be published (each reported on stderr). The rules are taken from
+/// `jobs` and run through `pipelines` again (deterministic, as for the conversion), so the
+/// output sees the pipelines' state (`index`, `integration`).
+///
+/// # Errors
+/// A usage error for an `-o` that cannot hold the output, an unreadable template folder, or a
+/// failed write.
+pub fn write(
+    args: &ConvertArgs,
+    format: publish::Format,
+    language: QueryLanguage,
+    pipelines: &[Pipeline],
+    jobs: &[(&Path, usize, &Result<ir::Document, Error>)],
+    items: &[Item],
+) -> Result<usize, Error> {
+    let publisher = match &args.backend_dir {
+        Some(dir) => Publisher::with_template_dir(&dir.join("templates"))?,
+        None => Publisher::new(),
+    };
+    if format == publish::Format::ElasticToml {
+        if let Some(out) = args.output.as_deref().filter(|o| o.exists() && !o.is_dir()) {
+            return Err(Error::new(ErrorKind::Usage(format!(
+                "-f elastic-toml writes one file per rule: -o must be a directory, `{}` is a file",
+                out.display()
+            ))));
+        }
+    }
+    let opts = Options::default();
+    let rules: HashMap<(&Path, usize), &ir::Rule> = jobs
+        .iter()
+        .filter_map(|(p, i, d)| match d {
+            Ok(ir::Document::Rule(r)) => Some(((*p, *i), r)),
+            _ => None,
+        })
+        .collect();
+    let results: Vec<(&Item, Result<publish::Published, Error>)> = items
+        .par_iter()
+        .filter_map(|it| {
+            let Outcome::Converted(c) = &it.outcome else {
+                return None;
+            };
+            let rule = rules.get(&(it.path.as_path(), it.document))?;
+            let file = it.path.display().to_string();
+            let mut rule = (*rule).clone();
+            if let Err(e) = pipeline::apply(pipelines, &mut rule) {
+                return Some((it, Err(e.in_file(file))));
+            }
+            let res = match c.queries.as_slice() {
+                [query] => publisher.publish(format, &rule, query, language, &opts),
+                _ => Err(Error::new(ErrorKind::Unsupported {
+                    target: format.name().to_string(),
+                    what: format!(
+                        "a rule with {} conditions (an Elastic rule holds one query)",
+                        c.queries.len()
+                    ),
+                })),
+            };
+            Some((it, res.map_err(|e| e.in_file(file))))
+        })
+        .collect();
+
+    let mut sink = Sink::new(format, args.output.clone());
+    let mut failed = 0;
+    for (it, res) in results {
+        match res {
+            Ok(p) => {
+                for w in &p.warnings {
+                    match &w.at {
+                        Some(at) => {
+                            eprintln!("warning: {} ({at}): {}", it.path.display(), w.message);
+                        }
+                        None => eprintln!("warning: {}: {}", it.path.display(), w.message),
+                    }
+                }
+                sink.push(&p)?;
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("{}", e.render());
+            }
+        }
+    }
+    let mut stdout = std::io::stdout().lock();
+    let written: Vec<PathBuf> = sink.finish(&mut stdout)?;
+    if !written.is_empty() {
+        eprintln!("wrote {} file(s)", written.len());
+    }
+    Ok(failed)
+}

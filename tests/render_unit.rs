@@ -1,0 +1,320 @@
+//! Renderer tests on hand-built IR: every built-in backend, shapes, escapes, refusals.
+#![allow(clippy::result_large_err)]
+
+use sigmat::error::ErrorKind;
+use sigmat::ir::{Expr, LogSource, Meta, Pattern, Predicate, Rule, Test};
+use sigmat::render::{Backend, Library, Options};
+
+fn rule(category: &str, cond: Expr) -> Rule {
+    Rule {
+        meta: Meta {
+            title: "t".into(),
+            ..Meta::default()
+        },
+        logsource: LogSource {
+            category: Some(category.into()),
+            ..LogSource::default()
+        },
+        conditions: vec![cond],
+        state: Default::default(),
+        applied: vec![],
+        origin: Default::default(),
+    }
+}
+
+fn s(field: &str, canonical: &str) -> Expr {
+    Expr::Pred(Predicate {
+        field: Some(field.into()),
+        test: Test::Str {
+            pattern: Pattern::parse_canonical(canonical).unwrap(),
+            cased: false,
+        },
+        at: format!("detection.sel.{field}"),
+    })
+}
+
+fn conv(backend: &str, r: &Rule) -> Result<String, sigmat::error::Error> {
+    let b = Backend::builtin(backend).unwrap();
+    b.convert(r, &Options::new()).map(|c| c.queries.join("\n"))
+}
+
+#[test]
+fn every_builtin_backend_builds() {
+    let lib = Library::builtin();
+    let names = lib.names();
+    assert_eq!(
+        names,
+        ["duckdb", "eql", "esql", "kql", "lucene", "postgres", "sqlite"]
+    );
+    for n in names {
+        lib.backend(&n).unwrap();
+    }
+    assert!(matches!(
+        lib.backend("sql").unwrap_err().kind,
+        ErrorKind::Usage(_)
+    ));
+}
+
+#[test]
+fn eql_shapes() {
+    let r = rule(
+        "process_creation",
+        Expr::And(vec![
+            s("Image", "*\\\\python.exe"),
+            Expr::Or(vec![s("CommandLine", "*http*"), s("CommandLine", "*-m*")]),
+            Expr::Not(Box::new(s("c-uri", "a\\*b"))),
+        ]),
+    );
+    assert_eq!(
+        conv("eql", &r).unwrap(),
+        r#"process where Image : "*\\python.exe" and CommandLine like~ ("*http*", "*-m*") and not `c-uri` in~ ("a*b")"#
+    );
+}
+
+fn pred(field: Option<&str>, test: Test) -> Expr {
+    Expr::Pred(Predicate {
+        field: field.map(String::from),
+        test,
+        at: "detection.sel".into(),
+    })
+}
+
+#[test]
+fn refusals_are_typed_and_located() {
+    let r = rule(
+        "process_creation",
+        pred(
+            Some("CommandLine"),
+            Test::Regex {
+                pattern: "a+".into(),
+                flags: Default::default(),
+            },
+        ),
+    );
+    let e = conv("kql", &r).unwrap_err();
+    assert_eq!(
+        e.kind,
+        ErrorKind::Unsupported {
+            target: "kql".into(),
+            what: "regular expressions (`re`)".into()
+        }
+    );
+    assert_eq!(e.location.path.as_deref(), Some("detection.sel"));
+
+    let r = rule(
+        "process_creation",
+        pred(
+            Some("User"),
+            Test::FieldRef {
+                field: "TargetUser".into(),
+                how: sigmat::ir::RefMatch::Eq,
+                cased: false,
+            },
+        ),
+    );
+    assert!(matches!(
+        conv("eql", &r).unwrap_err().kind,
+        ErrorKind::Unsupported { .. }
+    ));
+    assert_eq!(
+        conv("postgres", &r).unwrap(),
+        r#"SELECT * FROM "logs" WHERE LOWER("User") = LOWER("TargetUser")"#
+    );
+}
+
+#[test]
+fn placeholders_are_unresolved_errors() {
+    let r = rule("process_creation", s("User", "%admins%"));
+    for b in Library::builtin().names() {
+        assert_eq!(
+            conv(&b, &r).unwrap_err().kind,
+            ErrorKind::UnresolvedPlaceholder("admins".into()),
+            "{b}"
+        );
+    }
+}
+
+#[test]
+fn options_state_and_keywords() {
+    let mut r = rule(
+        "image_load",
+        pred(
+            None,
+            Test::Str {
+                pattern: Pattern::parse_canonical("*evil*").unwrap(),
+                cased: false,
+            },
+        ),
+    );
+    let b = Backend::builtin("eql").unwrap();
+    let c = b.convert(&r, &Options::new()).unwrap();
+    assert_eq!(c.queries, [r#"library where message : "*evil*""#]);
+    assert_eq!(c.warnings.len(), 1);
+    let mut o = Options::new();
+    o.insert("keyword_fields".into(), "a, b-c".into());
+    assert_eq!(
+        b.convert(&r, &o).unwrap().queries,
+        [r#"library where a : "*evil*" or `b-c` : "*evil*""#]
+    );
+    o.insert("keyword_fields".into(), String::new());
+    assert!(matches!(
+        b.convert(&r, &o).unwrap_err().kind,
+        ErrorKind::Unsupported { .. }
+    ));
+    let mut o = Options::new();
+    o.insert("nope".into(), "1".into());
+    assert!(matches!(
+        b.convert(&r, &o).unwrap_err().kind,
+        ErrorKind::Usage(_)
+    ));
+
+    r.state.insert("eql_category".into(), "my-cat".into());
+    r.state.insert("index".into(), "logs-endpoint.*".into());
+    assert!(b.convert(&r, &Options::new()).unwrap().queries[0].starts_with("\"my-cat\" where "));
+    let esql = Backend::builtin("esql").unwrap();
+    assert!(esql.convert(&r, &Options::new()).unwrap().queries[0]
+        .starts_with("FROM logs-endpoint.* | WHERE "));
+    // Pipelines set several index patterns as a list: ES|QL takes them comma-separated.
+    r.state.insert(
+        "index".into(),
+        serde_json::json!(["logs-endpoint.events.process*", "logs-system.*"]),
+    );
+    assert!(esql.convert(&r, &Options::new()).unwrap().queries[0]
+        .starts_with("FROM logs-endpoint.events.process*,logs-system.* | WHERE "));
+}
+
+#[test]
+fn sql_negation_is_null_safe() {
+    let r = rule(
+        "process_creation",
+        Expr::Not(Box::new(s("CommandLine", "*safe*"))),
+    );
+    assert_eq!(
+        conv("sqlite", &r).unwrap(),
+        r#"SELECT * FROM "logs" WHERE NOT COALESCE("CommandLine" LIKE '%safe%' ESCAPE '\', FALSE)"#
+    );
+    assert_eq!(
+        conv("eql", &r).unwrap(),
+        r#"process where not CommandLine : "*safe*""#
+    );
+}
+
+#[test]
+fn backend_dir_adds_backends_and_values_need_escapes() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/backend-dir");
+    let lib = Library::builtin().with_dir(&dir).unwrap();
+    assert!(lib.names().contains(&"mini".to_string()));
+    let mini = lib.backend("mini").unwrap();
+    let r = rule(
+        "process_creation",
+        Expr::And(vec![
+            s("Image", "*/python3"),
+            Expr::Or(vec![s("CommandLine", "* -m *"), s("CommandLine", "*http*")]),
+        ]),
+    );
+    let c = mini.convert(&r, &Options::new()).unwrap();
+    assert_eq!(
+        c.queries,
+        [r"process | Image:*/python3 and CommandLine:(*\ -m\ * or *http*)"]
+    );
+
+    // A snippet that prints a value without an escaping filter is a backend error.
+    let tmp = std::env::temp_dir().join(format!("sigmat-render-unit-{}", std::process::id()));
+    std::fs::create_dir_all(tmp.join("templates/mini")).unwrap();
+    let src = std::fs::read_to_string(dir.join("mini.yml"))
+        .unwrap()
+        .replace(
+            r#"eq: "{{ field }}:{{ value | mini_str }}""#,
+            r#"eq: "{{ field }}:{{ value }}""#,
+        );
+    std::fs::write(tmp.join("mini.yml"), src).unwrap();
+    std::fs::copy(
+        dir.join("templates/mini/query.j2"),
+        tmp.join("templates/mini/query.j2"),
+    )
+    .unwrap();
+    let bad = Library::builtin()
+        .with_dir(&tmp)
+        .unwrap()
+        .backend("mini")
+        .unwrap();
+    let e = bad
+        .convert(&rule("process_creation", s("Image", "x")), &Options::new())
+        .unwrap_err();
+    std::fs::remove_dir_all(&tmp).unwrap();
+    assert!(
+        matches!(&e.kind, ErrorKind::Backend(m) if m.contains("without an escaping filter")),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn unknown_keys_in_backend_files_are_errors() {
+    let tmp = std::env::temp_dir().join(format!("sigmat-render-keys-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    std::fs::write(
+        tmp.join("typo.yml"),
+        "extends: sqlite\nname: typo\nexprs: {}\n",
+    )
+    .unwrap();
+    let e = Library::builtin()
+        .with_dir(&tmp)
+        .unwrap()
+        .backend("typo")
+        .unwrap_err();
+    std::fs::remove_dir_all(&tmp).unwrap();
+    assert!(
+        matches!(&e.kind, ErrorKind::Backend(m) if m.contains("exprs")),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn eql_sequences_for_ordered_temporal_correlations() {
+    let src = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("rules/correlation/temporal_ordered.yml"),
+    )
+    .unwrap();
+    let docs: Vec<sigmat::ir::Document> = sigmat::sigma::parse_str(&src, Some("t.yml"))
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let rules: Vec<&Rule> = docs
+        .iter()
+        .filter_map(|d| match d {
+            sigmat::ir::Document::Rule(r) => Some(r),
+            _ => None,
+        })
+        .collect();
+    let Some(sigmat::ir::Document::Correlation(c)) = docs.last() else {
+        panic!("the fixture ends with its correlation");
+    };
+    let eql = Backend::builtin("eql").unwrap();
+    assert_eq!(
+        eql.convert_correlation(c, &rules, &Options::new()).unwrap().queries,
+        ["sequence with maxspan=90s [any where EventID == 4625] by TargetUserName [any where EventID == 4624] by TargetUserName"]
+    );
+    // Fewer than all rules cannot be an EQL sequence.
+    let mut partial = c.clone();
+    partial.condition = vec![(sigmat::ir::CmpOp::Gte, sigmat::ir::Number::new("1"))];
+    let e = eql
+        .convert_correlation(&partial, &rules, &Options::new())
+        .unwrap_err();
+    assert!(
+        matches!(&e.kind, ErrorKind::Unsupported { what, .. } if what.contains("every rule")),
+        "{e:?}"
+    );
+    // Backends without a snippet refuse by type.
+    let e = Backend::builtin("sqlite")
+        .unwrap()
+        .convert_correlation(c, &rules, &Options::new())
+        .unwrap_err();
+    assert_eq!(
+        e.kind,
+        ErrorKind::Unsupported {
+            target: "sqlite".into(),
+            what: "`temporal_ordered` correlation rules".into()
+        }
+    );
+}
