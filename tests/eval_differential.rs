@@ -2,7 +2,8 @@
 //! events are generated from each rule — one that must match, one that must not, and near
 //! misses of the matching one (flipped case, one character off, missing field, array forms,
 //! nested form of dotted fields) — and the native verdicts are compared with the reference
-//! evaluator (`tests/eval_reference`), rule by rule and through one prefiltered `RuleSet`.
+//! evaluator (`tests/eval_reference`), rule by rule and through one prefiltered `RuleSet`,
+//! and with the `sqlite` backend's SQL run by rusqlite on the events a table can hold.
 
 mod common;
 mod eval_reference;
@@ -329,6 +330,18 @@ fn native_verdicts_agree_with_the_reference() {
             .collect();
         assert_eq!(set.matches(e), want, "rule set on {e}");
     }
+    let (sql_rules, sql_events, sql_hits) = sqlite_agrees(&rules, &compiled, &events);
+    eprintln!(
+        "sqlite: {sql_rules} rules, {sql_events} events ({sql_hits} selected) agree with the native verdicts"
+    );
+    assert!(
+        sql_events > 200,
+        "too few events compared through sqlite: {sql_events}"
+    );
+    assert!(
+        sql_hits * 5 > sql_events,
+        "too few matching events through sqlite: {sql_hits}"
+    );
     eprintln!(
         "differential: {} rules ({refused} refused for placeholders, {modelled} modelled), \
          {positives} with a generated match, {checked} events checked ({native_true} matching)",
@@ -340,4 +353,129 @@ fn native_verdicts_agree_with_the_reference() {
     );
     // The fixtures alone give about 700 events; with the catalog sample, about 10,000.
     assert!(checked > 500, "only {checked} events checked");
+}
+
+/// Whether an event can be a row: flat scalars (no arrays, objects or nulls, which a table of
+/// one column per field cannot tell apart from missing) and ASCII text (SQLite folds ASCII
+/// case only, as its backend warns).
+fn tabular(e: &Value) -> bool {
+    e.as_object().is_some_and(|m| {
+        m.values()
+            .all(|v| matches!(v, Value::String(_) | Value::Number(_) | Value::Bool(_)))
+    }) && e.to_string().is_ascii()
+}
+
+fn sql_value(v: &Value) -> rusqlite::types::Value {
+    use rusqlite::types::Value as V;
+    match v {
+        Value::Bool(b) => V::Text(b.to_string()),
+        Value::Number(n) => n
+            .as_i64()
+            .map_or_else(|| V::Real(n.as_f64().unwrap_or(f64::NAN)), V::Integer),
+        Value::String(s) => V::Text(s.clone()),
+        other => V::Text(other.to_string()),
+    }
+}
+
+/// The same events through the `sqlite` backend's SQL, executed by rusqlite: for every rule
+/// the backend converts without a warning and without keywords, and every tabular event,
+/// the SQL selects the event exactly when the native evaluator matches it. Returns the rules
+/// and events compared and the events selected.
+fn sqlite_agrees(
+    rules: &[Rule],
+    compiled: &[Option<sigmat::eval::CompiledRule>],
+    events: &[(usize, &'static str, Value)],
+) -> (usize, usize, usize) {
+    use rusqlite::functions::FunctionFlags;
+    use sigmat::render::{Backend, Options};
+    let backend = Backend::builtin("sqlite").expect("sqlite backend");
+    let mut per_rule: Vec<Vec<&Value>> = vec![Vec::new(); rules.len()];
+    for (i, _, e) in events {
+        if tabular(e) {
+            per_rule[*i].push(e);
+        }
+    }
+    let (mut n_rules, mut n_events, mut n_hits) = (0, 0, 0);
+    for (i, rule) in rules.iter().enumerate() {
+        let Some(native) = &compiled[i] else { continue };
+        let evs = &per_rule[i];
+        let mut keywords = false;
+        for c in &rule.conditions {
+            c.for_each_pred(&mut |p| keywords |= p.field.is_none());
+        }
+        if evs.is_empty() || keywords {
+            continue;
+        }
+        let Ok(conv) = backend.convert(rule, &Options::new()) else {
+            continue;
+        };
+        if !conv.warnings.is_empty() {
+            continue;
+        }
+        let db = rusqlite::Connection::open_in_memory().expect("sqlite");
+        db.create_scalar_function(
+            "regexp",
+            2,
+            FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+            |ctx| {
+                let re: String = ctx.get(0)?;
+                let value: Option<String> = ctx.get(1).ok();
+                let re = regex::Regex::new(&re)
+                    .map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))?;
+                Ok(value.is_some_and(|v| re.is_match(&v)))
+            },
+        )
+        .expect("regexp");
+        let mut cols: std::collections::BTreeSet<String> =
+            rule.fields().iter().map(|s| (*s).to_string()).collect();
+        cols.insert("_raw".into());
+        for e in evs {
+            cols.extend(e.as_object().unwrap().keys().cloned());
+        }
+        let cols: Vec<String> = cols.into_iter().collect();
+        let quoted: Vec<String> = cols.iter().map(|c| format!("\"{c}\"")).collect();
+        db.execute(
+            &format!("CREATE TABLE logs (\"_id\" INTEGER, {})", quoted.join(", ")),
+            [],
+        )
+        .expect("create table");
+        for (k, e) in evs.iter().enumerate() {
+            let m = e.as_object().unwrap();
+            let mut values = vec![rusqlite::types::Value::Integer(k as i64)];
+            values.extend(
+                cols.iter()
+                    .map(|c| m.get(c).map_or(rusqlite::types::Value::Null, sql_value)),
+            );
+            let marks = vec!["?"; values.len()].join(", ");
+            db.execute(
+                &format!("INSERT INTO logs VALUES ({marks})"),
+                rusqlite::params_from_iter(values),
+            )
+            .expect("insert");
+        }
+        let mut hits = HashSet::new();
+        for q in &conv.queries {
+            let mut stmt = db
+                .prepare(q)
+                .unwrap_or_else(|e| panic!("{}: {e}\n{q}", rule.meta.title));
+            let idx = stmt.column_index("_id").expect("_id");
+            for r in stmt.query_map([], |r| r.get::<_, i64>(idx)).expect("query") {
+                hits.insert(r.expect("row"));
+            }
+        }
+        for (k, e) in evs.iter().enumerate() {
+            assert_eq!(
+                hits.contains(&(k as i64)),
+                native.is_match(e),
+                "sqlite and native disagree on {} ({}):\n{e}\n{}",
+                rule.meta.title,
+                rule.origin.file.as_deref().unwrap_or("?"),
+                conv.queries.join("\n")
+            );
+            n_events += 1;
+            n_hits += usize::from(hits.contains(&(k as i64)));
+        }
+        n_rules += 1;
+    }
+    (n_rules, n_events, n_hits)
 }
