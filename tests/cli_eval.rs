@@ -92,3 +92,28 @@ fn usage_errors_exit_2() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("no rule to run"), "{err}");
 }
+
+#[test]
+fn pipelines_apply_before_compilation() {
+    // The same Sigma rule on ECS-shaped (Elastic Defend) events, through `-p ecs_linux`.
+    let ecs = r#"{"host": {"os": {"type": "linux"}}, "event": {"type": ["start"], "action": "exec"}, "process": {"executable": "/usr/bin/python3", "command_line": "python3 -m http.server"}}
+{"host": {"os": {"type": "linux"}}, "event": {"type": ["start"], "action": "exec"}, "process": {"executable": "/usr/bin/python3", "command_line": "python3 -m venv x"}}
+{"Image": "/usr/bin/python3", "CommandLine": "python3 -m http.server 8000"}
+"#;
+    let (code, out, err) = sigmat(
+        &["eval", "-r", SEED, "-p", "ecs_linux", "--format", "jsonl"],
+        ecs,
+    );
+    assert_eq!(code, 0, "{err}");
+    let records: Vec<u64> = out
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["record"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(records, [1], "{out}");
+    let (code, _, err) = sigmat(&["eval", "-r", SEED, "-p", "no_such_pipeline"], ecs);
+    assert_eq!(code, 2, "{err}");
+}

@@ -1,4 +1,5 @@
-//! `sigmat eval -r RULES... [EVENTS...]`: run Sigma rules natively on JSON events.
+//! `sigmat eval -r RULES... [-p PIPELINE]... [EVENTS...]`: run Sigma rules natively on JSON
+//! events, after the pipelines (so one Sigma rule runs on Sysmon-shaped or ECS-shaped events).
 //!
 //! Events come from the files given (NDJSON, JSON array, concatenated JSON objects, optionally
 //! gzip-compressed; `-` or no file at all means stdin). Windows event JSON is understood as is.
@@ -22,6 +23,7 @@ use crate::error::Error;
 use crate::eval::input::{EventReader, RawRecord};
 use crate::eval::{RuleSet, Scratch};
 use crate::ir::Document;
+use crate::pipeline::{self, Pipeline};
 use crate::sigma;
 
 /// Output format of `eval`.
@@ -39,6 +41,10 @@ pub struct EvalArgs {
     /// A Sigma rule file or folder (walked for `.yml` / `.yaml`); repeat `-r` for more.
     #[arg(short = 'r', long = "rules", required = true, value_name = "RULES")]
     pub rules: Vec<PathBuf>,
+    /// Processing pipeline applied to the rules before compilation: a built-in name or a
+    /// pySigma pipeline YAML file (repeatable; run by priority).
+    #[arg(short = 'p', long = "pipeline", value_name = "NAME|FILE")]
+    pub pipelines: Vec<String>,
     /// Event files (NDJSON, JSON array, concatenated JSON, `.gz`); stdin when none or `-`.
     #[arg(value_name = "EVENTS")]
     pub events: Vec<PathBuf>,
@@ -81,10 +87,21 @@ pub fn run(args: &EvalArgs) -> i32 {
         },
         None => None,
     };
+    let mut pipelines = Vec::new();
+    for p in &args.pipelines {
+        match Pipeline::load(p) {
+            Ok(p) => pipelines.push(p),
+            Err(e) => {
+                report(&e);
+                return 2;
+            }
+        }
+    }
     let mut failed = false;
     let mut docs = Vec::new();
     for (path, results) in sigma::load_paths(&args.rules) {
         for r in results {
+            let r = r.and_then(|mut d| pipeline::apply_document(&pipelines, &mut d).map(|()| d));
             match r {
                 Ok(Document::Filter(_)) => {} // applied to its rules by the loader
                 Ok(d) => docs.push(d),
