@@ -17,8 +17,6 @@
 //! Correlation rules are refused by name ([`ErrorKind::Unsupported`]); a rule still holding a
 //! placeholder is refused with [`ErrorKind::UnresolvedPlaceholder`].
 
-#![allow(clippy::result_large_err)] // `Error` is the crate-wide contract type.
-
 mod compile;
 pub mod event;
 pub mod input;
