@@ -247,5 +247,15 @@ fn list_pipelines_names_the_builtins() {
         .lines()
         .map(|l| l.split_whitespace().next().unwrap().to_string())
         .collect();
-    assert_eq!(names, ["ecs_linux", "ecs_macos", "ecs_windows"]);
+    assert_eq!(
+        names,
+        [
+            "ecs_linux",
+            "ecs_macos",
+            "ecs_windows",
+            "sysmon",
+            "windows_audit",
+            "windows_logsources"
+        ]
+    );
 }

@@ -204,10 +204,17 @@ fn pipelines_run_by_priority_and_keep_order_on_ties() {
 fn load_by_name_or_path() {
     assert_eq!(
         pipeline::builtin_names(),
-        vec!["ecs_linux", "ecs_macos", "ecs_windows"]
+        vec![
+            "ecs_linux",
+            "ecs_macos",
+            "ecs_windows",
+            "sysmon",
+            "windows_audit",
+            "windows_logsources"
+        ]
     );
     let described = pipeline::describe_builtins();
-    assert_eq!(described.len(), 3);
+    assert_eq!(described.len(), 6);
     assert!(described.iter().all(|(_, d)| !d.is_empty()));
     assert_eq!(
         Pipeline::load("ecs_linux").unwrap().origin,

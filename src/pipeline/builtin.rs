@@ -17,6 +17,18 @@ const BUILTINS: &[(&str, &str)] = &[
         "ecs_windows",
         include_str!("../../backends/pipelines/ecs_windows.yml"),
     ),
+    (
+        "sysmon",
+        include_str!("../../backends/pipelines/sysmon.yml"),
+    ),
+    (
+        "windows_audit",
+        include_str!("../../backends/pipelines/windows_audit.yml"),
+    ),
+    (
+        "windows_logsources",
+        include_str!("../../backends/pipelines/windows_logsources.yml"),
+    ),
 ];
 
 pub(crate) fn source(name: &str) -> Option<&'static str> {
