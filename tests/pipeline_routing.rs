@@ -6,6 +6,9 @@
 //! * on the SigmaHQ regression data (`regression_data/**.json`, every rule with
 //!   `regression_tests_path`): each rule matches its own events exactly as often as without
 //!   the pipelines, and the matches of rules on other rules' events drop;
+//! * the whole Windows catalog on the same events: routing only removes matches;
+//! * `sigmat eval -r RULE -p sysmon EVENTS`: a process_creation rule no longer fires on a
+//!   FileCreate (EventID 11) event holding its fields;
 //! * snapshots of the pipelines, alone and chained, on fixture rules
 //!   (`snapshots/pipeline@routing_*.snap`).
 
@@ -191,6 +194,87 @@ fn sysmon_and_windows_logsources_keep_own_matches_and_cut_cross_matches() {
     assert_eq!(before.cross - after.cross, before.foreign.len() as u64);
     assert!(after.foreign.is_empty(), "{}", after.foreign.join("\n"));
     assert!(!before.foreign.is_empty());
+    // The figures of backends/pipelines/README.md ("Measured"); if the corpus or the evaluator
+    // changes them, check the lists printed above and update both.
+    assert_eq!(
+        (sum(&before.own), before.cross, before.foreign.len()),
+        (224, 58, 6),
+        "before routing: own matches, cross-rule matches, cross on another EventID/Channel"
+    );
+    assert_eq!(
+        (sum(&after.own), after.cross, after.foreign.len()),
+        (224, 52, 0),
+        "after routing: own matches, cross-rule matches, cross on another EventID/Channel"
+    );
+}
+
+/// The whole Windows catalog (every `product: windows` rule) on the regression events: routing
+/// only ever removes matches, and removes some.
+#[test]
+fn windows_catalog_on_regression_events_only_loses_cross_matches() {
+    let Some(shared) =
+        common::shared_or_skip("windows_catalog_on_regression_events_only_loses_cross_matches")
+    else {
+        return;
+    };
+    let sigma = shared.join("corpus/sigma");
+    let dirs: Vec<PathBuf> = ["rules", "rules-emerging-threats", "rules-threat-hunting"]
+        .iter()
+        .map(|d| sigma.join(d))
+        .collect();
+    let mut rules = Vec::new();
+    for (_, docs) in sigmat::sigma::load_paths(&dirs) {
+        for d in docs {
+            if let Ok(Document::Rule(r)) = d {
+                if r.logsource.product.as_deref() == Some("windows") {
+                    rules.push(r);
+                }
+            }
+        }
+    }
+    let routing = windows_routing();
+    let routed: Vec<Rule> = rules
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            pipeline::apply(&routing, &mut r).unwrap_or_else(|e| panic!("{}", e.render()));
+            r
+        })
+        .collect();
+    let (before, errors_before) = sigmat::eval::RuleSet::compile(rules);
+    let (after, errors_after) = sigmat::eval::RuleSet::compile(routed);
+    let failed = |errs: &[(usize, sigmat::error::Error)]| -> BTreeSet<usize> {
+        errs.iter().map(|(i, _)| *i).collect()
+    };
+    assert_eq!(failed(&errors_before), failed(&errors_after));
+    let events = regression_events(&sigma);
+    let (mut n_before, mut n_after) = (0usize, 0usize);
+    for (file, ev) in &events {
+        let b: BTreeSet<usize> = before
+            .matches(ev)
+            .iter()
+            .map(|&i| before.info(i).index)
+            .collect();
+        let a: BTreeSet<usize> = after
+            .matches(ev)
+            .iter()
+            .map(|&i| after.info(i).index)
+            .collect();
+        assert!(a.is_subset(&b), "{}: routing added matches", file.display());
+        n_before += b.len();
+        n_after += a.len();
+    }
+    eprintln!(
+        "{} Windows catalog rules ({} not compiled) x {} regression events: \
+         matches {n_before} -> {n_after} with -p sysmon -p windows_logsources",
+        before.len(),
+        errors_before.len(),
+        events.len()
+    );
+    assert!(before.len() >= 2800);
+    assert!(n_after < n_before);
+    // README figures, as above.
+    assert_eq!((n_before, n_after), (440, 352));
 }
 
 /// The pipeline chains the fixture snapshots show, by `-p` order.
