@@ -14,6 +14,7 @@ use rayon::prelude::*;
 use crate::error::{Error, ErrorKind};
 use crate::ir;
 use crate::pipeline::{self, Pipeline};
+use crate::publish;
 use crate::render::{Backend, Conversion, Library, Options};
 use crate::sigma;
 
@@ -120,11 +121,11 @@ impl Format {
 
     /// The Elastic output format this format stands for, if it is one.
     #[must_use]
-    pub fn publish_format(self) -> Option<crate::publish::Format> {
+    pub fn publish_format(self) -> Option<publish::Format> {
         match self {
             Format::Default | Format::Jsonl => None,
-            Format::ElasticToml => Some(crate::publish::Format::ElasticToml),
-            Format::KibanaNdjson => Some(crate::publish::Format::KibanaNdjson),
+            Format::ElasticToml => Some(publish::Format::ElasticToml),
+            Format::KibanaNdjson => Some(publish::Format::KibanaNdjson),
         }
     }
 }
@@ -143,7 +144,7 @@ pub struct ConvertArgs {
     #[arg(short = 'f', long, value_enum, default_value_t = Format::Default)]
     pub format: Format,
     /// Write to this file, or into this directory one file per rule (an existing directory, or
-    /// a path ending with `/`); every file is written atomically.
+    /// a path ending with `/`); missing folders are created, every file is written atomically.
     #[arg(short = 'o', long)]
     pub output: Option<PathBuf>,
     /// Backend option `key=value` (`sigmat list backends` shows them).
@@ -447,10 +448,12 @@ fn run_inner(args: &ConvertArgs) -> Result<i32, Error> {
                 } else {
                     format!("{stem}-{}.{}", it.document, args.format.extension(name))
                 };
-                write_atomic(&dir.join(file), &text)?;
+                publish::write_atomic(&dir.join(file), &text)?;
             }
         }
-        Some(file) => write_atomic(file, &batch_text(args.format, &items, name, &pipelines))?,
+        Some(file) => {
+            publish::write_atomic(file, &batch_text(args.format, &items, name, &pipelines))?;
+        }
         None => {
             let text = batch_text(args.format, &items, name, &pipelines);
             let mut out = std::io::stdout().lock();
@@ -490,33 +493,4 @@ fn batch_text(format: Format, items: &[Item], backend: &str, pipelines: &[Pipeli
         format.write_item(&mut text, it, backend);
     }
     text
-}
-
-/// Writes `text` to `path` through a temporary file in the same folder and a rename, so the
-/// file is never seen half-written.
-///
-/// # Errors
-/// [`ErrorKind::Io`] when the temporary file cannot be written or renamed.
-pub fn write_atomic(path: &Path, text: &str) -> Result<(), Error> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or_else(|| Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    let io = |e: std::io::Error| Error::new(ErrorKind::Io(format!("{}: {e}", path.display())));
-    let res = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = res {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(io(e));
-    }
-    Ok(())
 }
