@@ -125,3 +125,16 @@ fn check_warns_about_duplicate_ids() {
         "{out}"
     );
 }
+
+#[test]
+fn check_locates_a_yaml_syntax_error() {
+    let (code, out, _) = sigmat(&["check", "rules/errors/yaml.yml"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("error[yaml]: invalid YAML"), "{out}");
+    // file:line:column of the position the YAML parser stopped at.
+    assert!(out.contains("--> rules/errors/yaml.yml:9:1"), "{out}");
+    assert!(
+        out.ends_with("1 documents: 0 valid, 1 invalid (1 files)\n"),
+        "{out}"
+    );
+}
