@@ -351,3 +351,20 @@ fn inspect_with_pipeline() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown pipeline `no_such_pipeline`"));
 }
+
+#[test]
+fn list_keys_must_be_lists() {
+    for key in ["transformations", "postprocessing", "finalizers"] {
+        let yaml = format!("name: p\n{key}: 5\n");
+        let e = Pipeline::from_yaml(&yaml, "p.yml").expect_err(key);
+        assert_eq!(
+            e.kind.to_string(),
+            "pipeline: expected a list, found a number in pipeline `p`",
+            "{key}"
+        );
+        assert_eq!(e.location.path.as_deref(), Some(key));
+        assert_eq!(e.location.file.as_deref(), Some("p.yml"));
+        let empty = format!("name: p\n{key}:\n");
+        assert!(Pipeline::from_yaml(&empty, "p.yml").is_ok(), "{key}: null");
+    }
+}
