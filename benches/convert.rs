@@ -13,17 +13,11 @@ use sigmat::ir::{Document, Rule};
 use sigmat::render::{Library, Options};
 use sigmat::sigma;
 
-fn shared() -> Option<PathBuf> {
-    let p = std::env::var_os("SIGMAT_SHARED").map_or_else(
-        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared")),
-        PathBuf::from,
-    );
-    p.is_dir().then_some(p)
-}
+#[path = "../tests/common/mod.rs"]
+mod common;
 
 fn main() {
-    let Some(shared) = shared() else {
-        eprintln!("skipping bench convert: ../shared not found (set SIGMAT_SHARED)");
+    let Some(shared) = common::shared_or_skip("bench convert") else {
         return;
     };
     let base = shared.join("corpus/sigma");

@@ -1,7 +1,8 @@
-//! Helpers shared by the integration tests.
+//! Helpers shared by the integration tests (and the benches, which include this file with
+//! `#[path]`).
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The shared folder (corpus, seeds, data): `$SIGMAT_SHARED`, else `../shared` beside the crate.
 /// `None` when it does not exist; callers then skip with a printed reason.
@@ -20,4 +21,24 @@ pub fn shared_or_skip(test: &str) -> Option<PathBuf> {
         eprintln!("skipping {test}: ../shared not found (set SIGMAT_SHARED to its path)");
     }
     s
+}
+
+/// The catalog's rule folders (`rules*` under `base`, e.g. `<shared>/corpus/sigma`), sorted;
+/// empty when `base` cannot be read.
+pub fn rule_folders(base: &Path) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(base)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.is_dir()
+                        && p.file_name()
+                            .and_then(|n| n.to_str())
+                            .is_some_and(|n| n.starts_with("rules"))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    dirs.sort();
+    dirs
 }
