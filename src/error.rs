@@ -210,8 +210,8 @@ impl fmt::Display for Location {
 pub struct Error {
     /// What went wrong.
     pub kind: ErrorKind,
-    /// Where.
-    pub location: Location,
+    /// Where (boxed: errors travel in `Result`s everywhere and stay small).
+    pub location: Box<Location>,
     /// What to do about it.
     pub hint: Option<String>,
 }
@@ -225,7 +225,7 @@ impl Error {
     pub fn new(kind: ErrorKind) -> Self {
         Error {
             kind,
-            location: Location::default(),
+            location: Box::default(),
             hint: None,
         }
     }

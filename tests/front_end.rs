@@ -58,7 +58,6 @@ fn rules_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("rules")
 }
 
-#[allow(clippy::result_large_err)] // the public error type
 fn parse_one(src: &str) -> Result<ir::Document, sigmat::error::Error> {
     let mut v = sigma::parse_str(src, Some("t.yml"));
     assert_eq!(v.len(), 1, "one document expected");

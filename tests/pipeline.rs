@@ -6,7 +6,6 @@
 //! do not depend on the Sigma front end). Snapshots: `snapshots/pipeline@<fixture>.snap`.
 
 // `sigmat::error::Error` is the shared 160-byte error type.
-#![allow(clippy::result_large_err)]
 
 use std::path::{Path, PathBuf};
 

@@ -1,8 +1,6 @@
 //! The built-in pipelines over the whole SigmaHQ catalog: no rule makes a pipeline panic, and
 //! each rule either maps or fails with a pipeline error naming it.
 
-#![allow(clippy::result_large_err)]
-
 mod common;
 
 use std::collections::BTreeMap;

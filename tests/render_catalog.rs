@@ -1,7 +1,6 @@
 //! The SigmaHQ catalog (`rules`, `rules-emerging-threats`, `rules-threat-hunting`: 3,754 files)
 //! through every built-in backend: every rule converts or is refused with a named reason
 //! (`unsupported` / `unresolved_placeholder`), never another error. Prints per-backend counts.
-#![allow(clippy::result_large_err)]
 
 mod common;
 

@@ -1,5 +1,4 @@
 //! Renderer tests on hand-built IR: every built-in backend, shapes, escapes, refusals.
-#![allow(clippy::result_large_err)]
 
 use sigmat::error::ErrorKind;
 use sigmat::ir::{Expr, LogSource, Meta, Pattern, Predicate, Rule, Test};

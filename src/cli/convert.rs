@@ -1,8 +1,6 @@
 //! `sigmat convert -t BACKEND [-f FORMAT] [-o FILE|DIR] [-O key=value]... PATH...`: rules to
 //! queries, in parallel, in a deterministic order; one bad rule never stops the run.
 
-#![allow(clippy::result_large_err)] // `Error` is the public error type of every stage.
-
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write as _;

@@ -3,8 +3,6 @@
 //! line, to stdout or `-o FILE.ndjson` / `-o DIR/rules.ndjson`). The rules' queries come from
 //! the backend; this file hands each converted rule and its query to [`crate::publish`].
 
-#![allow(clippy::result_large_err)] // `Error` is the public error type of every stage.
-
 use std::path::PathBuf;
 
 use rayon::prelude::*;

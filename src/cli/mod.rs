@@ -3,6 +3,7 @@
 pub mod check;
 pub mod convert;
 pub mod elastic_out;
+pub mod eval;
 pub mod inspect;
 pub mod list;
 
@@ -28,6 +29,8 @@ pub enum Command {
     Convert(convert::ConvertArgs),
     /// List backends or output formats.
     List(list::ListArgs),
+    /// Run Sigma rules natively on JSON events (exit 0 ran, 1 rule/event errors, 2 usage).
+    Eval(eval::EvalArgs),
 }
 
 /// Runs the CLI and returns the process exit code.
@@ -39,5 +42,6 @@ pub fn main() -> i32 {
         Command::Inspect(a) => inspect::run(&a),
         Command::Convert(a) => convert::run(&a),
         Command::List(a) => list::run(&a),
+        Command::Eval(a) => eval::run(&a),
     }
 }

@@ -35,7 +35,6 @@
 //! [`ir::Piece::Placeholder`]: crate::ir::Piece::Placeholder
 
 // `crate::error::Error` (the shared error type) is 160 bytes; boxing it is the contract's call.
-#![allow(clippy::result_large_err)]
 
 mod builtin;
 mod conditions;

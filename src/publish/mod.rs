@@ -11,7 +11,6 @@
 
 // `Error` is the crate-wide contract type (about 160 bytes); boxing it here alone would only
 // make this stage differ from the others.
-#![allow(clippy::result_large_err)]
 
 pub mod elastic;
 pub mod toml_text;

@@ -12,8 +12,6 @@
 //! Built-in backends are compiled into the binary; [`Library::with_dir`] adds or overrides
 //! backends and templates at run time. `backends/README.md` documents the file format.
 
-#![allow(clippy::result_large_err)] // `Error` is the public error type of every stage.
-
 mod escape;
 mod regex;
 mod spec;

@@ -60,7 +60,6 @@ fn span_column(source: &str, line: usize, col: usize, value: &str, offset: usize
     v.starts_with(head).then_some(at + quoted + offset + 1)
 }
 
-#[allow(clippy::result_large_err)] // `Error` is the public error type.
 pub(crate) fn parse(source: &str, file: Option<&str>) -> Vec<Result<ir::Document, Error>> {
     let mut raw: Vec<Result<Value, Error>> = Vec::new();
     for de in serde_yaml::Deserializer::from_str(source) {

@@ -1,0 +1,342 @@
+//! `sigmat eval -r RULES... [-p PIPELINE]... [EVENTS...]`: run Sigma rules natively on JSON
+//! events, after the pipelines (so one Sigma rule runs on Sysmon-shaped or ECS-shaped events).
+//!
+//! Events come from the files given (NDJSON, JSON array, concatenated JSON objects, optionally
+//! gzip-compressed; `-` or no file at all means stdin). Windows event JSON is understood as is.
+//! Matches go to stdout, one line each; a per-rule summary and every error go to stderr; on a
+//! terminal, stderr also shows a progress line.
+//!
+//! Exit status: 0 when the run completed (with or without matches); 1 when some rule could not
+//! be loaded or compiled (correlations are refused by name for now), or some input or event
+//! could not be read (those are reported and skipped, the run goes on); 2 on usage errors
+//! (including no rule to run).
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use clap::{Args, ValueEnum};
+use rayon::prelude::*;
+use serde_json::{json, Value};
+
+use crate::error::Error;
+use crate::eval::input::{EventReader, RawRecord};
+use crate::eval::{RuleSet, Scratch};
+use crate::ir::Document;
+use crate::pipeline::{self, Pipeline};
+use crate::sigma;
+
+/// Output format of `eval`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EvalFormat {
+    /// `input:record: level title (id)` per match.
+    Text,
+    /// One JSON object per match: rule_id, title, level, rule_path, input, record (+ event).
+    Jsonl,
+}
+
+/// Arguments of `sigmat eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// A Sigma rule file or folder (walked for `.yml` / `.yaml`); repeat `-r` for more.
+    #[arg(short = 'r', long = "rules", required = true, value_name = "RULES")]
+    pub rules: Vec<PathBuf>,
+    /// Processing pipeline applied to the rules before compilation: a built-in name or a
+    /// pySigma pipeline YAML file (repeatable; run by priority).
+    #[arg(short = 'p', long = "pipeline", value_name = "NAME|FILE")]
+    pub pipelines: Vec<String>,
+    /// Event files (NDJSON, JSON array, concatenated JSON, `.gz`); stdin when none or `-`.
+    #[arg(value_name = "EVENTS")]
+    pub events: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = EvalFormat::Text)]
+    pub format: EvalFormat,
+    /// Include the (normalised) event in each jsonl match.
+    #[arg(long)]
+    pub with_event: bool,
+    /// Worker threads (default: all cores).
+    #[arg(short = 'j', long)]
+    pub threads: Option<usize>,
+    /// No per-rule summary or progress on stderr (errors are still shown).
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+}
+
+/// Records per parallel batch.
+const BATCH: usize = 4096;
+
+/// A record's number and its matches with the event, or why it could not be read.
+/// The event is kept only when it is printed (`--with-event` and some match).
+type Outcome = (usize, Result<(Vec<usize>, Option<Value>), Error>);
+
+/// Runs `eval`; see the module docs for the exit status.
+#[must_use]
+pub fn run(args: &EvalArgs) -> i32 {
+    // `-j`: a pool of its own for the evaluation (the global one may already exist, the
+    // loader uses it); otherwise rayon's global pool.
+    let pool = match args.threads {
+        Some(n) => match rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build()
+        {
+            Ok(pool) => Some(pool),
+            Err(e) => {
+                eprintln!("error[usage]: cannot start {n} threads: {e}");
+                return 2;
+            }
+        },
+        None => None,
+    };
+    let mut pipelines = Vec::new();
+    for p in &args.pipelines {
+        match Pipeline::load(p) {
+            Ok(p) => pipelines.push(p),
+            Err(e) => {
+                report(&e);
+                return 2;
+            }
+        }
+    }
+    let mut failed = false;
+    let mut docs = Vec::new();
+    for (path, results) in sigma::load_paths(&args.rules) {
+        for r in results {
+            let r = r.and_then(|mut d| pipeline::apply_document(&pipelines, &mut d).map(|()| d));
+            match r {
+                Ok(Document::Filter(_)) => {} // applied to its rules by the loader
+                Ok(d) => docs.push(d),
+                Err(e) => {
+                    failed = true;
+                    report(&e.in_file(path.display().to_string()));
+                }
+            }
+        }
+    }
+    let (set, errors) = RuleSet::compile_documents(docs);
+    for (_, e) in &errors {
+        failed = true;
+        report(e);
+    }
+    if set.is_empty() {
+        eprintln!(
+            "error[usage]: no rule to run (from {} path(s))",
+            args.rules.len()
+        );
+        return 2;
+    }
+    let inputs: Vec<Option<PathBuf>> = if args.events.is_empty() {
+        vec![None]
+    } else {
+        args.events.iter().cloned().map(Some).collect()
+    };
+    let mut run = Run::new(&set, args, pool);
+    // A reader thread reads and splits the inputs while batches are evaluated in parallel.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Msg>(4);
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            for input in &inputs {
+                match EventReader::open(input.as_deref()) {
+                    Ok(mut reader) => {
+                        let name: std::sync::Arc<str> = reader.name().into();
+                        while let Some(batch) = reader.next_batch(BATCH) {
+                            if tx.send(Msg::Batch(name.clone(), batch)).is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        if tx.send(Msg::Error(e)).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+        for msg in rx {
+            match msg {
+                Msg::Batch(name, batch) => {
+                    if run.batch(&name, batch).is_err() {
+                        // stdout closed (e.g. piped into `head`): stop quietly.
+                        break;
+                    }
+                }
+                Msg::Error(e) => {
+                    failed = true;
+                    report(&e);
+                }
+            }
+        }
+    });
+    failed |= run.bad_events > 0;
+    run.summary();
+    i32::from(failed)
+}
+
+/// What the reader thread sends.
+enum Msg {
+    Batch(std::sync::Arc<str>, Vec<RawRecord>),
+    Error(Error),
+}
+
+fn report(e: &Error) {
+    eprintln!("{}", e.render());
+}
+
+struct Run<'a> {
+    set: &'a RuleSet,
+    args: &'a EvalArgs,
+    pool: Option<rayon::ThreadPool>,
+    out: std::io::BufWriter<std::io::StdoutLock<'static>>,
+    counts: Vec<u64>,
+    events: u64,
+    bad_events: u64,
+    bytes: u64,
+    started: Instant,
+    last_progress: Instant,
+    progress: bool,
+}
+
+impl<'a> Run<'a> {
+    fn new(set: &'a RuleSet, args: &'a EvalArgs, pool: Option<rayon::ThreadPool>) -> Self {
+        Run {
+            set,
+            args,
+            pool,
+            out: std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock()),
+            counts: vec![0; set.len()],
+            events: 0,
+            bad_events: 0,
+            bytes: 0,
+            started: Instant::now(),
+            last_progress: Instant::now(),
+            progress: !args.quiet && std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn batch(&mut self, name: &str, batch: Vec<RawRecord>) -> std::io::Result<()> {
+        self.bytes += batch.iter().map(|r| r.text_len() as u64).sum::<u64>();
+        let set = self.set;
+        let keep = self.args.with_event && self.args.format == EvalFormat::Jsonl;
+        let work = || -> Vec<Outcome> {
+            batch
+                .into_par_iter()
+                .map_init(Scratch::default, |scratch, r| {
+                    let number = r.number;
+                    let res = r.parse(name).map(|ev| {
+                        let mut m = Vec::new();
+                        set.matches_with(&ev, scratch, &mut m);
+                        let ev = (keep && !m.is_empty()).then_some(ev);
+                        (m, ev)
+                    });
+                    (number, res)
+                })
+                .collect()
+        };
+        let results = match &self.pool {
+            Some(pool) => pool.install(work),
+            None => work(),
+        };
+        for (number, res) in results {
+            self.events += 1;
+            match res {
+                Ok((matches, ev)) => {
+                    for r in matches {
+                        self.counts[r] += 1;
+                        self.write_match(name, number, r, ev.as_ref())?;
+                    }
+                }
+                Err(e) => {
+                    self.bad_events += 1;
+                    report(&e);
+                }
+            }
+        }
+        if self.progress && self.last_progress.elapsed() >= Duration::from_millis(500) {
+            self.last_progress = Instant::now();
+            let secs = self.started.elapsed().as_secs_f64().max(1e-9);
+            eprint!(
+                "\r{} events, {} matches, {:.0} events/s   ",
+                self.events,
+                self.counts.iter().sum::<u64>(),
+                self.events as f64 / secs
+            );
+        }
+        Ok(())
+    }
+
+    fn write_match(
+        &mut self,
+        input: &str,
+        record: usize,
+        r: usize,
+        ev: Option<&Value>,
+    ) -> std::io::Result<()> {
+        let info = self.set.info(r);
+        let level = info.level.map(|l| {
+            serde_json::to_value(l)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default()
+        });
+        match self.args.format {
+            EvalFormat::Text => writeln!(
+                self.out,
+                "{input}:{record}: {} {} ({})",
+                level.as_deref().unwrap_or("-"),
+                info.title,
+                info.id.as_deref().unwrap_or("no id")
+            ),
+            EvalFormat::Jsonl => {
+                let mut o = json!({
+                    "rule_id": info.id,
+                    "title": info.title,
+                    "level": level,
+                    "rule_path": info.file,
+                    "input": input,
+                    "record": record,
+                });
+                if let Some(ev) = ev {
+                    o["event"] = ev.clone();
+                }
+                writeln!(self.out, "{o}")
+            }
+        }
+    }
+
+    fn summary(&mut self) {
+        let _ = self.out.flush();
+        if self.args.quiet {
+            return;
+        }
+        if self.progress {
+            eprint!("\r\x1b[K");
+        }
+        let mut hits: Vec<(u64, usize)> = self
+            .counts
+            .iter()
+            .enumerate()
+            .filter(|(_, &c)| c > 0)
+            .map(|(i, &c)| (c, i))
+            .collect();
+        hits.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        for (c, i) in &hits {
+            let info = self.set.info(*i);
+            eprintln!(
+                "{c:>9}  {} ({})",
+                info.title,
+                info.id.as_deref().unwrap_or("no id")
+            );
+        }
+        let secs = self.started.elapsed().as_secs_f64();
+        eprintln!(
+            "{} events ({} malformed), {} matches by {} of {} rules, {:.2}s ({:.0} events/s)",
+            self.events,
+            self.bad_events,
+            self.counts.iter().sum::<u64>(),
+            hits.len(),
+            self.set.len(),
+            secs,
+            self.events as f64 / secs.max(1e-9)
+        );
+    }
+}

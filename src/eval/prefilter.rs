@@ -1,0 +1,612 @@
+//! The cross-rule prefilter: which rules could match an event at all.
+//!
+//! For every rule we derive a *witness*: a set of atoms "field F (or any keyword value) contains
+//! the folded text T" such that whenever the rule matches, at least one atom holds. It is built
+//! bottom-up over the IR: a string pattern gives its longest literal piece; a regex the literal
+//! prefixes `regex-syntax` proves every match starts with; `Or` needs a witness from every
+//! branch (their union); `And` takes the best witness among its children; `Not` and every other
+//! test give none. A rule without a witness is evaluated on every event.
+//!
+//! Soundness rests on the fold being per character (see [`super::matcher`]): if a value (or its
+//! fold) matches a pattern, the folded value contains the folded literal pieces, whatever the
+//! case mode; and a regex match contains one of its prefix literals verbatim.
+//!
+//! At run time each field that carries atoms gets one Aho-Corasick automaton over all its
+//! needles (all rules together); the event's folded value is scanned once and every hit marks
+//! the rules that listed the needle.
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use regex_syntax::hir::{Class, Hir, HirKind};
+use serde_json::Value;
+
+use super::compile::{FieldId, FieldTable, FoldCache, Marks};
+use super::event::{any_string, for_each_leaf, resolve};
+use super::matcher::{fold, num_key, rule_num_key, scalar_text};
+use crate::ir::{CmpOp, Expr, Piece, Predicate, Rule, Test};
+
+/// A necessary condition on an event.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum Atom {
+    /// The field (or, with `None`, some keyword value) contains `needle`, needle folded.
+    Contains {
+        field: Option<FieldId>,
+        needle: String,
+    },
+    /// The field holds a number (or numeric string) equal to the integer (see
+    /// [`num_key`]).
+    NumEq { field: FieldId, key: i64 },
+    /// The field resolves to some value (even `null`): needed by every field test except
+    /// `null` and `exists: false`.
+    Present { field: FieldId },
+}
+
+impl Atom {
+    /// Selectivity estimate: longer needles are rarer; numbers (mostly event ids) are weak.
+    fn strength(&self) -> usize {
+        match self {
+            Atom::Contains { needle, .. } => needle.len().min(24),
+            Atom::NumEq { .. } => 6,
+            Atom::Present { .. } => 0,
+        }
+    }
+}
+
+/// A witness: one of the atoms holds whenever the expression holds.
+type Witness = Vec<Atom>;
+
+/// Ranks a witness: the shortest needle first (longer is more selective), then fewer atoms.
+fn score(w: &Witness) -> (usize, std::cmp::Reverse<usize>) {
+    let min = w.iter().map(Atom::strength).min().unwrap_or(0);
+    (min, std::cmp::Reverse(w.len()))
+}
+
+/// The witness of a whole rule (its conditions are ORed), or `None`.
+pub(crate) fn rule_witness(rule: &Rule, fields: &mut FieldTable) -> Option<Witness> {
+    let mut out = Vec::new();
+    for c in &rule.conditions {
+        out.extend(witness(c, fields)?);
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+fn witness(e: &Expr, fields: &mut FieldTable) -> Option<Witness> {
+    match e {
+        Expr::Pred(p) => pred_witness(p, fields),
+        Expr::Or(xs) => {
+            let mut out = Vec::new();
+            for x in xs {
+                out.extend(witness(x, fields)?);
+            }
+            out.sort();
+            out.dedup();
+            Some(out)
+        }
+        Expr::And(xs) => xs
+            .iter()
+            .filter_map(|x| witness(x, fields))
+            .max_by_key(score),
+        Expr::Not(_) => None,
+    }
+}
+
+fn pred_witness(p: &Predicate, fields: &mut FieldTable) -> Option<Witness> {
+    let field = p.field.as_deref().map(|f| fields.intern(f));
+    let present = || field.map(|field| vec![Atom::Present { field }]);
+    let needles: Vec<String> = match &p.test {
+        Test::Str { pattern, .. } => {
+            let best = pattern
+                .pieces()
+                .iter()
+                .filter_map(|pc| match pc {
+                    Piece::Lit(s) => Some(s),
+                    Piece::AnyMany | Piece::AnyOne | Piece::Placeholder(_) => None,
+                })
+                .max_by_key(|s| s.len());
+            match best {
+                Some(b) => vec![fold(b)],
+                None => return present(),
+            }
+        }
+        Test::Regex { pattern, flags } => {
+            let hir = regex_syntax::ParserBuilder::new()
+                .case_insensitive(flags.ignore_case)
+                .multi_line(flags.multi_line)
+                .dot_matches_new_line(flags.dot_all)
+                .build()
+                .parse(pattern)
+                .ok();
+            match hir.as_ref().and_then(hir_witness) {
+                Some(n) => n,
+                None => return present(),
+            }
+        }
+        Test::Num {
+            op: CmpOp::Eq,
+            value,
+        } => {
+            return match (field, rule_num_key(value)) {
+                (Some(field), Some(key)) => Some(vec![Atom::NumEq { field, key }]),
+                _ => present(),
+            };
+        }
+        Test::Num { .. }
+        | Test::Bool(_)
+        | Test::Exists(true)
+        | Test::Cidr(_)
+        | Test::FieldRef { .. }
+        | Test::TimePart { .. } => return present(),
+        Test::Null | Test::Exists(false) => return None,
+    };
+    if needles.iter().any(String::is_empty) {
+        return present();
+    }
+    Some(
+        needles
+            .into_iter()
+            .map(|needle| Atom::Contains { field, needle })
+            .collect(),
+    )
+}
+
+/// Texts one of which every match of `hir` contains (folded), or `None` when no such set is
+/// found. Works like the IR witness: a concatenation offers its runs of fixed text and its
+/// children's sets (the best is taken), an alternation the union of its branches', a
+/// repetition with a minimum of one its body's. A character class counts as fixed text when
+/// all its members fold to the same text (so `(?i)abc` gives `abc`).
+fn hir_witness(hir: &Hir) -> Option<Vec<String>> {
+    /// The folded texts a single-width piece can match, when few (a literal: one).
+    fn fixed(h: &Hir) -> Option<Vec<String>> {
+        let mut out: Vec<String> = match h.kind() {
+            HirKind::Literal(l) => vec![fold(std::str::from_utf8(&l.0).ok()?)],
+            HirKind::Class(Class::Unicode(c)) => {
+                if c.iter().map(|r| r.len()).sum::<usize>() > 8 {
+                    return None;
+                }
+                c.iter()
+                    .flat_map(|r| r.start()..=r.end())
+                    .map(|ch| fold(ch.encode_utf8(&mut [0; 4])))
+                    .collect()
+            }
+            HirKind::Class(Class::Bytes(c)) => {
+                if c.iter()
+                    .map(|r| usize::from(r.end() - r.start()) + 1)
+                    .sum::<usize>()
+                    > 8
+                {
+                    return None;
+                }
+                let mut v = Vec::new();
+                for b in c.iter().flat_map(|r| r.start()..=r.end()) {
+                    v.push(fold(std::str::from_utf8(&[b]).ok()?));
+                }
+                v
+            }
+            _ => return None,
+        };
+        out.sort();
+        out.dedup();
+        (out.len() <= 3).then_some(out)
+    }
+    let best = |cands: Vec<Vec<String>>| {
+        cands.into_iter().max_by_key(|w| {
+            (
+                w.iter().map(String::len).min().unwrap_or(0).min(24),
+                std::cmp::Reverse(w.len()),
+            )
+        })
+    };
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => None,
+        HirKind::Literal(_) | HirKind::Class(_) => fixed(hir),
+        HirKind::Capture(c) => hir_witness(&c.sub),
+        HirKind::Repetition(r) => {
+            if r.min >= 1 {
+                hir_witness(&r.sub)
+            } else {
+                None
+            }
+        }
+        HirKind::Concat(xs) => {
+            // `run`: the texts the current run of fixed pieces can be (a small cross product).
+            let mut cands = Vec::new();
+            let mut run: Vec<String> = vec![String::new()];
+            let flush = |run: &mut Vec<String>, cands: &mut Vec<Vec<String>>| {
+                if run.iter().all(|r| !r.is_empty()) {
+                    cands.push(std::mem::replace(run, vec![String::new()]));
+                } else {
+                    *run = vec![String::new()];
+                }
+            };
+            for x in xs {
+                if let Some(alts) = fixed(x) {
+                    if run.len() * alts.len() > 16 {
+                        flush(&mut run, &mut cands);
+                    }
+                    run = run
+                        .iter()
+                        .flat_map(|r| alts.iter().map(move |a| format!("{r}{a}")))
+                        .collect();
+                    continue;
+                }
+                flush(&mut run, &mut cands);
+                if let Some(w) = hir_witness(x) {
+                    cands.push(w);
+                }
+            }
+            flush(&mut run, &mut cands);
+            best(cands)
+        }
+        HirKind::Alternation(xs) => {
+            let mut out = Vec::new();
+            for x in xs {
+                out.extend(hir_witness(x)?);
+            }
+            out.sort();
+            out.dedup();
+            Some(out)
+        }
+    }
+}
+
+/// A small fast hasher (FxHash) for the prefilter's maps, keyed by short field names and ints.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct FxHasher(u64);
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut b = [0u8; 8];
+            b[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(b));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    #[inline]
+    fn write_i64(&mut self, i: i64) {
+        self.add(i as u64);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// `HashMap` with [`FxHasher`].
+pub(crate) type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+/// One automaton: folded needles of one field (or of the keywords) → the rules listing them.
+/// It is ASCII case-insensitive, so an ASCII value is scanned as it is (its fold is its ASCII
+/// lowercase); other values are folded first.
+#[derive(Debug)]
+struct Scan {
+    ac: AhoCorasick,
+    rules: Vec<Vec<u32>>,
+}
+
+impl Scan {
+    fn build(needles: BTreeMap<String, Vec<u32>>) -> Scan {
+        let total: usize = needles.keys().map(String::len).sum();
+        // A DFA scans fastest; its memory grows with states × byte classes, so big needle
+        // sets get the compact NFA.
+        let kind = Some(if total < 40_000 {
+            AhoCorasickKind::DFA
+        } else {
+            AhoCorasickKind::ContiguousNFA
+        });
+        let ac = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .ascii_case_insensitive(true)
+            .kind(kind)
+            .build(needles.keys().map(String::as_bytes))
+            .expect("needle automaton");
+        Scan {
+            ac,
+            rules: needles.into_values().collect(),
+        }
+    }
+
+    /// Marks the rules of every needle found in `text`, which is folded or ASCII.
+    fn mark(&self, text: &str, marks: &mut Marks) {
+        for m in self.ac.find_overlapping_iter(text) {
+            for &r in &self.rules[m.pattern().as_usize()] {
+                marks.add(r);
+            }
+        }
+    }
+
+    /// Scans a string of field `fid` (folding it into the cache when it is not ASCII).
+    fn string(&self, fid: Option<FieldId>, s: &str, fc: &mut FoldCache, marks: &mut Marks) {
+        if s.is_ascii() {
+            self.mark(s, marks);
+        } else {
+            match fid {
+                Some(fid) => self.mark(fc.folded(fid, s), marks),
+                None => self.mark(&fold(s), marks),
+            }
+        }
+    }
+}
+
+/// The atoms of one field.
+#[derive(Debug)]
+struct FieldScan {
+    fid: FieldId,
+    /// The field's needles; for top-level fields, also the keyword needles (strings directly
+    /// in the field are then scanned once for both).
+    scan: Option<Scan>,
+    nums: FxMap<i64, Vec<u32>>,
+    present: Vec<u32>,
+}
+
+impl FieldScan {
+    /// Marks the rules whose atoms on this field hold for the leaf value `x`. With
+    /// `keywords`, strings in objects below the field are scanned for keyword needles.
+    fn leaf(&self, x: &Value, fc: &mut FoldCache, marks: &mut Marks, keywords: Option<&Scan>) {
+        if !self.nums.is_empty() {
+            if let Some(rules) = num_key(x).and_then(|k| self.nums.get(&k)) {
+                for &r in rules {
+                    marks.add(r);
+                }
+            }
+        }
+        match x {
+            Value::String(s) => {
+                if let Some(scan) = &self.scan {
+                    scan.string(Some(self.fid), s, fc, marks);
+                } else if let Some(kw) = keywords {
+                    kw.string(None, s, fc, marks);
+                }
+            }
+            Value::Object(_) => {
+                if let Some(kw) = keywords {
+                    scan_strings(kw, x, marks);
+                }
+            }
+            x => {
+                if let (Some(scan), Some(t)) = (&self.scan, scalar_text(x)) {
+                    scan.mark(&t, marks);
+                }
+            }
+        }
+    }
+
+    fn value(&self, v: &Value, fc: &mut FoldCache, marks: &mut Marks, keywords: Option<&Scan>) {
+        for &r in &self.present {
+            marks.add(r);
+        }
+        if self.scan.is_none() && self.nums.is_empty() && keywords.is_none() {
+            return;
+        }
+        for_each_leaf(v, &mut |x| {
+            self.leaf(x, fc, marks, keywords);
+            false
+        });
+    }
+}
+
+/// Scans every string anywhere in `v` with the keyword automaton.
+fn scan_strings(kw: &Scan, v: &Value, marks: &mut Marks) {
+    any_string(v, &mut |s| {
+        if s.is_ascii() {
+            kw.mark(s, marks);
+        } else {
+            kw.mark(&fold(s), marks);
+        }
+        false
+    });
+}
+
+/// No [`FieldScan`] for this field.
+const NO_SCAN: u32 = u32::MAX;
+
+/// The prefilter of a rule set.
+#[derive(Debug)]
+pub(crate) struct Prefilter {
+    /// Every field name without dots → its id and its index in `fields` (`NO_SCAN`: no
+    /// atoms): found by iterating the event's top-level keys.
+    top: FxMap<Box<str>, (FieldId, u32)>,
+    fields: Vec<FieldScan>,
+    /// Indices in `fields` of dotted names: resolved as key paths.
+    dotted: Vec<usize>,
+    keywords: Option<Scan>,
+    /// Rules without a witness: always evaluated.
+    pub always: Vec<u32>,
+}
+
+impl Prefilter {
+    /// Builds the prefilter from each rule's witness (`None`: always evaluate).
+    pub(crate) fn new(witnesses: &[Option<Witness>], fields: &FieldTable) -> Prefilter {
+        let mut needles: BTreeMap<Option<FieldId>, BTreeMap<String, Vec<u32>>> = BTreeMap::new();
+        let mut nums: BTreeMap<FieldId, FxMap<i64, Vec<u32>>> = BTreeMap::new();
+        let mut present: BTreeMap<FieldId, Vec<u32>> = BTreeMap::new();
+        let mut always = Vec::new();
+        let push = |rules: &mut Vec<u32>, i: u32| {
+            if rules.last() != Some(&i) {
+                rules.push(i);
+            }
+        };
+        for (i, w) in witnesses.iter().enumerate() {
+            let i = u32::try_from(i).expect("fewer than 2^32 rules");
+            match w {
+                None => always.push(i),
+                Some(atoms) => {
+                    for a in atoms {
+                        match a {
+                            Atom::Contains { field, needle } => push(
+                                needles
+                                    .entry(*field)
+                                    .or_default()
+                                    .entry(needle.clone())
+                                    .or_default(),
+                                i,
+                            ),
+                            Atom::NumEq { field, key } => {
+                                push(nums.entry(*field).or_default().entry(*key).or_default(), i)
+                            }
+                            Atom::Present { field } => push(present.entry(*field).or_default(), i),
+                        }
+                    }
+                }
+            }
+        }
+        let kw_needles = needles.remove(&None);
+        let mut ids: Vec<FieldId> = needles
+            .keys()
+            .filter_map(|f| *f)
+            .chain(nums.keys().copied())
+            .chain(present.keys().copied())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut out = Prefilter {
+            top: FxMap::default(),
+            fields: Vec::new(),
+            dotted: Vec::new(),
+            keywords: kw_needles.clone().map(Scan::build),
+            always,
+        };
+        for (fid, name) in fields.flat() {
+            out.top.insert(name.into(), (fid, NO_SCAN));
+        }
+        for fid in ids {
+            let i = out.fields.len();
+            let name = fields.name(fid);
+            let dotted = name.contains('.');
+            let mut own = needles.remove(&Some(fid));
+            if let (Some(own), Some(kw), false) = (&mut own, &kw_needles, dotted) {
+                for (n, rules) in kw {
+                    let e = own.entry(n.clone()).or_default();
+                    e.extend(rules);
+                    e.sort_unstable();
+                    e.dedup();
+                }
+            }
+            out.fields.push(FieldScan {
+                fid,
+                scan: own.map(Scan::build),
+                nums: nums.remove(&fid).unwrap_or_default(),
+                present: present.remove(&fid).unwrap_or_default(),
+            });
+            if dotted {
+                out.dotted.push(i);
+            } else {
+                out.top
+                    .insert(name.into(), (fid, u32::try_from(i).expect("few fields")));
+            }
+        }
+        out
+    }
+
+    /// Fills `marks.candidates` with the rules that could match `event` (unsorted, no
+    /// duplicates). `Scratch::next_event` must have been called.
+    /// Also fills `slots` with the values of the fields without dots (object events).
+    pub(crate) fn candidates<'e>(
+        &self,
+        event: &'e Value,
+        fields: &FieldTable,
+        fc: &mut FoldCache,
+        marks: &mut Marks,
+        slots: &mut [Option<&'e Value>],
+    ) {
+        for &r in &self.always {
+            marks.add(r);
+        }
+        let kw = self.keywords.as_ref();
+        match event {
+            Value::Object(map) => {
+                // Each top-level value once: its field's atoms and, merged into the same
+                // automaton, the keyword needles; values of other keys only for keywords.
+                for (k, v) in map {
+                    if let Some(&(fid, i)) = self.top.get(k.as_str()) {
+                        slots[fid as usize] = Some(v);
+                        if i != NO_SCAN {
+                            self.fields[i as usize].value(v, fc, marks, kw);
+                            continue;
+                        }
+                    }
+                    if let Some(kw) = kw {
+                        scan_strings(kw, v, marks);
+                    }
+                }
+            }
+            other => {
+                for &(_, i) in self.top.values() {
+                    if i == NO_SCAN {
+                        continue;
+                    }
+                    let f = &self.fields[i as usize];
+                    resolve(other, fields.name(f.fid), &mut |v| {
+                        f.value(v, fc, marks, None);
+                    });
+                }
+                if let Some(kw) = kw {
+                    scan_strings(kw, other, marks);
+                }
+            }
+        }
+        for &i in &self.dotted {
+            let f = &self.fields[i];
+            resolve(event, fields.name(f.fid), &mut |v| {
+                f.value(v, fc, marks, None)
+            });
+        }
+    }
+
+    /// Number of rules evaluated on every event (no witness).
+    pub(crate) fn always_count(&self) -> usize {
+        self.always.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w(re: &str) -> Option<Vec<String>> {
+        hir_witness(&regex_syntax::Parser::new().parse(re).unwrap())
+    }
+
+    #[test]
+    fn regex_witnesses() {
+        assert_eq!(
+            w(r#"(?i)\.exe["']?\s+[^"]{0,64}werfaultsecure\.exe"#),
+            Some(vec!["werfaultsecure.exe".to_string()])
+        );
+        assert_eq!(w(r"\w+`(?:\w+|-|.)`[\w+|\s]"), Some(vec!["`".to_string()]));
+        assert_eq!(
+            w(r"(?:abc|XYZ)+d"),
+            Some(vec!["abc".to_string(), "xyz".to_string()])
+        );
+        assert_eq!(w(r"a*"), None);
+        assert_eq!(w(r"^(a|b*)$"), None);
+        assert_eq!(w(r"(?i)K"), Some(vec!["k".to_string()]));
+        // ſ (long s) and the Kelvin sign are in the case classes of `s` and `k`, and fold
+        // with them.
+        assert_eq!(w(r"(?i)ask"), Some(vec!["ask".to_string()]));
+        assert_eq!(w(r"[aä]b"), Some(vec!["ab".to_string(), "äb".to_string()]));
+        assert_eq!(w(r"[a-z]"), None);
+    }
+}
