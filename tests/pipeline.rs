@@ -73,10 +73,8 @@ fn outcome(pipelines: &[Pipeline], name: &str) -> Value {
 }
 
 fn snapshot(name: &str, value: &Value) {
-    let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path("../snapshots");
-    settings.set_prepend_module_to_snapshot(false);
-    settings.bind(|| insta::assert_yaml_snapshot!(format!("pipeline@{name}"), value));
+    common::snapshot_settings()
+        .bind(|| insta::assert_yaml_snapshot!(format!("pipeline@{name}"), value));
 }
 
 fn run_fixture(name: &str) {

@@ -14,6 +14,15 @@ pub fn shared() -> Option<PathBuf> {
     p.is_dir().then_some(p)
 }
 
+/// The insta settings of every snapshot test: snapshots in the top-level `snapshots/`, named
+/// `<stage-or-backend>@<fixture>` without the test module's prefix.
+pub fn snapshot_settings() -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.set_snapshot_path("../snapshots");
+    s.set_prepend_module_to_snapshot(false);
+    s
+}
+
 /// `shared()` or a printed skip notice naming the test.
 pub fn shared_or_skip(test: &str) -> Option<PathBuf> {
     let s = shared();
