@@ -5,7 +5,6 @@
 //! parsed IR (renderer only), and the whole path from files (parse + convert, in parallel as
 //! `sigmat convert` does). Target: the 3,754 rules to EQL in under 0.3 s on 2 cores.
 
-use std::path::PathBuf;
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -20,11 +19,7 @@ fn main() {
     let Some(shared) = common::shared_or_skip("bench convert") else {
         return;
     };
-    let base = shared.join("corpus/sigma");
-    let folders: Vec<PathBuf> = ["rules", "rules-emerging-threats", "rules-threat-hunting"]
-        .iter()
-        .map(|f| base.join(f))
-        .collect();
+    let folders = common::detection_folders(&shared);
     let t = Instant::now();
     let loaded = sigma::load_paths(&folders);
     let parse = t.elapsed();

@@ -32,6 +32,17 @@ pub fn shared_or_skip(test: &str) -> Option<PathBuf> {
     s
 }
 
+/// The SigmaHQ detection rule folders under `<shared>/corpus/sigma`: `rules`,
+/// `rules-emerging-threats` and `rules-threat-hunting` (not `rules-compliance` or
+/// `rules-placeholder`).
+pub fn detection_folders(shared: &Path) -> Vec<PathBuf> {
+    let base = shared.join("corpus/sigma");
+    ["rules", "rules-emerging-threats", "rules-threat-hunting"]
+        .iter()
+        .map(|f| base.join(f))
+        .collect()
+}
+
 /// The catalog's rule folders (`rules*` under `base`, e.g. `<shared>/corpus/sigma`), sorted;
 /// empty when `base` cannot be read.
 pub fn rule_folders(base: &Path) -> Vec<PathBuf> {
