@@ -5,7 +5,6 @@
 //! parsed IR (renderer only), and the whole path from files (parse + convert, in parallel as
 //! `sigmat convert` does). Target: the 3,754 rules to EQL in under 0.3 s on 2 cores.
 
-use std::path::PathBuf;
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -13,24 +12,14 @@ use sigmat::ir::{Document, Rule};
 use sigmat::render::{Library, Options};
 use sigmat::sigma;
 
-fn shared() -> Option<PathBuf> {
-    let p = std::env::var_os("SIGMAT_SHARED").map_or_else(
-        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared")),
-        PathBuf::from,
-    );
-    p.is_dir().then_some(p)
-}
+#[path = "../tests/common/mod.rs"]
+mod common;
 
 fn main() {
-    let Some(shared) = shared() else {
-        eprintln!("skipping bench convert: ../shared not found (set SIGMAT_SHARED)");
+    let Some(shared) = common::shared_or_skip("bench convert") else {
         return;
     };
-    let base = shared.join("corpus/sigma");
-    let folders: Vec<PathBuf> = ["rules", "rules-emerging-threats", "rules-threat-hunting"]
-        .iter()
-        .map(|f| base.join(f))
-        .collect();
+    let folders = common::detection_folders(&shared);
     let t = Instant::now();
     let loaded = sigma::load_paths(&folders);
     let parse = t.elapsed();

@@ -3,37 +3,17 @@
 //!
 //! Run with `cargo bench --bench parse_catalog`. Target: under 0.5 s for the 3,780 files.
 
-use std::path::PathBuf;
 use std::time::Instant;
 
-fn shared() -> Option<PathBuf> {
-    let p = std::env::var_os("SIGMAT_SHARED").map_or_else(
-        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared")),
-        PathBuf::from,
-    );
-    p.is_dir().then_some(p)
-}
+#[path = "../tests/common/mod.rs"]
+mod common;
 
 fn main() {
-    let Some(shared) = shared() else {
-        eprintln!("skipping parse_catalog: ../shared not found (set SIGMAT_SHARED to its path)");
+    let Some(shared) = common::shared_or_skip("parse_catalog") else {
         return;
     };
     let base = shared.join("corpus/sigma");
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&base)
-        .map(|rd| {
-            rd.filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| {
-                    p.is_dir()
-                        && p.file_name()
-                            .and_then(|n| n.to_str())
-                            .is_some_and(|n| n.starts_with("rules"))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    dirs.sort();
+    let dirs = common::rule_folders(&base);
     let files = sigmat::sigma::collect_files(&dirs);
     if files.is_empty() {
         eprintln!("skipping parse_catalog: no rules under {}", base.display());

@@ -85,6 +85,24 @@ fn bad_rules_are_reported_counted_and_do_not_stop_the_batch() {
 }
 
 #[test]
+fn default_format_keeps_the_good_queries_and_counts_the_bad_rules() {
+    let out = sigmat(&["convert", "-t", "eql", "rules/errors", "rules/seed"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    // Only the good rule's query on stdout, the errors on stderr.
+    assert_eq!(
+        text(&out.stdout),
+        "process where Image like~ (\"*/python\", \"*/python2\", \"*/python3\", \"*/python2.*\", \"*/python3.*\") and CommandLine like~ (\"*http.server*\", \"*SimpleHTTPServer*\")\n"
+    );
+    let stderr = text(&out.stderr);
+    let bad = std::fs::read_dir("rules/errors").unwrap().count();
+    assert_eq!(
+        stderr.lines().last().unwrap(),
+        format!("converted 1, unsupported 0, failed {bad}")
+    );
+    assert_eq!(stderr.matches("error[").count(), bad, "{stderr}");
+}
+
+#[test]
 fn unsupported_rules_fail_the_run_unless_skipped() {
     let args = [
         "convert",
@@ -135,6 +153,20 @@ fn output_is_deterministic_and_written_atomically() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let q = std::fs::read_to_string(dir.join("quotes.esql")).unwrap();
     assert!(q.starts_with("FROM logs-* | WHERE "), "{q}");
+    // `-o FILE` in a folder that does not exist yet: the folders are created.
+    let nested = dir.join("a/b/queries.eql");
+    let out = sigmat(&[
+        "convert",
+        "-t",
+        "eql",
+        "-o",
+        nested.to_str().unwrap(),
+        "rules/seed",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(std::fs::read_to_string(&nested)
+        .unwrap()
+        .starts_with("process where "));
     let sub = format!("{}/new/", dir.display());
     let out = sigmat(&["convert", "-t", "eql", "-o", &sub, "rules/seed"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));

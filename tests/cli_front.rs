@@ -125,3 +125,20 @@ fn check_warns_about_duplicate_ids() {
         "{out}"
     );
 }
+
+#[test]
+fn check_locates_a_yaml_syntax_error() {
+    let (code, out, _) = sigmat(&["check", "rules/errors/yaml.yml"]);
+    assert_eq!(code, 1, "{out}");
+    // The parser's context says where the unterminated quote began.
+    assert!(
+        out.contains("error[yaml]: invalid YAML: found unexpected end of stream, while scanning a quoted scalar at line 7 column 16"),
+        "{out}"
+    );
+    // file:line:column of the position the YAML parser stopped at.
+    assert!(out.contains("--> rules/errors/yaml.yml:9:1"), "{out}");
+    assert!(
+        out.ends_with("1 documents: 0 valid, 1 invalid (1 files)\n"),
+        "{out}"
+    );
+}

@@ -5,25 +5,8 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use sigmat::sigma;
-
-fn rule_folders(base: &std::path::Path) -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(base)
-        .expect("corpus folder readable")
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| {
-            p.is_dir()
-                && p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with("rules"))
-        })
-        .collect();
-    dirs.sort();
-    dirs
-}
 
 #[test]
 fn catalog_rules_all_lower_without_error() {
@@ -31,7 +14,13 @@ fn catalog_rules_all_lower_without_error() {
         return;
     };
     let base = shared.join("corpus/sigma");
-    let loaded = sigma::load_paths(&rule_folders(&base));
+    let folders = common::rule_folders(&base);
+    assert!(
+        !folders.is_empty(),
+        "no rules* folders under {}",
+        base.display()
+    );
+    let loaded = sigma::load_paths(&folders);
     let mut docs = 0;
     let mut failures = Vec::new();
     for (path, results) in &loaded {

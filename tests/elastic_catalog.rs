@@ -7,7 +7,6 @@
 mod common;
 
 use std::collections::{BTreeMap, HashSet};
-use std::path::PathBuf;
 
 use regex::Regex;
 use sigmat::ir::{Document, Rule};
@@ -41,17 +40,6 @@ fn query_for(
         }
         qs => Err(format!("{} conditions", qs.len())),
     }
-}
-
-fn folders(base: &std::path::Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for top in ["rules", "rules-emerging-threats", "rules-threat-hunting"] {
-        let p = base.join(top);
-        if p.is_dir() {
-            out.push(p);
-        }
-    }
-    out
 }
 
 struct Checks {
@@ -318,7 +306,9 @@ fn catalog_windows_and_linux_rules_give_valid_detection_rules_toml() {
         return;
     };
     let start = std::time::Instant::now();
-    let loaded = sigma::load_paths(&folders(&shared.join("corpus/sigma")));
+    let mut folders = common::detection_folders(&shared);
+    folders.retain(|p| p.is_dir());
+    let loaded = sigma::load_paths(&folders);
     let publisher = Publisher::new();
     let opts = Options {
         today: "2026/01/01".into(),

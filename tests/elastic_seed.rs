@@ -36,10 +36,7 @@ fn seed_output(format: Format, backend: &str, lang: QueryLanguage) -> sigmat::pu
 }
 
 fn snapshot(name: &str, text: &str) {
-    let mut s = insta::Settings::clone_current();
-    s.set_snapshot_path("../snapshots");
-    s.set_prepend_module_to_snapshot(false);
-    s.bind(|| insta::assert_snapshot!(name, text));
+    common::snapshot_settings().bind(|| insta::assert_snapshot!(name, text));
 }
 
 #[test]

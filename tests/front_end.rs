@@ -1,18 +1,13 @@
 //! Snapshots of the IR (or the rendered errors) of every fixture under `rules/`, plus
 //! behaviour tests of the front end that snapshots alone would not pin down.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use sigmat::error::ErrorKind;
 use sigmat::ir::{self, CmpOp, Expr, Piece, Test};
 use sigmat::sigma;
-
-fn settings() -> insta::Settings {
-    let mut s = insta::Settings::clone_current();
-    s.set_snapshot_path("../snapshots");
-    s.set_prepend_module_to_snapshot(false);
-    s
-}
 
 /// The fixture path relative to the crate, with `/` separators (stable across machines).
 fn rel(path: &Path) -> String {
@@ -25,7 +20,7 @@ fn rel(path: &Path) -> String {
 
 #[test]
 fn fixtures() {
-    settings().bind(|| {
+    common::snapshot_settings().bind(|| {
         insta::glob!("../rules", "**/*.yml", |path| {
             let name = rel(path);
             let text = std::fs::read_to_string(path).expect("fixture readable");

@@ -73,10 +73,8 @@ fn outcome(pipelines: &[Pipeline], name: &str) -> Value {
 }
 
 fn snapshot(name: &str, value: &Value) {
-    let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path("../snapshots");
-    settings.set_prepend_module_to_snapshot(false);
-    settings.bind(|| insta::assert_yaml_snapshot!(format!("pipeline@{name}"), value));
+    common::snapshot_settings()
+        .bind(|| insta::assert_yaml_snapshot!(format!("pipeline@{name}"), value));
 }
 
 fn run_fixture(name: &str) {
@@ -356,4 +354,21 @@ fn inspect_with_pipeline() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown pipeline `no_such_pipeline`"));
+}
+
+#[test]
+fn list_keys_must_be_lists() {
+    for key in ["transformations", "postprocessing", "finalizers"] {
+        let yaml = format!("name: p\n{key}: 5\n");
+        let e = Pipeline::from_yaml(&yaml, "p.yml").expect_err(key);
+        assert_eq!(
+            e.kind.to_string(),
+            "pipeline: expected a list, found a number in pipeline `p`",
+            "{key}"
+        );
+        assert_eq!(e.location.path.as_deref(), Some(key));
+        assert_eq!(e.location.file.as_deref(), Some("p.yml"));
+        let empty = format!("name: p\n{key}:\n");
+        assert!(Pipeline::from_yaml(&empty, "p.yml").is_ok(), "{key}: null");
+    }
 }

@@ -11,10 +11,7 @@ use sigmat::pipeline::{self, Pipeline};
 fn run(name: &str, product: &str) -> (usize, usize, BTreeMap<String, usize>) {
     let shared = common::shared().unwrap();
     let p = [Pipeline::builtin(name).unwrap()];
-    let dirs: Vec<_> = ["rules", "rules-emerging-threats", "rules-threat-hunting"]
-        .iter()
-        .map(|d| shared.join("corpus/sigma").join(d))
-        .collect();
+    let dirs = common::detection_folders(&shared);
     let (mut ok, mut failed) = (0, 0);
     let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
     for (_, docs) in sigmat::sigma::load_paths(&dirs) {

@@ -239,10 +239,7 @@ fn fixtures() -> Vec<(&'static str, Rule, &'static str, QueryLanguage)> {
 }
 
 fn snapshot(name: &str, text: &str) {
-    let mut s = insta::Settings::clone_current();
-    s.set_snapshot_path("../snapshots");
-    s.set_prepend_module_to_snapshot(false);
-    s.bind(|| insta::assert_snapshot!(name, text));
+    common::snapshot_settings().bind(|| insta::assert_snapshot!(name, text));
 }
 
 #[test]
@@ -593,6 +590,31 @@ fn atomic_write_creates_folders_and_leaves_no_temp_file() {
         .map(|e| e.expect("entry").file_name())
         .collect();
     assert_eq!(names.len(), 1, "{names:?}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn failed_atomic_write_keeps_the_target_and_removes_the_temp_file() {
+    let dir = std::env::temp_dir().join(format!("sigmat-publish-fail-{}", std::process::id()));
+    // The target is a non-empty folder: the temporary file is written, the rename fails.
+    let target = dir.join("a.toml");
+    std::fs::create_dir_all(&target).expect("mkdir");
+    std::fs::write(target.join("keep"), "old").expect("write");
+    let e = publish::write_atomic(&target, "x = 1\n").expect_err("rename over a folder fails");
+    assert_eq!(e.kind.code(), "io");
+    assert_eq!(
+        e.location.file.as_deref(),
+        Some(target.display().to_string().as_str())
+    );
+    let names: Vec<_> = std::fs::read_dir(&dir)
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(names, ["a.toml"], "temporary file left behind");
+    assert_eq!(
+        std::fs::read_to_string(target.join("keep")).expect("read"),
+        "old"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -16,11 +16,7 @@ fn catalog_converts_or_is_refused_by_name() {
     let Some(shared) = common::shared_or_skip("catalog_converts_or_is_refused_by_name") else {
         return;
     };
-    let base = shared.join("corpus/sigma");
-    let folders: Vec<_> = ["rules", "rules-emerging-threats", "rules-threat-hunting"]
-        .iter()
-        .map(|f| base.join(f))
-        .collect();
+    let folders = common::detection_folders(&shared);
     let loaded = sigma::load_paths(&folders);
     let rules: Vec<_> = loaded
         .iter()

@@ -1,6 +1,8 @@
 //! Snapshots of every fixture rule in `rules/` rendered by every built-in backend
 //! (`snapshots/<backend>@<fixture path>.snap`), refusals and warnings included.
 
+mod common;
+
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -81,9 +83,7 @@ fn every_fixture_on_every_backend() {
         .iter()
         .map(|n| lib.backend(n).expect("built-in backend builds"))
         .collect();
-    let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path("../snapshots");
-    settings.set_prepend_module_to_snapshot(false);
+    let mut settings = common::snapshot_settings();
     settings.set_omit_expression(true);
     settings.bind(|| {
         insta::glob!("../rules", "**/*.yml", |path| {

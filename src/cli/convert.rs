@@ -1,6 +1,7 @@
 //! `sigmat convert -t BACKEND [-f FORMAT] [-o FILE|DIR] [-O key=value]... PATH...`: rules to
 //! queries, in parallel, in a deterministic order; one bad rule never stops the run.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -12,6 +13,7 @@ use rayon::prelude::*;
 use crate::error::{Error, ErrorKind};
 use crate::ir;
 use crate::pipeline::{self, Pipeline};
+use crate::publish;
 use crate::render::{Backend, Conversion, Library, Options};
 use crate::sigma;
 
@@ -118,11 +120,11 @@ impl Format {
 
     /// The Elastic output format this format stands for, if it is one.
     #[must_use]
-    pub fn publish_format(self) -> Option<crate::publish::Format> {
+    pub fn publish_format(self) -> Option<publish::Format> {
         match self {
             Format::Default | Format::Jsonl => None,
-            Format::ElasticToml => Some(crate::publish::Format::ElasticToml),
-            Format::KibanaNdjson => Some(crate::publish::Format::KibanaNdjson),
+            Format::ElasticToml => Some(publish::Format::ElasticToml),
+            Format::KibanaNdjson => Some(publish::Format::KibanaNdjson),
         }
     }
 }
@@ -141,7 +143,7 @@ pub struct ConvertArgs {
     #[arg(short = 'f', long, value_enum, default_value_t = Format::Default)]
     pub format: Format,
     /// Write to this file, or into this directory one file per rule (an existing directory, or
-    /// a path ending with `/`); every file is written atomically.
+    /// a path ending with `/`); missing folders are created, every file is written atomically.
     #[arg(short = 'o', long)]
     pub output: Option<PathBuf>,
     /// Backend option `key=value` (`sigmat list backends` shows them).
@@ -175,6 +177,31 @@ pub enum Outcome {
     Failed(Error),
 }
 
+impl Outcome {
+    /// The outcome of a conversion of a document of `file`. A backend that cannot express the
+    /// rule, a placeholder without a value and a pipeline's `rule_failure` /
+    /// `detection_item_failure` (the rule is out of its scope) are counted as unsupported;
+    /// anything else as failed.
+    fn of(converted: Result<Conversion, Error>, file: String) -> Self {
+        match converted {
+            Ok(c) => Outcome::Converted(c),
+            Err(e) => {
+                let e = e.in_file(file);
+                if matches!(
+                    e.kind,
+                    ErrorKind::Unsupported { .. }
+                        | ErrorKind::UnresolvedPlaceholder(_)
+                        | ErrorKind::Pipeline(_)
+                ) {
+                    Outcome::Unsupported(e)
+                } else {
+                    Outcome::Failed(e)
+                }
+            }
+        }
+    }
+}
+
 /// One converted (or not) document.
 #[derive(Debug)]
 pub struct Item {
@@ -188,89 +215,98 @@ pub struct Item {
     pub title: Option<String>,
     /// The outcome.
     pub outcome: Outcome,
+    /// The rule after the pipelines, for a converted rule document (what the Elastic formats
+    /// publish, so the pipelines run once per rule); `None` for everything else.
+    pub rule: Option<ir::Rule>,
 }
 
-/// Converts one loaded document after running `pipelines` over it; `None` for filter
-/// documents (already applied by the loader).
-#[must_use]
-pub fn convert_document(
+/// What converts the documents of a batch.
+#[derive(Debug, Clone, Copy)]
+pub struct Converter<'a> {
+    /// The backend.
+    pub backend: &'a Backend,
+    /// The pipelines, the backend's own included.
+    pub pipelines: &'a [Pipeline],
+    /// The backend options.
+    pub options: &'a Options,
+    /// The batch's rules, for correlation rules to refer to.
+    pub correlated: &'a RuleIndex,
+    /// Keep each converted rule as the pipelines left it in [`Item::rule`] (the Elastic
+    /// formats publish it).
+    pub keep_rules: bool,
+}
+
+impl Converter<'_> {
+    /// Converts one loaded document after running the pipelines over it; `None` for filter
+    /// documents (already applied by the loader).
+    #[must_use]
+    pub fn convert_document(
+        &self,
+        path: &Path,
+        document: usize,
+        doc: &Result<ir::Document, Error>,
+    ) -> Option<Item> {
+        let file = path.display().to_string();
+        let item = |meta: Option<&ir::Meta>, outcome, rule| Item {
+            path: path.to_path_buf(),
+            document,
+            id: meta.and_then(|m| m.id.clone()),
+            title: meta.map(|m| m.title.clone()),
+            outcome,
+            rule,
+        };
+        match doc {
+            Err(e) => Some(item(None, Outcome::Failed(e.clone().in_file(file)), None)),
+            Ok(ir::Document::Filter(_)) => None,
+            Ok(ir::Document::Correlation(c)) => {
+                let converted = convert_correlation(
+                    self.backend,
+                    self.pipelines,
+                    self.options,
+                    self.correlated,
+                    c,
+                );
+                Some(item(Some(&c.meta), Outcome::of(converted, file), None))
+            }
+            Ok(ir::Document::Rule(r)) => {
+                let (rule, converted) = convert_rule(self.backend, self.pipelines, self.options, r);
+                let outcome = Outcome::of(converted, file);
+                let keep = self.keep_rules && matches!(outcome, Outcome::Converted(_));
+                Some(item(
+                    Some(&r.meta),
+                    outcome,
+                    keep.then(|| rule.into_owned()),
+                ))
+            }
+        }
+    }
+}
+
+/// Runs `pipelines` over a copy of `rule` (none is made without pipelines), renders it and
+/// post-processes the queries. Returns the rule as the pipelines left it with the conversion.
+fn convert_rule<'r>(
     backend: &Backend,
     pipelines: &[Pipeline],
     options: &Options,
-    correlated: &RuleIndex,
-    path: &Path,
-    document: usize,
-    doc: &Result<ir::Document, Error>,
-) -> Option<Item> {
-    let file = path.display().to_string();
-    let item = |id: Option<String>, title: Option<String>, outcome| Item {
-        path: path.to_path_buf(),
-        document,
-        id,
-        title,
-        outcome,
-    };
-    match doc {
-        Err(e) => Some(item(None, None, Outcome::Failed(e.clone().in_file(file)))),
-        Ok(ir::Document::Filter(_)) => None,
-        Ok(ir::Document::Correlation(c)) => {
-            let outcome = match convert_correlation(backend, pipelines, options, correlated, c) {
-                Ok(conv) => Outcome::Converted(conv),
-                Err(e) => {
-                    let e = e.in_file(file);
-                    if matches!(
-                        e.kind,
-                        ErrorKind::Unsupported { .. }
-                            | ErrorKind::UnresolvedPlaceholder(_)
-                            | ErrorKind::Pipeline(_)
-                    ) {
-                        Outcome::Unsupported(e)
-                    } else {
-                        Outcome::Failed(e)
-                    }
-                }
-            };
-            Some(item(c.meta.id.clone(), Some(c.meta.title.clone()), outcome))
-        }
-        Ok(ir::Document::Rule(r)) => {
-            let converted = if pipelines.is_empty() {
-                backend.convert(r, options)
-            } else {
-                let mut rule = r.clone();
-                pipeline::apply(pipelines, &mut rule)
-                    .and_then(|()| backend.convert(&rule, options))
-                    .and_then(|mut c| {
-                        for p in pipeline::ordered(pipelines) {
-                            c.queries = c
-                                .queries
-                                .into_iter()
-                                .map(|q| p.postprocess(&rule, q))
-                                .collect::<Result<_, _>>()?;
-                        }
-                        Ok(c)
-                    })
-            };
-            let outcome = match converted {
-                Ok(c) => Outcome::Converted(c),
-                Err(e) => {
-                    let e = e.in_file(file);
-                    // A pipeline's rule_failure / detection_item_failure says the rule is out of
-                    // its scope: counted with the rules the backend cannot express.
-                    if matches!(
-                        e.kind,
-                        ErrorKind::Unsupported { .. }
-                            | ErrorKind::UnresolvedPlaceholder(_)
-                            | ErrorKind::Pipeline(_)
-                    ) {
-                        Outcome::Unsupported(e)
-                    } else {
-                        Outcome::Failed(e)
-                    }
-                }
-            };
-            Some(item(r.meta.id.clone(), Some(r.meta.title.clone()), outcome))
-        }
+    rule: &'r ir::Rule,
+) -> (Cow<'r, ir::Rule>, Result<Conversion, Error>) {
+    if pipelines.is_empty() {
+        return (Cow::Borrowed(rule), backend.convert(rule, options));
     }
+    let mut rule = rule.clone();
+    let converted = pipeline::apply(pipelines, &mut rule)
+        .and_then(|()| backend.convert(&rule, options))
+        .and_then(|mut c| {
+            for p in pipeline::ordered(pipelines) {
+                c.queries = c
+                    .queries
+                    .into_iter()
+                    .map(|q| p.postprocess(&rule, q))
+                    .collect::<Result<_, _>>()?;
+            }
+            Ok(c)
+        });
+    (Cow::Owned(rule), converted)
 }
 
 /// The batch's rules by id and by name, pipelines applied, for correlation rules to refer to.
@@ -381,11 +417,16 @@ fn run_inner(args: &ConvertArgs) -> Result<i32, Error> {
         })
         .collect();
     let correlated = rule_index(&jobs, &pipelines);
+    let converter = Converter {
+        backend: &backend,
+        pipelines: &pipelines,
+        options: &options,
+        correlated: &correlated,
+        keep_rules: publish.is_some(),
+    };
     let items: Vec<Item> = jobs
         .par_iter()
-        .filter_map(|(p, i, d)| {
-            convert_document(&backend, &pipelines, &options, &correlated, p, *i, d)
-        })
+        .filter_map(|(p, i, d)| converter.convert_document(p, *i, d))
         .collect();
 
     let (mut converted, mut unsupported, mut failed) = (0usize, 0usize, 0usize);
@@ -411,7 +452,7 @@ fn run_inner(args: &ConvertArgs) -> Result<i32, Error> {
     let _ = std::io::stderr().lock().write_all(report.as_bytes());
 
     if let Some((format, language)) = publish {
-        failed += super::elastic_out::write(args, format, language, &pipelines, &jobs, &items)?;
+        failed += super::elastic_out::write(args, format, language, &items)?;
         eprintln!("converted {converted}, unsupported {unsupported}, failed {failed}");
         return Ok(i32::from(
             failed > 0 || (unsupported > 0 && !args.skip_unsupported),
@@ -445,10 +486,12 @@ fn run_inner(args: &ConvertArgs) -> Result<i32, Error> {
                 } else {
                     format!("{stem}-{}.{}", it.document, args.format.extension(name))
                 };
-                write_atomic(&dir.join(file), &text)?;
+                publish::write_atomic(&dir.join(file), &text)?;
             }
         }
-        Some(file) => write_atomic(file, &batch_text(args.format, &items, name, &pipelines))?,
+        Some(file) => {
+            publish::write_atomic(file, &batch_text(args.format, &items, name, &pipelines))?;
+        }
         None => {
             let text = batch_text(args.format, &items, name, &pipelines);
             let mut out = std::io::stdout().lock();
@@ -488,33 +531,4 @@ fn batch_text(format: Format, items: &[Item], backend: &str, pipelines: &[Pipeli
         format.write_item(&mut text, it, backend);
     }
     text
-}
-
-/// Writes `text` to `path` through a temporary file in the same folder and a rename, so the
-/// file is never seen half-written.
-///
-/// # Errors
-/// [`ErrorKind::Io`] when the temporary file cannot be written or renamed.
-pub fn write_atomic(path: &Path, text: &str) -> Result<(), Error> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or_else(|| Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    let io = |e: std::io::Error| Error::new(ErrorKind::Io(format!("{}: {e}", path.display())));
-    let res = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = res {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(io(e));
-    }
-    Ok(())
 }

@@ -3,14 +3,11 @@
 //! line, to stdout or `-o FILE.ndjson` / `-o DIR/rules.ndjson`). The rules' queries come from
 //! the backend; this file hands each converted rule and its query to [`crate::publish`].
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use rayon::prelude::*;
 
 use crate::error::{Error, ErrorKind};
-use crate::ir;
-use crate::pipeline::{self, Pipeline};
 use crate::publish::{self, Options, Publisher, QueryLanguage, Sink};
 
 use super::convert::{ConvertArgs, Item, Outcome};
@@ -29,9 +26,9 @@ pub fn language_for(format: publish::Format, backend: &str) -> Result<QueryLangu
 }
 
 /// Publishes every converted rule of `items` and writes the output. Returns how many
-/// converted rules could not be published (each reported on stderr). The rules are taken from
-/// `jobs` and run through `pipelines` again (deterministic, as for the conversion), so the
-/// output sees the pipelines' state (`index`, `integration`).
+/// converted rules could not be published (each reported on stderr). Each item carries its
+/// rule as the pipelines left it, so the output sees the pipelines' state (`index`,
+/// `integration`).
 ///
 /// # Errors
 /// A usage error for an `-o` that cannot hold the output, an unreadable template folder, or a
@@ -40,8 +37,6 @@ pub fn write(
     args: &ConvertArgs,
     format: publish::Format,
     language: QueryLanguage,
-    pipelines: &[Pipeline],
-    jobs: &[(&Path, usize, &Result<ir::Document, Error>)],
     items: &[Item],
 ) -> Result<usize, Error> {
     let publisher = match &args.backend_dir {
@@ -57,27 +52,15 @@ pub fn write(
         }
     }
     let opts = Options::default();
-    let rules: HashMap<(&Path, usize), &ir::Rule> = jobs
-        .iter()
-        .filter_map(|(p, i, d)| match d {
-            Ok(ir::Document::Rule(r)) => Some(((*p, *i), r)),
-            _ => None,
-        })
-        .collect();
     let results: Vec<(&Item, Result<publish::Published, Error>)> = items
         .par_iter()
         .filter_map(|it| {
-            let Outcome::Converted(c) = &it.outcome else {
+            let (Outcome::Converted(c), Some(rule)) = (&it.outcome, &it.rule) else {
                 return None;
             };
-            let rule = rules.get(&(it.path.as_path(), it.document))?;
             let file = it.path.display().to_string();
-            let mut rule = (*rule).clone();
-            if let Err(e) = pipeline::apply(pipelines, &mut rule) {
-                return Some((it, Err(e.in_file(file))));
-            }
             let res = match c.queries.as_slice() {
-                [query] => publisher.publish(format, &rule, query, language, &opts),
+                [query] => publisher.publish(format, rule, query, language, &opts),
                 _ => Err(Error::new(ErrorKind::Unsupported {
                     target: format.name().to_string(),
                     what: format!(

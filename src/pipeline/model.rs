@@ -567,48 +567,9 @@ pub(crate) fn parse(text: &str, origin: &str) -> Result<Pipeline> {
     let vars: IndexMap<String, Value> = opt_field(&r, &map, "vars")?.unwrap_or_default();
     let allowed_backends: Vec<String> =
         opt_field(&r, &map, "allowed_backends")?.unwrap_or_default();
-    let items = match map.get("transformations") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(xs)) => xs
-            .iter()
-            .enumerate()
-            .map(|(i, x)| parse_item(&r, x, &format!("transformations[{i}]")))
-            .collect::<Result<_>>()?,
-        Some(v) => {
-            return Err(r.err(
-                "transformations",
-                format!("expected a list, found {}", kind_of(v)),
-            ))
-        }
-    };
-    let postprocessing = match map.get("postprocessing") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(xs)) => xs
-            .iter()
-            .enumerate()
-            .map(|(i, x)| parse_post_item(&r, x, &format!("postprocessing[{i}]")))
-            .collect::<Result<_>>()?,
-        Some(v) => {
-            return Err(r.err(
-                "postprocessing",
-                format!("expected a list, found {}", kind_of(v)),
-            ))
-        }
-    };
-    let finalizers = match map.get("finalizers") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(xs)) => xs
-            .iter()
-            .enumerate()
-            .map(|(i, x)| parse_finalizer(&r, x, &format!("finalizers[{i}]")))
-            .collect::<Result<_>>()?,
-        Some(v) => {
-            return Err(r.err(
-                "finalizers",
-                format!("expected a list, found {}", kind_of(v)),
-            ))
-        }
-    };
+    let items = list_field(&r, &map, "transformations", parse_item)?;
+    let postprocessing = list_field(&r, &map, "postprocessing", parse_post_item)?;
+    let finalizers = list_field(&r, &map, "finalizers", parse_finalizer)?;
     Ok(Pipeline {
         name: r.name.clone(),
         priority,
@@ -629,6 +590,25 @@ fn kind_of(v: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "a list",
         Value::Object(_) => "a mapping",
+    }
+}
+
+/// The list under `key` (empty when absent or null), each element read by `parse` with its
+/// key path `key[i]`.
+fn list_field<T>(
+    r: &Reader,
+    map: &Map<String, Value>,
+    key: &str,
+    parse: fn(&Reader, &Value, &str) -> Result<T>,
+) -> Result<Vec<T>> {
+    match map.get(key) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(xs)) => xs
+            .iter()
+            .enumerate()
+            .map(|(i, x)| parse(r, x, &format!("{key}[{i}]")))
+            .collect(),
+        Some(v) => Err(r.err(key, format!("expected a list, found {}", kind_of(v)))),
     }
 }
 

@@ -324,8 +324,9 @@ fn check_toml(text: &str, model: &ElasticRule) -> Result<(), Error> {
     Ok(())
 }
 
-/// Writes `text` to `path` atomically: a temporary file in the same folder, then a rename.
-/// Creates missing parent folders.
+/// Writes `text` to `path` atomically: a temporary file in the same folder, then a rename, so
+/// the file is never seen half-written. Creates missing parent folders. Every output file of
+/// sigmat (this stage's and `sigmat convert`'s) is written through here.
 ///
 /// # Errors
 /// Any I/O failure, located at `path`; no partial file is left behind.

@@ -29,13 +29,22 @@ fn merge(dst: &mut Value, src: &Value) {
     }
 }
 
-/// The YAML error message without the position (the location carries it).
+/// The YAML error message without its position (the location carries it), keeping the
+/// parser's context and where it began (`, while scanning a quoted scalar at line 7 column
+/// 16`), which is often where the mistake is.
 fn yaml_message(e: &serde_yaml::Error) -> String {
-    let s = e.to_string();
-    match s.find(" at line ") {
-        Some(i) => s[..i].to_string(),
-        None => s,
-    }
+    without_position(&e.to_string())
+}
+
+fn without_position(s: &str) -> String {
+    const AT: &str = " at line ";
+    let Some(i) = s.find(AT) else {
+        return s.to_string();
+    };
+    let context = s[i + AT.len()..]
+        .find(", ")
+        .map_or("", |j| &s[i + AT.len() + j..]);
+    format!("{}{context}", &s[..i])
 }
 
 /// The column of byte `offset` of the scalar `value` whose key (or list item) was located
@@ -198,5 +207,23 @@ mod tests {
         merge(&mut a, &b);
         let want: Value = serde_yaml::from_str("a: {x: 1, y: 3, z: 4}\nb: 1\nc: 2").unwrap();
         assert_eq!(a, want);
+    }
+
+    #[test]
+    fn yaml_messages_drop_the_position_and_keep_the_context() {
+        assert_eq!(
+            without_position(
+                "found unexpected end of stream at line 9 column 1, while scanning a quoted scalar at line 7 column 16"
+            ),
+            "found unexpected end of stream, while scanning a quoted scalar at line 7 column 16"
+        );
+        assert_eq!(
+            without_position("did not find expected key at line 5 column 3"),
+            "did not find expected key"
+        );
+        assert_eq!(
+            without_position("recursion limit exceeded"),
+            "recursion limit exceeded"
+        );
     }
 }

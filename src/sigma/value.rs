@@ -11,34 +11,7 @@ use crate::ir::{Pattern, Piece};
 /// characters; a backslash before any other character, or at the end, stays literal.
 #[must_use]
 pub(crate) fn parse_sigma_string(s: &str) -> Pattern {
-    let mut out = Pattern::default();
-    let mut acc = String::new();
-    let mut escaped = false;
-    for c in s.chars() {
-        if escaped {
-            if !matches!(c, '*' | '?' | '\\') {
-                acc.push('\\');
-            }
-            acc.push(c);
-            escaped = false;
-        } else if c == '\\' {
-            escaped = true;
-        } else if c == '*' || c == '?' {
-            out.push(Piece::Lit(std::mem::take(&mut acc)));
-            out.push(if c == '*' {
-                Piece::AnyMany
-            } else {
-                Piece::AnyOne
-            });
-        } else {
-            acc.push(c);
-        }
-    }
-    if escaped {
-        acc.push('\\');
-    }
-    out.push(Piece::Lit(acc));
-    out
+    parse(s, false)
 }
 
 /// Parses a value under `expand`: as [`parse_sigma_string`], and `%name%` becomes a
@@ -48,6 +21,11 @@ pub(crate) fn parse_sigma_string(s: &str) -> Pattern {
 /// backslash and keeps `%x%` literal).
 #[must_use]
 pub(crate) fn parse_sigma_string_expand(s: &str) -> Pattern {
+    parse(s, true)
+}
+
+/// [`parse_sigma_string`], with placeholders when `expand`.
+fn parse(s: &str, expand: bool) -> Pattern {
     let mut out = Pattern::default();
     let mut acc = String::new();
     let mut escaped = false;
@@ -55,7 +33,7 @@ pub(crate) fn parse_sigma_string_expand(s: &str) -> Pattern {
     while let Some(c) = rest.chars().next() {
         rest = &rest[c.len_utf8()..];
         if escaped {
-            if !matches!(c, '*' | '?' | '\\' | '%') {
+            if !(matches!(c, '*' | '?' | '\\') || (expand && c == '%')) {
                 acc.push('\\');
             }
             acc.push(c);
@@ -69,7 +47,7 @@ pub(crate) fn parse_sigma_string_expand(s: &str) -> Pattern {
             } else {
                 Piece::AnyOne
             });
-        } else if c == '%' {
+        } else if expand && c == '%' {
             match rest.find('%') {
                 Some(j) if j > 0 => {
                     out.push(Piece::Lit(std::mem::take(&mut acc)));
@@ -275,6 +253,11 @@ mod tests {
         );
         // A lone percent sign stays literal.
         assert_eq!(parse_sigma_string_expand("100%").as_literal(), Some("100%"));
+        // Without `expand`, `%` is an ordinary character and `\%` keeps its backslash.
+        assert_eq!(
+            parse_sigma_string(r"a%Admins%b\%").as_literal(),
+            Some(r"a%Admins%b\%")
+        );
     }
 
     #[test]
