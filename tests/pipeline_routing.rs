@@ -33,10 +33,11 @@ fn windows_routing() -> Vec<Pipeline> {
 }
 
 /// The regression rules (SigmaHQ rules with `regression_tests_path`) and their event files.
-fn regression_rules(sigma: &Path) -> Vec<(String, Rule, PathBuf)> {
+fn regression_rules(shared: &Path) -> Vec<(String, Rule, PathBuf)> {
+    let sigma = shared.join("corpus/sigma");
     let mut out = Vec::new();
-    for top in ["rules", "rules-emerging-threats", "rules-threat-hunting"] {
-        for e in walkdir::WalkDir::new(sigma.join(top))
+    for top in common::detection_folders(shared) {
+        for e in walkdir::WalkDir::new(top)
             .sort_by_file_name()
             .into_iter()
             .filter_map(Result::ok)
@@ -150,7 +151,7 @@ fn sysmon_and_windows_logsources_keep_own_matches_and_cut_cross_matches() {
         return;
     };
     let sigma = shared.join("corpus/sigma");
-    let rules = regression_rules(&sigma);
+    let rules = regression_rules(&shared);
     let events = regression_events(&sigma);
     assert!(
         rules.len() >= 200 && events.len() >= 238,
@@ -218,10 +219,7 @@ fn windows_catalog_on_regression_events_only_loses_cross_matches() {
         return;
     };
     let sigma = shared.join("corpus/sigma");
-    let dirs: Vec<PathBuf> = ["rules", "rules-emerging-threats", "rules-threat-hunting"]
-        .iter()
-        .map(|d| sigma.join(d))
-        .collect();
+    let dirs = common::detection_folders(&shared);
     let mut rules = Vec::new();
     for (_, docs) in sigmat::sigma::load_paths(&dirs) {
         for d in docs {
@@ -346,10 +344,8 @@ fn routing_fixtures() {
     assert_eq!(names.len(), 8);
     for name in names {
         let value = routed(&name);
-        let mut settings = insta::Settings::clone_current();
-        settings.set_snapshot_path("../snapshots");
-        settings.set_prepend_module_to_snapshot(false);
-        settings.bind(|| insta::assert_yaml_snapshot!(format!("pipeline@routing_{name}"), value));
+        common::snapshot_settings()
+            .bind(|| insta::assert_yaml_snapshot!(format!("pipeline@routing_{name}"), value));
     }
 }
 
