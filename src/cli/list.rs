@@ -41,7 +41,7 @@ pub fn run(args: &ListArgs) -> i32 {
         }
         ListWhat::Pipelines => {
             for (name, description) in crate::pipeline::describe_builtins() {
-                println!("{name:<14} {description}");
+                println!("{name:<20} {description}");
             }
             0
         }
