@@ -24,7 +24,7 @@ use serde_json::Value;
 
 use super::compile::{FieldId, FieldTable, FoldCache, Marks};
 use super::event::{any_string, for_each_leaf, resolve};
-use super::matcher::{fold, num_key, rule_num_key, scalar_text};
+use super::matcher::{fold, num_key, rule_num_key, with_scalar_text};
 use crate::ir::{CmpOp, Expr, Piece, Predicate, Rule, Test};
 
 /// A necessary condition on an event.
@@ -393,7 +393,7 @@ impl Scan {
                 rules: rules.into_boxed_slice(),
             });
         }
-        let bits = (long.len() * 32)
+        let bits = (long.len() * 64)
             .next_power_of_two()
             .clamp(1 << 12, 1 << 19);
         let shift = 32 - bits.trailing_zeros();
@@ -519,8 +519,8 @@ impl FieldScan {
                 }
             }
             x => {
-                if let (Some(scan), Some(t)) = (&self.scan, scalar_text(x)) {
-                    scan.mark(&t, marks);
+                if let Some(scan) = &self.scan {
+                    with_scalar_text(x, |t| scan.mark(t, marks));
                 }
             }
         }
@@ -786,6 +786,23 @@ mod tests {
                 .map(|i| u32::try_from(i).unwrap())
                 .collect();
             assert_eq!(got, want, "{t:?}");
+        }
+    }
+
+    #[test]
+    fn scalar_text_on_the_stack() {
+        use crate::eval::matcher::scalar_text;
+        for v in [
+            serde_json::json!(4688),
+            serde_json::json!(-1),
+            serde_json::json!(u64::MAX),
+            serde_json::json!(1.5e300),
+            serde_json::json!(-0.000_000_123_456_789_012_345_6),
+            serde_json::json!(true),
+            serde_json::json!("text"),
+            serde_json::json!(null),
+        ] {
+            assert_eq!(with_scalar_text(&v, str::to_string), scalar_text(&v), "{v}");
         }
     }
 
