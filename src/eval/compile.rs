@@ -9,8 +9,8 @@ use serde_json::Value;
 
 use super::event::{any_string, for_each_leaf, resolve};
 use super::matcher::{
-    bool_holds, cidr_holds, fold, fold_into, parse_net, scalar_text, time_part, Glob, NumCmp,
-    StrMatcher,
+    bool_holds, cidr_holds, fold, fold_into, parse_net, scalar_text, time_part, with_scalar_text,
+    Glob, NumCmp, StrMatcher,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::ir::{Expr, Predicate, RefMatch, Rule, Test, TimePart};
@@ -495,7 +495,7 @@ impl<'e> Ctx<'_, 'e> {
             for_each_leaf(v, &mut |x| match x {
                 Value::String(s) if cased => pred(s),
                 Value::String(s) => pred(fc.folded(fid, s)),
-                x => scalar_text(x).is_some_and(|t| pred(&t)),
+                x => with_scalar_text(x, |t| pred(t)).unwrap_or(false),
             })
         })
     }
@@ -520,7 +520,7 @@ impl<'e> Ctx<'_, 'e> {
                 };
                 self.any_value(fid, &mut |x| match x {
                     Value::String(s) => re.is_match(s),
-                    x => scalar_text(x).is_some_and(|t| re.is_match(&t)),
+                    x => with_scalar_text(x, |t| re.is_match(t)).unwrap_or(false),
                 })
             }
             CTest::Num(c) => self.any_value(field_of(l), &mut |x| c.holds(x)),

@@ -86,6 +86,42 @@ pub fn scalar_text(v: &Value) -> Option<String> {
     }
 }
 
+/// Calls `f` on [`scalar_text`] of `v` without allocating (the text is formatted on the
+/// stack when it fits, as numbers and booleans do); `None` for strings, arrays, objects and
+/// `null`.
+pub fn with_scalar_text<R>(v: &Value, f: impl FnOnce(&str) -> R) -> Option<R> {
+    use std::fmt::Write;
+    /// A fixed buffer; fails when full.
+    struct Buf {
+        b: [u8; 40],
+        n: usize,
+    }
+    impl Write for Buf {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            let end = self.n + s.len();
+            if end > self.b.len() {
+                return Err(std::fmt::Error);
+            }
+            self.b[self.n..end].copy_from_slice(s.as_bytes());
+            self.n = end;
+            Ok(())
+        }
+    }
+    let mut buf = Buf { b: [0; 40], n: 0 };
+    let fits = match v {
+        Value::Number(n) => write!(buf, "{n}").is_ok(),
+        Value::Bool(b) => write!(buf, "{b}").is_ok(),
+        _ => return None,
+    };
+    if fits {
+        Some(f(
+            std::str::from_utf8(&buf.b[..buf.n]).expect("formatted text is UTF-8")
+        ))
+    } else {
+        scalar_text(v).map(|t| f(&t))
+    }
+}
+
 /// A compiled string pattern: the pattern's shape with its literal text pre-folded.
 #[derive(Debug, Clone)]
 pub enum StrMatcher {

@@ -8,7 +8,8 @@
 //!   substring tests (`memchr::memmem`), true globs run by a small glob matcher, ORed string
 //!   tests on one field merged into one set with a single Aho-Corasick automaton.
 //! - [`RuleSet`] compiles many rules over one field table and a cross-rule prefilter
-//!   (`prefilter`): per field, one Aho-Corasick automaton over every rule's necessary literals,
+//!   (`prefilter`): per field, one index over every rule's necessary literals (each found through
+//!   its rarest 4-byte window, tested against a cache-resident bitmap),
 //!   so an event reaches only the rules that could match it. [`RuleSet::matches_batch`] spreads
 //!   events over threads with rayon.
 //! - [`input`] reads NDJSON, JSON arrays, concatenated JSON objects, gzip and stdin, and

@@ -11,8 +11,8 @@
 //! fold) matches a pattern, the folded value contains the folded literal pieces, whatever the
 //! case mode; and a regex match contains one of its prefix literals verbatim.
 //!
-//! At run time each field that carries atoms gets one Aho-Corasick automaton over all its
-//! needles (all rules together); the event's folded value is scanned once and every hit marks
+//! At run time each field that carries atoms gets one needle index over all its needles (all
+//! rules together, see [`Scan`]); the event's folded value is scanned once and every hit marks
 //! the rules that listed the needle.
 
 use std::collections::{BTreeMap, HashMap};
@@ -24,7 +24,7 @@ use serde_json::Value;
 
 use super::compile::{FieldId, FieldTable, FoldCache, Marks};
 use super::event::{any_string, for_each_leaf, resolve};
-use super::matcher::{fold, num_key, rule_num_key, scalar_text};
+use super::matcher::{fold, num_key, rule_num_key, with_scalar_text};
 use crate::ir::{CmpOp, Expr, Piece, Predicate, Rule, Test};
 
 /// A necessary condition on an event.
@@ -251,6 +251,12 @@ fn hir_witness(hir: &Hir) -> Option<Vec<String>> {
     }
 }
 
+/// The gram key of (up to) [`GRAM`] bytes, ASCII-lowercased.
+fn gram_of(b: &[u8]) -> u32 {
+    b.iter()
+        .fold(0, |g, &x| (g << 8) | u32::from(LOWER[usize::from(x)]))
+}
+
 /// A small fast hasher (FxHash) for the prefilter's maps, keyed by short field names and ints.
 #[derive(Default, Clone, Copy)]
 pub(crate) struct FxHasher(u64);
@@ -297,42 +303,169 @@ impl Hasher for FxHasher {
 /// `HashMap` with [`FxHasher`].
 pub(crate) type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
-/// One automaton: folded needles of one field (or of the keywords) → the rules listing them.
-/// It is ASCII case-insensitive, so an ASCII value is scanned as it is (its fold is its ASCII
+/// Needles of at least this many bytes are found through one window of this many bytes
+/// (a "gram"); shorter ones by a small Aho-Corasick automaton.
+const GRAM: usize = 4;
+
+/// ASCII lowercase of every byte (other bytes unchanged).
+const LOWER: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        #[allow(clippy::cast_possible_truncation)]
+        let b = i as u8;
+        t[i] = b.to_ascii_lowercase();
+        i += 1;
+    }
+    t
+};
+
+/// How common a byte is in log values (higher: more common); a rough ranking used to pick
+/// the window of a needle that is looked up.
+fn commonness(b: u8) -> u32 {
+    match b {
+        b' ' | b'\\' | b'.' | b'e' | b'/' => 9,
+        b'a' | b'i' | b'o' | b's' | b't' | b'n' | b'r' | b'l' | b'c' | b'-' | b'0' | b'1' => 6,
+        b'a'..=b'z' | b'2'..=b'9' | b':' | b'_' | b'"' => 4,
+        _ => 1,
+    }
+}
+
+/// A needle found through its gram.
+#[derive(Debug)]
+struct Long {
+    /// Where the gram starts in the needle.
+    offset: usize,
+    needle: Box<[u8]>,
+    rules: Box<[u32]>,
+}
+
+/// The folded needles of one field (or of the keywords) → the rules listing them. Matching is
+/// ASCII case-insensitive, so an ASCII value is scanned as it is (its fold is its ASCII
 /// lowercase); other values are folded first.
+///
+/// A needle of [`GRAM`] bytes or more is indexed by its least common window of [`GRAM`]
+/// bytes: the value is scanned once with a rolling window, each window is tested against a
+/// small bitmap of the grams' hashes (which stays in cache however many needles there are),
+/// and only on a hit are the needles of that gram compared in full at their place. A large
+/// Aho-Corasick automaton would do the same in one pass but spends its time on cache misses.
 #[derive(Debug)]
 struct Scan {
-    ac: AhoCorasick,
-    rules: Vec<Vec<u32>>,
+    /// `32 - log2(bitmap bits)`.
+    shift: u32,
+    bitmap: Vec<u64>,
+    grams: FxMap<u32, Vec<u32>>,
+    long: Vec<Long>,
+    /// Needles shorter than [`GRAM`].
+    short: Option<(AhoCorasick, Vec<Vec<u32>>)>,
+}
+
+/// Multiplicative hash of a gram to a bitmap index.
+#[inline]
+fn gram_hash(g: u32, shift: u32) -> usize {
+    (g.wrapping_mul(0x9E37_79B1) >> shift) as usize
 }
 
 impl Scan {
-    fn build(needles: BTreeMap<String, Vec<u32>>) -> Scan {
-        let total: usize = needles.keys().map(String::len).sum();
-        // A DFA scans fastest; its memory grows with states × byte classes, so big needle
-        // sets get the compact NFA.
-        let kind = Some(if total < 40_000 {
-            AhoCorasickKind::DFA
-        } else {
-            AhoCorasickKind::ContiguousNFA
+    /// `freq`: in how many needles (of all fields) each gram occurs, a proxy for how common it
+    /// is in values.
+    fn build(needles: BTreeMap<String, Vec<u32>>, freq: &FxMap<u32, u32>) -> Scan {
+        let mut short = BTreeMap::new();
+        let mut long = Vec::new();
+        for (needle, rules) in needles {
+            let b = needle.as_bytes();
+            if b.len() < GRAM {
+                short.insert(needle, rules);
+                continue;
+            }
+            let offset = (0..=b.len() - GRAM)
+                .min_by_key(|&o| {
+                    let w = &b[o..o + GRAM];
+                    (
+                        freq.get(&gram_of(w)).copied().unwrap_or(0),
+                        w.iter().map(|&x| commonness(x)).sum::<u32>(),
+                    )
+                })
+                .expect("needle of at least GRAM bytes");
+            long.push(Long {
+                offset,
+                needle: b.iter().map(|&x| LOWER[usize::from(x)]).collect(),
+                rules: rules.into_boxed_slice(),
+            });
+        }
+        let bits = (long.len() * 64)
+            .next_power_of_two()
+            .clamp(1 << 12, 1 << 19);
+        let shift = 32 - bits.trailing_zeros();
+        let mut bitmap = vec![0u64; bits / 64];
+        let mut grams: FxMap<u32, Vec<u32>> = FxMap::default();
+        for (i, l) in long.iter().enumerate() {
+            let g = gram_of(&l.needle[l.offset..l.offset + GRAM]);
+            let h = gram_hash(g, shift);
+            bitmap[h >> 6] |= 1 << (h & 63);
+            grams
+                .entry(g)
+                .or_default()
+                .push(u32::try_from(i).expect("fewer than 2^32 needles"));
+        }
+        let short = (!short.is_empty()).then(|| {
+            let ac = AhoCorasick::builder()
+                .match_kind(MatchKind::Standard)
+                .ascii_case_insensitive(true)
+                .kind(Some(AhoCorasickKind::DFA))
+                .build(short.keys().map(String::as_bytes))
+                .expect("needle automaton");
+            (ac, short.into_values().collect())
         });
-        let ac = AhoCorasick::builder()
-            .match_kind(MatchKind::Standard)
-            .ascii_case_insensitive(true)
-            .kind(kind)
-            .build(needles.keys().map(String::as_bytes))
-            .expect("needle automaton");
         Scan {
-            ac,
-            rules: needles.into_values().collect(),
+            shift,
+            bitmap,
+            grams,
+            long,
+            short,
         }
     }
 
     /// Marks the rules of every needle found in `text`, which is folded or ASCII.
     fn mark(&self, text: &str, marks: &mut Marks) {
-        for m in self.ac.find_overlapping_iter(text) {
-            for &r in &self.rules[m.pattern().as_usize()] {
-                marks.add(r);
+        if let Some((ac, rules)) = &self.short {
+            for m in ac.find_overlapping_iter(text) {
+                for &r in &rules[m.pattern().as_usize()] {
+                    marks.add(r);
+                }
+            }
+        }
+        let b = text.as_bytes();
+        if self.long.is_empty() || b.len() < GRAM {
+            return;
+        }
+        let mut g = gram_of(&b[..GRAM - 1]);
+        for end in GRAM..=b.len() {
+            g = (g << 8) | u32::from(LOWER[usize::from(b[end - 1])]);
+            let h = gram_hash(g, self.shift);
+            if self.bitmap[h >> 6] & (1 << (h & 63)) != 0 {
+                self.confirm(g, b, end - GRAM, marks);
+            }
+        }
+    }
+
+    /// The needles of gram `g`, which starts at `at` in `b`, compared in full.
+    #[cold]
+    fn confirm(&self, g: u32, b: &[u8], at: usize, marks: &mut Marks) {
+        let Some(ids) = self.grams.get(&g) else {
+            return;
+        };
+        for &i in ids {
+            let l = &self.long[i as usize];
+            let Some(start) = at.checked_sub(l.offset) else {
+                continue;
+            };
+            if b.get(start..start + l.needle.len())
+                .is_some_and(|w| w.eq_ignore_ascii_case(&l.needle))
+            {
+                for &r in &l.rules {
+                    marks.add(r);
+                }
             }
         }
     }
@@ -386,8 +519,8 @@ impl FieldScan {
                 }
             }
             x => {
-                if let (Some(scan), Some(t)) = (&self.scan, scalar_text(x)) {
-                    scan.mark(&t, marks);
+                if let Some(scan) = &self.scan {
+                    with_scalar_text(x, |t| scan.mark(t, marks));
                 }
             }
         }
@@ -472,6 +605,15 @@ impl Prefilter {
                 }
             }
         }
+        let mut freq: FxMap<u32, u32> = FxMap::default();
+        for n in needles.values().flat_map(BTreeMap::keys) {
+            let mut seen: Vec<u32> = n.as_bytes().windows(GRAM).map(gram_of).collect();
+            seen.sort_unstable();
+            seen.dedup();
+            for g in seen {
+                *freq.entry(g).or_default() += 1;
+            }
+        }
         let kw_needles = needles.remove(&None);
         let mut ids: Vec<FieldId> = needles
             .keys()
@@ -485,7 +627,7 @@ impl Prefilter {
             top: FxMap::default(),
             fields: Vec::new(),
             dotted: Vec::new(),
-            keywords: kw_needles.clone().map(Scan::build),
+            keywords: kw_needles.clone().map(|n| Scan::build(n, &freq)),
             always,
         };
         for (fid, name) in fields.flat() {
@@ -506,7 +648,7 @@ impl Prefilter {
             }
             out.fields.push(FieldScan {
                 fid,
-                scan: own.map(Scan::build),
+                scan: own.map(|n| Scan::build(n, &freq)),
                 nums: nums.remove(&fid).unwrap_or_default(),
                 present: present.remove(&fid).unwrap_or_default(),
             });
@@ -587,6 +729,81 @@ mod tests {
 
     fn w(re: &str) -> Option<Vec<String>> {
         hir_witness(&regex_syntax::Parser::new().parse(re).unwrap())
+    }
+
+    /// The gram scan finds exactly the needles an ASCII case-insensitive substring search
+    /// finds: short and long needles, at the start and end of values, overlapping, shared
+    /// grams, non-ASCII.
+    #[test]
+    fn gram_scan_is_exact() {
+        let needles = [
+            "ab",
+            "abc",
+            "abcd",
+            "bcde",
+            "cdef",
+            "xabcdx",
+            "\\system32\\",
+            "32\\cmd",
+            "é€x",
+            "ééé",
+            "aaaa",
+            "aaab",
+            "exe",
+        ];
+        let mut map = BTreeMap::new();
+        for (i, n) in needles.iter().enumerate() {
+            map.insert((*n).to_string(), vec![u32::try_from(i).unwrap()]);
+        }
+        let mut freq = FxMap::default();
+        freq.insert(gram_of(b"abcd"), 5);
+        let scan = Scan::build(map, &freq);
+        let texts = [
+            "",
+            "a",
+            "ab",
+            "ABC",
+            "xAbCdEf",
+            "c:\\windows\\System32\\cmd.exe",
+            "aaaaab",
+            "é€xé",
+            "éééé",
+            "zzzxabcdx",
+            "abcdeABCDEF",
+            "aaa",
+            "bcd",
+            "EXE",
+        ];
+        for t in texts {
+            let mut marks = Marks::default();
+            marks.rule_stamp.resize(needles.len(), 0);
+            marks.stamp = 1;
+            scan.mark(t, &mut marks);
+            let mut got = marks.candidates.clone();
+            got.sort_unstable();
+            let want: Vec<u32> = (0..needles.len())
+                .filter(|&i| t.to_ascii_lowercase().contains(needles[i]))
+                .map(|i| u32::try_from(i).unwrap())
+                .collect();
+            assert_eq!(got, want, "{t:?}");
+        }
+    }
+
+    #[test]
+    fn scalar_text_on_the_stack() {
+        use crate::eval::matcher::scalar_text;
+        for v in [
+            serde_json::json!(4688),
+            serde_json::json!(-1),
+            serde_json::json!(u64::MAX),
+            serde_json::json!(1.5e300),
+            serde_json::json!(-0.000_000_123_456_789_012_345_6),
+            serde_json::json!(true),
+            serde_json::json!("text"),
+            serde_json::json!(null),
+        ] {
+            assert_eq!(with_scalar_text(&v, str::to_string), scalar_text(&v), "{v}");
+        }
     }
 
     #[test]
