@@ -27,7 +27,7 @@ pub enum Command {
     Inspect(inspect::InspectArgs),
     /// Convert Sigma rules to queries of a backend (`sigmat list backends`).
     Convert(convert::ConvertArgs),
-    /// List backends or output formats.
+    /// List backends, output formats or built-in pipelines.
     List(list::ListArgs),
     /// Run Sigma rules natively on JSON events (exit 0 ran, 1 rule/event errors, 2 usage).
     Eval(eval::EvalArgs),
