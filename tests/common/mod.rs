@@ -27,7 +27,13 @@ pub fn snapshot_settings() -> insta::Settings {
 pub fn shared_or_skip(test: &str) -> Option<PathBuf> {
     let s = shared();
     if s.is_none() {
-        eprintln!("skipping {test}: ../shared not found (set SIGMAT_SHARED to its path)");
+        // Written to the real stderr, not through `eprintln!`, which the test harness
+        // captures and hides for passing tests: a skip must show in a plain `cargo test`.
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipping {test}: ../shared not found (set SIGMAT_SHARED to its path)"
+        );
     }
     s
 }
