@@ -30,7 +30,8 @@
 //! of Sigma's PCRE subset) is *unanchored*: it holds when it matches anywhere in the value.
 //! Case-sensitive unless the `i` flag is set.
 //!
-//! **Numbers** ([`Test::Num`]). The value's original text is kept (`Number::text`). It holds for
+//! **Numbers** ([`Test::Num`]). The value's text is kept (`Number::text`: integers as written,
+//! floats in their shortest form; an unquoted `00000429` is a string, as in PyYAML). It holds for
 //! a JSON number, or a string holding a number, whose numeric value compares as `op` says.
 //!
 //! **Booleans** ([`Test::Bool`]) hold for JSON `true`/`false`, or the strings `true`/`false`
@@ -444,7 +445,8 @@ pub enum TimePart {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Number {
-    /// The original text, e.g. `4688`, `-1`, `0.5`.
+    /// The text: integers as written (`4688`, `-1`), floats in their shortest form (`1.50` is
+    /// `1.5`).
     pub text: String,
 }
 
