@@ -440,8 +440,8 @@ pub enum TimePart {
     Year,
 }
 
-/// A number as written in the rule. The text is kept so `00000429` stays distinguishable from
-/// `429` wherever a string is needed.
+/// A number from the rule, kept as text so a backend writes it back exactly as the rule did
+/// wherever a string is needed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Number {
