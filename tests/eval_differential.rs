@@ -365,18 +365,6 @@ fn tabular(e: &Value) -> bool {
     }) && e.to_string().is_ascii()
 }
 
-fn sql_value(v: &Value) -> rusqlite::types::Value {
-    use rusqlite::types::Value as V;
-    match v {
-        Value::Bool(b) => V::Text(b.to_string()),
-        Value::Number(n) => n
-            .as_i64()
-            .map_or_else(|| V::Real(n.as_f64().unwrap_or(f64::NAN)), V::Integer),
-        Value::String(s) => V::Text(s.clone()),
-        other => V::Text(other.to_string()),
-    }
-}
-
 /// The same events through the `sqlite` backend's SQL, executed by rusqlite: for every rule
 /// the backend converts without a warning and without keywords, and every tabular event,
 /// the SQL selects the event exactly when the native evaluator matches it. Returns the rules
@@ -386,7 +374,6 @@ fn sqlite_agrees(
     compiled: &[Option<sigmat::eval::CompiledRule>],
     events: &[(usize, &'static str, Value)],
 ) -> (usize, usize, usize) {
-    use rusqlite::functions::FunctionFlags;
     use sigmat::render::{Backend, Options};
     let backend = Backend::builtin("sqlite").expect("sqlite backend");
     let mut per_rule: Vec<Vec<&Value>> = vec![Vec::new(); rules.len()];
@@ -412,20 +399,7 @@ fn sqlite_agrees(
         if !conv.warnings.is_empty() {
             continue;
         }
-        let db = rusqlite::Connection::open_in_memory().expect("sqlite");
-        db.create_scalar_function(
-            "regexp",
-            2,
-            FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
-            |ctx| {
-                let re: String = ctx.get(0)?;
-                let value: Option<String> = ctx.get(1).ok();
-                let re = regex::Regex::new(&re)
-                    .map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))?;
-                Ok(value.is_some_and(|v| re.is_match(&v)))
-            },
-        )
-        .expect("regexp");
+        let db = common::sqlite_with_regexp();
         let mut cols: std::collections::BTreeSet<String> =
             rule.fields().iter().map(|s| (*s).to_string()).collect();
         cols.insert("_raw".into());
@@ -442,10 +416,10 @@ fn sqlite_agrees(
         for (k, e) in evs.iter().enumerate() {
             let m = e.as_object().unwrap();
             let mut values = vec![rusqlite::types::Value::Integer(k as i64)];
-            values.extend(
-                cols.iter()
-                    .map(|c| m.get(c).map_or(rusqlite::types::Value::Null, sql_value)),
-            );
+            values.extend(cols.iter().map(|c| {
+                m.get(c)
+                    .map_or(rusqlite::types::Value::Null, common::sql_value)
+            }));
             let marks = vec!["?"; values.len()].join(", ");
             db.execute(
                 &format!("INSERT INTO logs VALUES ({marks})"),

@@ -4,11 +4,12 @@
 //! values (missing key = NULL column); `_skip: [backend...]` leaves it out for a backend that
 //! declares (with a warning) that it cannot honour it.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use rusqlite::functions::FunctionFlags;
-use rusqlite::{params_from_iter, Connection};
+use rusqlite::params_from_iter;
 use serde_json::Value as Json;
 use sigmat::ir::{Document, Rule};
 use sigmat::render::{Backend, Options};
@@ -59,37 +60,6 @@ pub fn events(rule: &Rule, backend: &str) -> Vec<(bool, serde_json::Map<String, 
     out
 }
 
-fn connection() -> Connection {
-    let db = Connection::open_in_memory().expect("in-memory sqlite");
-    db.create_scalar_function(
-        "regexp",
-        2,
-        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
-        |ctx| {
-            let re: String = ctx.get(0)?;
-            let value: Option<String> = ctx.get(1).ok();
-            let re = regex::Regex::new(&re)
-                .map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))?;
-            Ok(value.is_some_and(|v| re.is_match(&v)))
-        },
-    )
-    .expect("register REGEXP");
-    db
-}
-
-fn sql_value(v: &Json) -> rusqlite::types::Value {
-    use rusqlite::types::Value as V;
-    match v {
-        Json::Null => V::Null,
-        Json::Bool(b) => V::Text(b.to_string()),
-        Json::Number(n) => n
-            .as_i64()
-            .map_or_else(|| V::Real(n.as_f64().unwrap_or(f64::NAN)), V::Integer),
-        Json::String(s) => V::Text(s.clone()),
-        other => V::Text(other.to_string()),
-    }
-}
-
 #[test]
 fn adversarial_fixtures_execute_on_sqlite() {
     let backend = Backend::builtin("sqlite").expect("sqlite backend");
@@ -104,7 +74,7 @@ fn adversarial_fixtures_execute_on_sqlite() {
         for (_, ev) in &evs {
             cols.extend(ev.keys().cloned());
         }
-        let db = connection();
+        let db = common::sqlite_with_regexp();
         let cols: Vec<String> = cols.into_iter().collect();
         let quoted: Vec<String> = cols.iter().map(|c| format!("\"{c}\"")).collect();
         db.execute(
@@ -114,10 +84,10 @@ fn adversarial_fixtures_execute_on_sqlite() {
         .expect("create table");
         for (i, (_, ev)) in evs.iter().enumerate() {
             let mut values = vec![rusqlite::types::Value::Integer(i as i64)];
-            values.extend(
-                cols.iter()
-                    .map(|c| ev.get(c).map_or(rusqlite::types::Value::Null, sql_value)),
-            );
+            values.extend(cols.iter().map(|c| {
+                ev.get(c)
+                    .map_or(rusqlite::types::Value::Null, common::sql_value)
+            }));
             let marks = vec!["?"; values.len()].join(", ");
             db.execute(
                 &format!("INSERT INTO logs VALUES ({marks})"),

@@ -68,3 +68,40 @@ pub fn rule_folders(base: &Path) -> Vec<PathBuf> {
     dirs.sort();
     dirs
 }
+
+/// An in-memory SQLite database with `REGEXP` registered with Rust `regex` semantics (the
+/// `sqlite` backend leaves REGEXP to the caller).
+pub fn sqlite_with_regexp() -> rusqlite::Connection {
+    use rusqlite::functions::FunctionFlags;
+    let db = rusqlite::Connection::open_in_memory().expect("in-memory sqlite");
+    db.create_scalar_function(
+        "regexp",
+        2,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let re: String = ctx.get(0)?;
+            let value: Option<String> = ctx.get(1).ok();
+            let re = regex::Regex::new(&re)
+                .map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))?;
+            Ok(value.is_some_and(|v| re.is_match(&v)))
+        },
+    )
+    .expect("register REGEXP");
+    db
+}
+
+/// A JSON event value as the SQLite column value the SQL backends expect: null as NULL,
+/// booleans as text, numbers as numbers, anything else as its text.
+pub fn sql_value(v: &serde_json::Value) -> rusqlite::types::Value {
+    use rusqlite::types::Value as V;
+    use serde_json::Value as J;
+    match v {
+        J::Null => V::Null,
+        J::Bool(b) => V::Text(b.to_string()),
+        J::Number(n) => n
+            .as_i64()
+            .map_or_else(|| V::Real(n.as_f64().unwrap_or(f64::NAN)), V::Integer),
+        J::String(s) => V::Text(s.clone()),
+        other => V::Text(other.to_string()),
+    }
+}
