@@ -2,8 +2,10 @@
 //!
 //! - the prefiltered [`RuleSet::matches`] equals the unfiltered evaluation of every rule (the
 //!   prefilter never drops a match), and equals each rule's own [`CompiledRule::is_match`];
-//! - both equal a small reference evaluator written straight from the IR docs (string patterns
-//!   through `Pattern::to_regex`, the regex the IR defines).
+//! - both equal the reference evaluator written straight from the IR docs
+//!   (`tests/eval_reference`, shared with the differential test).
+
+mod eval_reference;
 
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
@@ -150,88 +152,6 @@ fn event() -> impl Strategy<Value = Value> {
         })
 }
 
-/// Reference evaluator, straight from the IR docs.
-fn lookup<'a>(e: &'a Value, f: &str) -> Option<&'a Value> {
-    e.get(f).or_else(|| {
-        let (a, b) = f.split_once('.')?;
-        e.get(a)?.get(b)
-    })
-}
-
-fn leaves(v: &Value) -> Vec<&Value> {
-    match v {
-        Value::Array(xs) => xs.iter().flat_map(leaves).collect(),
-        v => vec![v],
-    }
-}
-
-fn strings(v: &Value, out: &mut Vec<String>) {
-    match v {
-        Value::String(s) => out.push(s.clone()),
-        Value::Array(xs) => xs.iter().for_each(|x| strings(x, out)),
-        Value::Object(m) => m.values().for_each(|x| strings(x, out)),
-        _ => {}
-    }
-}
-
-fn text_of(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(_) | Value::Bool(_) => Some(v.to_string()),
-        _ => None,
-    }
-}
-
-fn reference(x: &Expr, e: &Value) -> bool {
-    match x {
-        Expr::And(xs) => xs.iter().all(|x| reference(x, e)),
-        Expr::Or(xs) => xs.iter().any(|x| reference(x, e)),
-        Expr::Not(x) => !reference(x, e),
-        Expr::Pred(p) => {
-            let str_re = |t: &Test| -> regex::Regex {
-                match t {
-                    Test::Str { pattern, cased } => {
-                        regex::Regex::new(&pattern.to_regex(*cased).unwrap()).unwrap()
-                    }
-                    Test::Regex { pattern, flags } => regex::RegexBuilder::new(pattern)
-                        .case_insensitive(flags.ignore_case)
-                        .build()
-                        .unwrap(),
-                    _ => unreachable!(),
-                }
-            };
-            let Some(f) = &p.field else {
-                let re = str_re(&p.test);
-                let mut all = Vec::new();
-                strings(e, &mut all);
-                return all.iter().any(|s| re.is_match(s));
-            };
-            let v = lookup(e, f);
-            match &p.test {
-                Test::Str { .. } | Test::Regex { .. } => {
-                    let re = str_re(&p.test);
-                    v.is_some_and(|v| {
-                        leaves(v)
-                            .into_iter()
-                            .filter_map(text_of)
-                            .any(|t| re.is_match(&t))
-                    })
-                }
-                Test::Num { value, .. } => v.is_some_and(|v| {
-                    leaves(v).into_iter().any(|x| match x {
-                        Value::Number(n) => n.as_f64() == Some(value.as_f64()),
-                        Value::String(s) => s.parse::<f64>().ok() == Some(value.as_f64()),
-                        _ => false,
-                    })
-                }),
-                Test::Null => v.is_none_or(|v| leaves(v).iter().any(|x| x.is_null())),
-                Test::Exists(b) => v.is_some() == *b,
-                _ => unreachable!(),
-            }
-        }
-    }
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
 
@@ -251,8 +171,11 @@ proptest! {
             prop_assert_eq!(&got, &want, "single rules on {}", e);
             // The reference uses the regex crate's case folding, identical to ours on ASCII.
             if e.to_string().is_ascii() && exprs.iter().all(|x| format!("{x:?}").is_ascii()) {
-                let reference: Vec<usize> =
-                    (0..exprs.len()).filter(|&i| reference(&exprs[i], e)).collect();
+                let reference: Vec<usize> = (0..exprs.len())
+                    .filter(|&i| {
+                        eval_reference::expr(&exprs[i], e).expect("the reference models every test generated here")
+                    })
+                    .collect();
                 prop_assert_eq!(&got, &reference, "reference on {}", e);
             }
         }
