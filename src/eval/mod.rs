@@ -236,12 +236,8 @@ impl RuleSet {
     /// [`RuleSet::matches`] into `out` (cleared first), reusing working memory.
     pub fn matches_with(&self, event: &Value, scratch: &mut Scratch, out: &mut Vec<usize>) {
         out.clear();
-        scratch.next_event(self.fields.len(), self.rules.len());
-        let mut slots = recycle(std::mem::take(&mut scratch.slots));
-        slots.resize(self.fields.len(), None);
+        let slots = self.run_prefilter(event, scratch);
         let Scratch { fc, marks, .. } = scratch;
-        self.prefilter
-            .candidates(event, &self.fields, fc, marks, &mut slots);
         let mut ctx = Ctx {
             fields: &self.fields,
             event,
@@ -271,14 +267,23 @@ impl RuleSet {
     /// [`RuleSet::candidates`] into `out`, reusing working memory (unsorted).
     pub fn candidates_with(&self, event: &Value, scratch: &mut Scratch, out: &mut Vec<usize>) {
         out.clear();
+        let slots = self.run_prefilter(event, scratch);
+        scratch.slots = recycle(slots);
+        out.extend(scratch.marks.candidates.iter().map(|&r| r as usize));
+    }
+
+    /// Starts a new event in `scratch` and runs the prefilter over it: the candidates land in
+    /// `scratch.marks`, and the event's top-level field values are returned as slots (hand the
+    /// vector back with `scratch.slots = recycle(slots)` to reuse its allocation).
+    #[inline]
+    fn run_prefilter<'e>(&self, event: &'e Value, scratch: &mut Scratch) -> Vec<Option<&'e Value>> {
         scratch.next_event(self.fields.len(), self.rules.len());
         let mut slots = recycle(std::mem::take(&mut scratch.slots));
         slots.resize(self.fields.len(), None);
         let Scratch { fc, marks, .. } = scratch;
         self.prefilter
             .candidates(event, &self.fields, fc, marks, &mut slots);
-        scratch.slots = recycle(slots);
-        out.extend(marks.candidates.iter().map(|&r| r as usize));
+        slots
     }
 
     /// Every compiled rule that matches, without the prefilter (reference for tests).
