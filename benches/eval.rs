@@ -10,7 +10,9 @@
 //! noise, and written once to an NDJSON file; every lane then streams that file line by line:
 //!
 //! - `parse`: `serde_json::from_str::<Value>` only (the baseline);
-//! - `parse+eval`: parse, then `RuleSet::matches_with`;
+//! - `parse+eval`: parse into the evaluator's event form (`sigmat::eval::Val`, what `sigmat
+//!   eval` does), then `RuleSet::matches_with`;
+//! - with `SIGMAT_BENCH_VERBOSE=1` also `parse (sigmat Val)`: that parse alone;
 //!
 //! each single-threaded and on 2 threads (rayon, batches of 4096 lines). Reported: events/s,
 //! MB/s (single-thread lanes use the thread's CPU time, so a busy machine does not skew them;
@@ -30,7 +32,7 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 use serde_json::{json, Map, Value};
-use sigmat::eval::{RuleSet, Scratch};
+use sigmat::eval::{RuleSet, Scratch, Val};
 use sigmat::ir::{Document, Piece, Test};
 
 /// splitmix64: small, deterministic.
@@ -446,8 +448,12 @@ fn main() {
         let v: Value = serde_json::from_str(l).expect("valid JSON");
         usize::from(v.is_object()) - 1
     };
+    let parse_val = |l: &str, _: &mut Scratch, _: &mut Vec<usize>| -> usize {
+        let v = Val::parse(l).expect("valid JSON");
+        usize::from(v.is_object()) - 1
+    };
     let eval = |l: &str, s: &mut Scratch, o: &mut Vec<usize>| -> usize {
-        let v: Value = serde_json::from_str(l).expect("valid JSON");
+        let v = Val::parse(l).expect("valid JSON");
         set.matches_with(&v, s, o);
         o.len()
     };
@@ -457,6 +463,9 @@ fn main() {
     );
     for threads in lanes {
         let p = lane("parse (serde_json)", &path, threads, bytes, &parse);
+        if std::env::var_os("SIGMAT_BENCH_VERBOSE").is_some() {
+            lane("parse (sigmat Val)", &path, threads, bytes, &parse_val);
+        }
         let e = lane("parse+eval (sigmat)", &path, threads, bytes, &eval);
         println!(
             "  -> eval throughput / parse-only throughput = {:.2} ({} thread(s))",
@@ -490,14 +499,18 @@ fn main() {
         }
         // Evaluation alone, on pre-parsed events (the sample re-read).
         let mut reader = BufReader::new(File::open(&path).expect("events"));
-        let mut parsed = Vec::with_capacity(k);
+        let mut lines = Vec::with_capacity(k);
         for _ in 0..k {
             line.clear();
             if reader.read_line(&mut line).expect("read") == 0 {
                 break;
             }
-            parsed.push(serde_json::from_str::<Value>(&line).expect("valid JSON"));
+            lines.push(line.clone());
         }
+        let parsed: Vec<Val<'_>> = lines
+            .iter()
+            .map(|l| Val::parse(l).expect("valid JSON"))
+            .collect();
         let mut scratch = Scratch::default();
         let mut out = Vec::new();
         let mut m = 0;
@@ -522,12 +535,10 @@ fn main() {
             secs * 1e6 / (reps * parsed.len()) as f64,
             (reps * parsed.len()) as f64 / secs
         );
+        // The sample's matches through `serde_json::Value` (above) and through `Val`.
+        assert_eq!(m, reps * hits, "Value and Val events give the same matches");
         let cpu0 = thread_cpu();
         let mut c = 0;
-        let reps = std::env::var("XREPS")
-            .ok()
-            .and_then(|x| x.parse().ok())
-            .unwrap_or(3);
         for _ in 0..reps {
             for v in &parsed {
                 set.candidates_with(v, &mut scratch, &mut out);

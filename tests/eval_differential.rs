@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 use regex_syntax::hir::{Class, Hir, HirKind};
 use serde_json::{json, Map, Value};
-use sigmat::eval::{compile_rule, RuleSet};
+use sigmat::eval::{compile_rule, RuleSet, Val};
 use sigmat::ir::{CmpOp, Document, Expr, Piece, Predicate, Rule, Test};
 
 /// Event under construction: fields set so far and fields that must stay missing.
@@ -329,6 +329,14 @@ fn native_verdicts_agree_with_the_reference() {
             .filter(|&k| compiled[keep[k]].as_ref().unwrap().is_match(e))
             .collect();
         assert_eq!(set.matches(e), want, "rule set on {e}");
+        // The same event read from its JSON text, as `sigmat eval` reads events.
+        let text = e.to_string();
+        let parsed = Val::parse(&text).expect("valid JSON");
+        assert_eq!(
+            set.matches(&parsed),
+            want,
+            "rule set on {text} parsed as Val"
+        );
     }
     let (sql_rules, sql_events, sql_hits) = sqlite_agrees(&rules, &compiled, &events);
     eprintln!(

@@ -225,7 +225,7 @@ impl<'a> Run<'a> {
                     let res = r.parse(name).map(|ev| {
                         let mut m = Vec::new();
                         set.matches_with(&ev, scratch, &mut m);
-                        let ev = (keep && !m.is_empty()).then_some(ev);
+                        let ev = (keep && !m.is_empty()).then(|| ev.to_value());
                         (m, ev)
                     });
                     (number, res)

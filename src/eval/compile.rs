@@ -2,18 +2,16 @@
 
 use std::collections::HashMap;
 
-use aho_corasick::AhoCorasick;
-use ipnet::IpNet;
-use regex::Regex;
-use serde_json::Value;
-
-use super::event::{any_string, for_each_leaf, resolve};
+use super::event::{any_string, for_each_leaf, resolve, Val};
 use super::matcher::{
     bool_holds, cidr_holds, fold, fold_into, parse_net, scalar_text, time_part, with_scalar_text,
     Glob, NumCmp, StrMatcher,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::ir::{Expr, Predicate, RefMatch, Rule, Test, TimePart};
+use aho_corasick::AhoCorasick;
+use ipnet::IpNet;
+use regex::Regex;
 
 /// Index of a field name in a [`FieldTable`].
 pub type FieldId = u32;
@@ -27,7 +25,7 @@ pub struct FieldTable {
 
 /// Per-event values of the fields without dots, indexed by [`FieldId`], filled while the
 /// prefilter walks the event's top-level keys (`None`: missing). Saves hashing each name again.
-pub(crate) type Slots<'e> = [Option<&'e Value>];
+pub(crate) type Slots<'v, 'e> = [Option<&'v Val<'e>>];
 
 impl FieldTable {
     /// The id of `name`, interning it.
@@ -329,11 +327,11 @@ pub struct Scratch {
     pub(crate) fc: FoldCache,
     pub(crate) marks: Marks,
     /// Always empty between events; its allocation is reused for each event's [`Slots`].
-    pub(crate) slots: Vec<Option<&'static Value>>,
+    pub(crate) slots: Vec<Option<&'static Val<'static>>>,
 }
 
 /// Reuses an empty vector's allocation for references of another lifetime.
-pub(crate) fn recycle<'b>(mut v: Vec<Option<&Value>>) -> Vec<Option<&'b Value>> {
+pub(crate) fn recycle<'b, 'c>(mut v: Vec<Option<&Val<'_>>>) -> Vec<Option<&'b Val<'c>>> {
     v.clear();
     v.into_iter().map(|_| None).collect()
 }
@@ -411,7 +409,7 @@ impl FoldCache {
     }
 
     /// Folded string values of the event (keywords), cached for this event.
-    pub(crate) fn keywords(&mut self, event: &Value) -> &[String] {
+    pub(crate) fn keywords(&mut self, event: &Val<'_>) -> &[String] {
         if self.kw_stamp != self.stamp {
             self.kw_stamp = self.stamp;
             let mut n = 0;
@@ -432,17 +430,17 @@ impl FoldCache {
 }
 
 /// Evaluation of compiled nodes on one event.
-pub(crate) struct Ctx<'a, 'e> {
+pub(crate) struct Ctx<'a, 'v, 'e> {
     pub fields: &'a FieldTable,
-    pub event: &'e Value,
+    pub event: &'v Val<'e>,
     pub fc: &'a mut FoldCache,
     /// Top-level field values, when the event is an object and they were collected.
-    pub slots: Option<&'a Slots<'e>>,
+    pub slots: Option<&'a Slots<'v, 'e>>,
 }
 
-impl<'e> Ctx<'_, 'e> {
+impl<'v, 'e> Ctx<'_, 'v, 'e> {
     /// Calls `f` on every value field `fid` resolves to.
-    fn lookup(&self, fid: FieldId, f: &mut dyn FnMut(&'e Value)) {
+    fn lookup(&self, fid: FieldId, f: &mut dyn FnMut(&'v Val<'e>)) {
         let name = self.fields.name(fid);
         match self.slots {
             Some(slots) if !name.contains('.') => {
@@ -479,7 +477,7 @@ impl<'e> Ctx<'_, 'e> {
             }
             return self.fc.keywords(event).iter().any(|s| pred(s));
         };
-        let mut vals: [Option<&Value>; 2] = [None, None];
+        let mut vals: [Option<&Val<'_>>; 2] = [None, None];
         let mut more = Vec::new();
         let mut n = 0;
         self.lookup(fid, &mut |v| {
@@ -493,15 +491,15 @@ impl<'e> Ctx<'_, 'e> {
         let fc = &mut *self.fc;
         vals.into_iter().flatten().chain(more).any(|v| {
             for_each_leaf(v, &mut |x| match x {
-                Value::String(s) if cased => pred(s),
-                Value::String(s) => pred(fc.folded(fid, s)),
+                Val::Str(s) if cased => pred(s),
+                Val::Str(s) => pred(fc.folded(fid, s)),
                 x => with_scalar_text(x, |t| pred(t)).unwrap_or(false),
             })
         })
     }
 
     /// Whether `f` holds for some leaf value of the field.
-    fn any_value(&self, fid: FieldId, f: &mut dyn FnMut(&Value) -> bool) -> bool {
+    fn any_value(&self, fid: FieldId, f: &mut dyn FnMut(&Val<'e>) -> bool) -> bool {
         let mut hit = false;
         self.lookup(fid, &mut |v| {
             if !hit {
@@ -519,7 +517,7 @@ impl<'e> Ctx<'_, 'e> {
                     return any_string(self.event, &mut |s| re.is_match(s));
                 };
                 self.any_value(fid, &mut |x| match x {
-                    Value::String(s) => re.is_match(s),
+                    Val::Str(s) => re.is_match(s),
                     x => with_scalar_text(x, |t| re.is_match(t)).unwrap_or(false),
                 })
             }
@@ -531,7 +529,7 @@ impl<'e> Ctx<'_, 'e> {
                 let mut null = false;
                 self.lookup(fid, &mut |v| {
                     present = true;
-                    null |= for_each_leaf(v, &mut Value::is_null);
+                    null |= for_each_leaf(v, &mut Val::is_null);
                 });
                 !present || null
             }
@@ -559,7 +557,7 @@ impl<'e> Ctx<'_, 'e> {
             let mut out = Vec::new();
             ctx.any_value(fid, &mut |x| {
                 let t = match x {
-                    Value::String(s) => Some(s.clone()),
+                    Val::Str(s) => Some(s.to_string()),
                     x => scalar_text(x),
                 };
                 if let Some(t) = t {

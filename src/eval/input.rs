@@ -17,7 +17,7 @@ use std::path::Path;
 use flate2::read::MultiGzDecoder;
 use serde_json::Value;
 
-use super::event::normalize_windows;
+use super::event::{normalize_windows, Val};
 use crate::error::{Error, ErrorKind, Result};
 
 /// One record read from an input, not yet parsed when it came from an NDJSON line (so that
@@ -48,24 +48,24 @@ impl RawRecord {
         }
     }
 
-    /// Parses (if needed) and normalises the record.
+    /// Parses (if needed) and normalises the record; the event borrows from the record.
     ///
     /// # Errors
     /// [`ErrorKind::Event`] located at `file`, the record's line and `record N`.
-    pub fn parse(self, file: &str) -> Result<Value> {
+    pub fn parse(&self, file: &str) -> Result<Val<'_>> {
         let err = |msg: String, col: Option<usize>, line: usize| {
             Error::new(ErrorKind::Event(msg))
                 .in_file(file)
                 .at_line(line, col)
                 .at(format!("record {}", self.number))
         };
-        match self.body {
-            Body::Value(v) => Ok(normalize_windows(v)),
-            Body::Text(t) => match serde_json::from_str::<Value>(&t) {
+        match &self.body {
+            Body::Value(v) => Ok(normalize_windows(Val::from_value(v))),
+            Body::Text(t) => match Val::parse(t) {
                 Ok(v) => Ok(normalize_windows(v)),
                 Err(e) => Err(err(e.to_string(), Some(e.column()), self.line)),
             },
-            Body::Error(m, col) => Err(err(m, col, self.line)),
+            Body::Error(m, col) => Err(err(m.clone(), *col, self.line)),
         }
     }
 }
@@ -228,8 +228,7 @@ impl Iterator for EventReader {
     /// The next record number and its parsed, normalised event (or its error).
     fn next(&mut self) -> Option<Self::Item> {
         let r = self.next_raw()?;
-        let n = r.number;
-        Some((n, r.parse(&self.name)))
+        Some((r.number, r.parse(&self.name).map(|v| v.to_value())))
     }
 }
 

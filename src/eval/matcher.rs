@@ -10,9 +10,9 @@
 use std::cmp::Ordering;
 use std::net::IpAddr;
 
+use super::event::Val;
 use ipnet::IpNet;
 use memchr::memmem;
-use serde_json::Value;
 
 use crate::ir::{CmpOp, Number, Piece, Shape, TimePart};
 
@@ -78,10 +78,10 @@ pub fn is_folded(s: &str) -> bool {
 
 /// The JSON text a number or boolean is tested through (`4688`, `true`). `None` for other kinds.
 #[must_use]
-pub fn scalar_text(v: &Value) -> Option<String> {
+pub fn scalar_text(v: &Val<'_>) -> Option<String> {
     match v {
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
+        Val::Num(n) => Some(n.to_string()),
+        Val::Bool(b) => Some(b.to_string()),
         _ => None,
     }
 }
@@ -89,7 +89,7 @@ pub fn scalar_text(v: &Value) -> Option<String> {
 /// Calls `f` on [`scalar_text`] of `v` without allocating (the text is formatted on the
 /// stack when it fits, as numbers and booleans do); `None` for strings, arrays, objects and
 /// `null`.
-pub fn with_scalar_text<R>(v: &Value, f: impl FnOnce(&str) -> R) -> Option<R> {
+pub fn with_scalar_text<R>(v: &Val<'_>, f: impl FnOnce(&str) -> R) -> Option<R> {
     use std::fmt::Write;
     /// A fixed buffer; fails when full.
     struct Buf {
@@ -109,8 +109,8 @@ pub fn with_scalar_text<R>(v: &Value, f: impl FnOnce(&str) -> R) -> Option<R> {
     }
     let mut buf = Buf { b: [0; 40], n: 0 };
     let fits = match v {
-        Value::Number(n) => write!(buf, "{n}").is_ok(),
-        Value::Bool(b) => write!(buf, "{b}").is_ok(),
+        Val::Num(n) => write!(buf, "{n}").is_ok(),
+        Val::Bool(b) => write!(buf, "{b}").is_ok(),
         _ => return None,
     };
     if fits {
@@ -348,15 +348,15 @@ impl NumCmp {
 
     /// Whether a JSON number, or a string holding a number, compares as required.
     #[must_use]
-    pub fn holds(&self, v: &Value) -> bool {
+    pub fn holds(&self, v: &Val<'_>) -> bool {
         match v {
-            Value::Number(n) => {
+            Val::Num(n) => {
                 if let (Some(a), Some(b)) = (n.as_i64(), self.int) {
                     return self.op.holds(a.cmp(&b));
                 }
                 n.as_f64().is_some_and(|a| self.cmp_f64(a))
             }
-            Value::String(s) => {
+            Val::Str(s) => {
                 let t = s.trim();
                 if let (Ok(a), Some(b)) = (t.parse::<i64>(), self.int) {
                     return self.op.holds(a.cmp(&b));
@@ -391,12 +391,12 @@ const EXACT: i64 = 1 << 53;
 /// otherwise. Two such values are equal under [`CmpOp::Eq`] exactly when their keys are equal,
 /// which lets the prefilter look numeric equalities up in a map.
 #[must_use]
-pub fn num_key(v: &Value) -> Option<i64> {
+pub fn num_key(v: &Val<'_>) -> Option<i64> {
     let from_f64 =
         |f: f64| (f.is_finite() && f.fract() == 0.0 && f.abs() < EXACT as f64).then_some(f as i64);
     match v {
-        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().and_then(from_f64)),
-        Value::String(s) => {
+        Val::Num(n) => n.as_i64().or_else(|| n.as_f64().and_then(from_f64)),
+        Val::Str(s) => {
             let t = s.trim();
             t.parse::<i64>()
                 .ok()
@@ -417,10 +417,10 @@ pub fn rule_num_key(n: &Number) -> Option<i64> {
 
 /// Whether a JSON value is the boolean `want` (JSON bool, or `true`/`false` in any case).
 #[must_use]
-pub fn bool_holds(v: &Value, want: bool) -> bool {
+pub fn bool_holds(v: &Val<'_>, want: bool) -> bool {
     match v {
-        Value::Bool(b) => *b == want,
-        Value::String(s) => s.eq_ignore_ascii_case(if want { "true" } else { "false" }),
+        Val::Bool(b) => *b == want,
+        Val::Str(s) => s.eq_ignore_ascii_case(if want { "true" } else { "false" }),
         _ => false,
     }
 }
@@ -438,8 +438,8 @@ pub fn parse_net(s: &str) -> Result<IpNet, String> {
 
 /// Whether a string holds an address inside `net` (IPv4-mapped IPv6 counts as IPv4).
 #[must_use]
-pub fn cidr_holds(net: &IpNet, v: &Value) -> bool {
-    let Value::String(s) = v else { return false };
+pub fn cidr_holds(net: &IpNet, v: &Val<'_>) -> bool {
+    let Val::Str(s) = v else { return false };
     let Ok(ip) = s.trim().parse::<IpAddr>() else {
         return false;
     };
@@ -524,6 +524,10 @@ mod tests {
     use crate::ir::Pattern;
     use serde_json::json;
 
+    fn j(x: serde_json::Value) -> Val<'static> {
+        Val::from_value(&x).into_owned()
+    }
+
     fn m(p: &str, cased: bool, v: &str) -> bool {
         let pat = Pattern::parse_canonical(p).unwrap();
         let sm = StrMatcher::new(&pat, cased);
@@ -592,14 +596,14 @@ mod tests {
     #[test]
     fn numbers() {
         let eq = NumCmp::new(CmpOp::Eq, &Number::new("4688"));
-        assert!(eq.holds(&json!(4688)));
-        assert!(eq.holds(&json!("4688")));
-        assert!(eq.holds(&json!(4688.0)));
-        assert!(!eq.holds(&json!("x4688")));
-        assert!(!eq.holds(&json!(true)));
+        assert!(eq.holds(&j(json!(4688))));
+        assert!(eq.holds(&j(json!("4688"))));
+        assert!(eq.holds(&j(json!(4688.0))));
+        assert!(!eq.holds(&j(json!("x4688"))));
+        assert!(!eq.holds(&j(json!(true))));
         let gt = NumCmp::new(CmpOp::Gt, &Number::new("0.5"));
-        assert!(gt.holds(&json!(1)));
-        assert!(!gt.holds(&json!("0.25")));
+        assert!(gt.holds(&j(json!(1))));
+        assert!(!gt.holds(&j(json!("0.25"))));
     }
 
     #[test]
@@ -618,6 +622,7 @@ mod tests {
             json!(u64::MAX),
             json!(true),
         ];
+        let values: Vec<Val<'_>> = values.iter().map(Val::from_value).collect();
         for rule in ["4688", "4688.0", "4.688e3", "9007199254740993", "-1"] {
             let n = Number::new(rule);
             let eq = NumCmp::new(CmpOp::Eq, &n);
@@ -628,22 +633,22 @@ mod tests {
                 }
             }
         }
-        assert_eq!(num_key(&json!("4.688e3")), Some(4688));
+        assert_eq!(num_key(&j(json!("4.688e3"))), Some(4688));
         assert_eq!(rule_num_key(&Number::new("9007199254740993")), None);
     }
 
     #[test]
     fn bools_and_cidr() {
-        assert!(bool_holds(&json!(true), true));
-        assert!(bool_holds(&json!("TRUE"), true));
-        assert!(!bool_holds(&json!("1"), true));
+        assert!(bool_holds(&j(json!(true)), true));
+        assert!(bool_holds(&j(json!("TRUE")), true));
+        assert!(!bool_holds(&j(json!("1")), true));
         let n = parse_net("10.0.0.0/8").unwrap();
-        assert!(cidr_holds(&n, &json!("10.1.2.3")));
-        assert!(cidr_holds(&n, &json!("::ffff:10.1.2.3")));
-        assert!(!cidr_holds(&n, &json!("11.1.2.3")));
-        assert!(!cidr_holds(&n, &json!(10)));
+        assert!(cidr_holds(&n, &j(json!("10.1.2.3"))));
+        assert!(cidr_holds(&n, &j(json!("::ffff:10.1.2.3"))));
+        assert!(!cidr_holds(&n, &j(json!("11.1.2.3"))));
+        assert!(!cidr_holds(&n, &j(json!(10))));
         let n6 = parse_net("fe80::/10").unwrap();
-        assert!(cidr_holds(&n6, &json!("fe80::1")));
+        assert!(cidr_holds(&n6, &j(json!("fe80::1"))));
         assert!(parse_net("nope").is_err());
     }
 

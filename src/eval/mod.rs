@@ -12,6 +12,9 @@
 //!   its rarest 4-byte window, tested against a cache-resident bitmap),
 //!   so an event reaches only the rules that could match it. [`RuleSet::matches_batch`] spreads
 //!   events over threads with rayon.
+//! - Events are read as [`Val`] ([`event`]): JSON whose strings borrow from the input text and
+//!   whose objects are entry vectors, parsed by `serde_json` in about half the time a
+//!   `serde_json::Value` takes. Every entry point also takes a `serde_json::Value` ([`AsEvent`]).
 //! - [`input`] reads NDJSON, JSON arrays, concatenated JSON objects, gzip and stdin, and
 //!   normalises Windows event JSON so that Sigma field names resolve ([`event`]).
 //!
@@ -25,9 +28,9 @@ pub mod matcher;
 mod prefilter;
 
 use rayon::prelude::*;
-use serde_json::Value;
 
 pub use compile::{FieldId, FieldTable, Scratch};
+pub use event::{AsEvent, Val};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::ir::{self, Document};
@@ -91,13 +94,14 @@ fn locate(e: Error, rule: &ir::Rule) -> Error {
 impl CompiledRule {
     /// Whether the rule matches `event` (any of its conditions holds).
     #[must_use]
-    pub fn is_match(&self, event: &Value) -> bool {
+    pub fn is_match(&self, event: &(impl AsEvent + ?Sized)) -> bool {
         let mut scratch = Scratch::default();
         self.is_match_with(event, &mut scratch)
     }
 
     /// [`CompiledRule::is_match`] reusing working memory across events.
-    pub fn is_match_with(&self, event: &Value, scratch: &mut Scratch) -> bool {
+    pub fn is_match_with(&self, event: &(impl AsEvent + ?Sized), scratch: &mut Scratch) -> bool {
+        let event = &*event.as_event();
         scratch.next_event(self.fields.len(), 0);
         let mut ctx = Ctx {
             fields: &self.fields,
@@ -226,7 +230,7 @@ impl RuleSet {
 
     /// The compiled rules (numbered `0..len()`) that match `event`, in increasing order.
     #[must_use]
-    pub fn matches(&self, event: &Value) -> Vec<usize> {
+    pub fn matches(&self, event: &(impl AsEvent + ?Sized)) -> Vec<usize> {
         let mut scratch = Scratch::default();
         let mut out = Vec::new();
         self.matches_with(event, &mut scratch, &mut out);
@@ -234,7 +238,13 @@ impl RuleSet {
     }
 
     /// [`RuleSet::matches`] into `out` (cleared first), reusing working memory.
-    pub fn matches_with(&self, event: &Value, scratch: &mut Scratch, out: &mut Vec<usize>) {
+    pub fn matches_with(
+        &self,
+        event: &(impl AsEvent + ?Sized),
+        scratch: &mut Scratch,
+        out: &mut Vec<usize>,
+    ) {
+        let event = &*event.as_event();
         out.clear();
         let slots = self.run_prefilter(event, scratch);
         let Scratch { fc, marks, .. } = scratch;
@@ -256,7 +266,7 @@ impl RuleSet {
     /// The compiled rules the prefilter lets through for `event` (a superset of the matches;
     /// for diagnostics and tests), in increasing order.
     #[must_use]
-    pub fn candidates(&self, event: &Value) -> Vec<usize> {
+    pub fn candidates(&self, event: &(impl AsEvent + ?Sized)) -> Vec<usize> {
         let mut scratch = Scratch::default();
         let mut out = Vec::new();
         self.candidates_with(event, &mut scratch, &mut out);
@@ -265,7 +275,13 @@ impl RuleSet {
     }
 
     /// [`RuleSet::candidates`] into `out`, reusing working memory (unsorted).
-    pub fn candidates_with(&self, event: &Value, scratch: &mut Scratch, out: &mut Vec<usize>) {
+    pub fn candidates_with(
+        &self,
+        event: &(impl AsEvent + ?Sized),
+        scratch: &mut Scratch,
+        out: &mut Vec<usize>,
+    ) {
+        let event = &*event.as_event();
         out.clear();
         let slots = self.run_prefilter(event, scratch);
         scratch.slots = recycle(slots);
@@ -276,7 +292,11 @@ impl RuleSet {
     /// `scratch.marks`, and the event's top-level field values are returned as slots (hand the
     /// vector back with `scratch.slots = recycle(slots)` to reuse its allocation).
     #[inline]
-    fn run_prefilter<'e>(&self, event: &'e Value, scratch: &mut Scratch) -> Vec<Option<&'e Value>> {
+    fn run_prefilter<'v, 'e>(
+        &self,
+        event: &'v Val<'e>,
+        scratch: &mut Scratch,
+    ) -> Vec<Option<&'v Val<'e>>> {
         scratch.next_event(self.fields.len(), self.rules.len());
         let mut slots = recycle(std::mem::take(&mut scratch.slots));
         slots.resize(self.fields.len(), None);
@@ -288,7 +308,8 @@ impl RuleSet {
 
     /// Every compiled rule that matches, without the prefilter (reference for tests).
     #[must_use]
-    pub fn matches_unfiltered(&self, event: &Value) -> Vec<usize> {
+    pub fn matches_unfiltered(&self, event: &(impl AsEvent + ?Sized)) -> Vec<usize> {
+        let event = &*event.as_event();
         let mut scratch = Scratch::default();
         scratch.next_event(self.fields.len(), self.rules.len());
         let mut ctx = Ctx {
@@ -304,7 +325,7 @@ impl RuleSet {
 
     /// [`RuleSet::matches`] for many events, spread over the rayon thread pool.
     #[must_use]
-    pub fn matches_batch(&self, events: &[Value]) -> Vec<Vec<usize>> {
+    pub fn matches_batch<E: AsEvent + Sync>(&self, events: &[E]) -> Vec<Vec<usize>> {
         events
             .par_iter()
             .map_init(Scratch::default, |scratch, e| {

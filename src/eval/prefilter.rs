@@ -18,14 +18,12 @@
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
-use regex_syntax::hir::{Class, Hir, HirKind};
-use serde_json::Value;
-
 use super::compile::{FieldId, FieldTable, FoldCache, Marks};
-use super::event::{any_string, for_each_leaf, resolve};
+use super::event::{any_string, for_each_leaf, resolve, Val};
 use super::matcher::{fold, num_key, rule_num_key, with_scalar_text};
 use crate::ir::{CmpOp, Expr, Piece, Predicate, Rule, Test};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use regex_syntax::hir::{Class, Hir, HirKind};
 
 /// A necessary condition on an event.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -497,7 +495,7 @@ struct FieldScan {
 impl FieldScan {
     /// Marks the rules whose atoms on this field hold for the leaf value `x`. With
     /// `keywords`, strings in objects below the field are scanned for keyword needles.
-    fn leaf(&self, x: &Value, fc: &mut FoldCache, marks: &mut Marks, keywords: Option<&Scan>) {
+    fn leaf(&self, x: &Val<'_>, fc: &mut FoldCache, marks: &mut Marks, keywords: Option<&Scan>) {
         if !self.nums.is_empty() {
             if let Some(rules) = num_key(x).and_then(|k| self.nums.get(&k)) {
                 for &r in rules {
@@ -506,14 +504,14 @@ impl FieldScan {
             }
         }
         match x {
-            Value::String(s) => {
+            Val::Str(s) => {
                 if let Some(scan) = &self.scan {
                     scan.string(Some(self.fid), s, fc, marks);
                 } else if let Some(kw) = keywords {
                     kw.string(None, s, fc, marks);
                 }
             }
-            Value::Object(_) => {
+            Val::Obj(_) => {
                 if let Some(kw) = keywords {
                     scan_strings(kw, x, marks);
                 }
@@ -526,7 +524,7 @@ impl FieldScan {
         }
     }
 
-    fn value(&self, v: &Value, fc: &mut FoldCache, marks: &mut Marks, keywords: Option<&Scan>) {
+    fn value(&self, v: &Val<'_>, fc: &mut FoldCache, marks: &mut Marks, keywords: Option<&Scan>) {
         for &r in &self.present {
             marks.add(r);
         }
@@ -541,7 +539,7 @@ impl FieldScan {
 }
 
 /// Scans every string anywhere in `v` with the keyword automaton.
-fn scan_strings(kw: &Scan, v: &Value, marks: &mut Marks) {
+fn scan_strings(kw: &Scan, v: &Val<'_>, marks: &mut Marks) {
     any_string(v, &mut |s| {
         if s.is_ascii() {
             kw.mark(s, marks);
@@ -665,24 +663,24 @@ impl Prefilter {
     /// Fills `marks.candidates` with the rules that could match `event` (unsorted, no
     /// duplicates). `Scratch::next_event` must have been called.
     /// Also fills `slots` with the values of the fields without dots (object events).
-    pub(crate) fn candidates<'e>(
+    pub(crate) fn candidates<'v, 'e>(
         &self,
-        event: &'e Value,
+        event: &'v Val<'e>,
         fields: &FieldTable,
         fc: &mut FoldCache,
         marks: &mut Marks,
-        slots: &mut [Option<&'e Value>],
+        slots: &mut [Option<&'v Val<'e>>],
     ) {
         for &r in &self.always {
             marks.add(r);
         }
         let kw = self.keywords.as_ref();
         match event {
-            Value::Object(map) => {
+            Val::Obj(entries) => {
                 // Each top-level value once: its field's atoms and, merged into the same
                 // automaton, the keyword needles; values of other keys only for keywords.
-                for (k, v) in map {
-                    if let Some(&(fid, i)) = self.top.get(k.as_str()) {
+                for (k, v) in entries {
+                    if let Some(&(fid, i)) = self.top.get(&**k) {
                         slots[fid as usize] = Some(v);
                         if i != NO_SCAN {
                             self.fields[i as usize].value(v, fc, marks, kw);
@@ -802,6 +800,7 @@ mod tests {
             serde_json::json!("text"),
             serde_json::json!(null),
         ] {
+            let v = Val::from_value(&v);
             assert_eq!(with_scalar_text(&v, str::to_string), scalar_text(&v), "{v}");
         }
     }
