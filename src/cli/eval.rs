@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
 use rayon::prelude::*;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::error::Error;
 use crate::eval::input::{EventReader, RawRecord};
@@ -188,6 +188,8 @@ struct Run<'a> {
     pool: Option<rayon::ThreadPool>,
     out: std::io::BufWriter<std::io::StdoutLock<'static>>,
     counts: Vec<u64>,
+    /// Each rule's level as written in Sigma (`high`), for output.
+    levels: Vec<Option<String>>,
     events: u64,
     bad_events: u64,
     bytes: u64,
@@ -204,6 +206,12 @@ impl<'a> Run<'a> {
             pool,
             out: std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock()),
             counts: vec![0; set.len()],
+            levels: (0..set.len())
+                .map(|r| {
+                    let l = set.info(r).level?;
+                    serde_json::to_value(l).ok()?.as_str().map(str::to_string)
+                })
+                .collect(),
             events: 0,
             bad_events: 0,
             bytes: 0,
@@ -271,34 +279,40 @@ impl<'a> Run<'a> {
         r: usize,
         ev: Option<&Value>,
     ) -> std::io::Result<()> {
+        /// One JSONL match line, serialised without building a `Value` first.
+        #[derive(serde::Serialize)]
+        struct Line<'a> {
+            rule_id: Option<&'a str>,
+            title: &'a str,
+            level: Option<&'a str>,
+            rule_path: Option<&'a str>,
+            input: &'a str,
+            record: usize,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            event: Option<&'a Value>,
+        }
         let info = self.set.info(r);
-        let level = info.level.map(|l| {
-            serde_json::to_value(l)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default()
-        });
+        let level = self.levels[r].as_deref();
         match self.args.format {
             EvalFormat::Text => writeln!(
                 self.out,
                 "{input}:{record}: {} {} ({})",
-                level.as_deref().unwrap_or("-"),
+                level.unwrap_or("-"),
                 info.title,
                 info.id.as_deref().unwrap_or("no id")
             ),
             EvalFormat::Jsonl => {
-                let mut o = json!({
-                    "rule_id": info.id,
-                    "title": info.title,
-                    "level": level,
-                    "rule_path": info.file,
-                    "input": input,
-                    "record": record,
-                });
-                if let Some(ev) = ev {
-                    o["event"] = ev.clone();
-                }
-                writeln!(self.out, "{o}")
+                let line = Line {
+                    rule_id: info.id.as_deref(),
+                    title: &info.title,
+                    level,
+                    rule_path: info.file.as_deref(),
+                    input,
+                    record,
+                    event: ev,
+                };
+                serde_json::to_writer(&mut self.out, &line)?;
+                self.out.write_all(b"\n")
             }
         }
     }
