@@ -329,13 +329,17 @@ fn commonness(b: u8) -> u32 {
     }
 }
 
-/// A needle found through its gram.
+/// A needle found through its gram: where its bytes and its rules are in [`Scan`]'s pools.
 #[derive(Debug)]
 struct Long {
     /// Where the gram starts in the needle.
-    offset: usize,
-    needle: Box<[u8]>,
-    rules: Box<[u32]>,
+    offset: u32,
+    /// The folded needle: `Scan::bytes[at..at + len]`.
+    at: u32,
+    len: u32,
+    /// The rules listing it: `Scan::rules[rules_at..rules_at + rules_len]`.
+    rules_at: u32,
+    rules_len: u32,
 }
 
 /// The folded needles of one field (or of the keywords) → the rules listing them. Matching is
@@ -352,8 +356,14 @@ struct Scan {
     /// `32 - log2(bitmap bits)`.
     shift: u32,
     bitmap: Vec<u64>,
-    grams: FxMap<u32, Vec<u32>>,
+    /// Gram → its needles, a range of `long` (which is ordered by gram), so that a hit costs
+    /// one map probe and one read of contiguous entries.
+    grams: FxMap<u32, (u32, u32)>,
     long: Vec<Long>,
+    /// The long needles' folded bytes, one after the other.
+    bytes: Vec<u8>,
+    /// The long needles' rules, one list after the other.
+    rules: Vec<u32>,
     /// Needles shorter than [`GRAM`].
     short: Option<(AhoCorasick, Vec<Vec<u32>>)>,
 }
@@ -369,7 +379,8 @@ impl Scan {
     /// is in values.
     fn build(needles: BTreeMap<String, Vec<u32>>, freq: &FxMap<u32, u32>) -> Scan {
         let mut short = BTreeMap::new();
-        let mut long = Vec::new();
+        // (gram, offset, folded needle, rules), ordered by gram below.
+        let mut found: Vec<(u32, usize, Vec<u8>, Vec<u32>)> = Vec::new();
         for (needle, rules) in needles {
             let b = needle.as_bytes();
             if b.len() < GRAM {
@@ -385,26 +396,33 @@ impl Scan {
                     )
                 })
                 .expect("needle of at least GRAM bytes");
-            long.push(Long {
-                offset,
-                needle: b.iter().map(|&x| LOWER[usize::from(x)]).collect(),
-                rules: rules.into_boxed_slice(),
-            });
+            let folded: Vec<u8> = b.iter().map(|&x| LOWER[usize::from(x)]).collect();
+            let g = gram_of(&folded[offset..offset + GRAM]);
+            found.push((g, offset, folded, rules));
         }
-        let bits = (long.len() * 64)
+        found.sort_by_key(|f| f.0);
+        let bits = (found.len() * 64)
             .next_power_of_two()
             .clamp(1 << 12, 1 << 19);
         let shift = 32 - bits.trailing_zeros();
         let mut bitmap = vec![0u64; bits / 64];
-        let mut grams: FxMap<u32, Vec<u32>> = FxMap::default();
-        for (i, l) in long.iter().enumerate() {
-            let g = gram_of(&l.needle[l.offset..l.offset + GRAM]);
+        let mut grams: FxMap<u32, (u32, u32)> = FxMap::default();
+        let (mut long, mut bytes, mut rule_pool) = (Vec::new(), Vec::new(), Vec::new());
+        let n32 = |n: usize| u32::try_from(n).expect("prefilter tables below 4 GiB");
+        for (g, offset, folded, rules) in found {
             let h = gram_hash(g, shift);
             bitmap[h >> 6] |= 1 << (h & 63);
-            grams
-                .entry(g)
-                .or_default()
-                .push(u32::try_from(i).expect("fewer than 2^32 needles"));
+            let i = n32(long.len());
+            grams.entry(g).or_insert((i, i)).1 = i + 1;
+            long.push(Long {
+                offset: n32(offset),
+                at: n32(bytes.len()),
+                len: n32(folded.len()),
+                rules_at: n32(rule_pool.len()),
+                rules_len: n32(rules.len()),
+            });
+            bytes.extend_from_slice(&folded);
+            rule_pool.extend_from_slice(&rules);
         }
         let short = (!short.is_empty()).then(|| {
             let ac = AhoCorasick::builder()
@@ -420,6 +438,8 @@ impl Scan {
             bitmap,
             grams,
             long,
+            bytes,
+            rules: rule_pool,
             short,
         }
     }
@@ -450,18 +470,19 @@ impl Scan {
     /// The needles of gram `g`, which starts at `at` in `b`, compared in full.
     #[cold]
     fn confirm(&self, g: u32, b: &[u8], at: usize, marks: &mut Marks) {
-        let Some(ids) = self.grams.get(&g) else {
+        let Some(&(from, to)) = self.grams.get(&g) else {
             return;
         };
-        for &i in ids {
-            let l = &self.long[i as usize];
-            let Some(start) = at.checked_sub(l.offset) else {
+        for l in &self.long[from as usize..to as usize] {
+            let Some(start) = at.checked_sub(l.offset as usize) else {
                 continue;
             };
-            if b.get(start..start + l.needle.len())
-                .is_some_and(|w| w.eq_ignore_ascii_case(&l.needle))
+            let needle = &self.bytes[l.at as usize..(l.at + l.len) as usize];
+            if b.get(start..start + needle.len())
+                .is_some_and(|w| w.eq_ignore_ascii_case(needle))
             {
-                for &r in &l.rules {
+                let rules = &self.rules[l.rules_at as usize..(l.rules_at + l.rules_len) as usize];
+                for &r in rules {
                     marks.add(r);
                 }
             }
