@@ -533,6 +533,42 @@ mod tests {
         assert_eq!(got.to_string(), want.to_string());
     }
 
+    /// JSON text with repeated keys, escapes, non-ASCII, numbers of every kind and nesting.
+    fn json_text() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let key = prop::sample::select(vec!["a", "b", "Image", r"k\\ey", r"\u00e9", "", "a.b"]);
+        let leaf = prop_oneof![
+            Just("null".to_string()),
+            any::<bool>().prop_map(|b| b.to_string()),
+            any::<i64>().prop_map(|n| n.to_string()),
+            any::<u64>().prop_map(|n| n.to_string()),
+            (-1e300f64..1e300).prop_map(|f| format!("{f:e}")),
+            "[ -~é\\u{1F600}]{0,12}".prop_map(|s| serde_json::to_string(&s).unwrap()),
+            Just(r#""C:\\Windows\\x \"q\" \u00e9 \ud83d\ude00 \n""#.to_string()),
+        ];
+        leaf.prop_recursive(4, 48, 6, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6)
+                    .prop_map(|xs| format!("[{}]", xs.join(","))),
+                prop::collection::vec((key.clone(), inner), 0..8).prop_map(|es| {
+                    let es: Vec<String> = es.iter().map(|(k, v)| format!("\"{k}\": {v}")).collect();
+                    format!("{{{}}}", es.join(", "))
+                }),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parse_agrees_with_serde_json_value(t in json_text()) {
+            let want: Value = serde_json::from_str(&t).expect("generated JSON is valid");
+            let got = Val::parse(&t).expect("Val parses what Value parses");
+            // Same values, same key order (first place, last value for a repeated key).
+            proptest::prop_assert_eq!(got.to_value().to_string(), want.to_string());
+            proptest::prop_assert_eq!(Val::from_value(&want), got);
+        }
+    }
+
     #[test]
     fn windows_event_is_flattened() {
         let e = json!({"Event": {
