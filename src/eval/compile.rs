@@ -2,6 +2,10 @@
 
 use std::collections::HashMap;
 
+use aho_corasick::AhoCorasick;
+use ipnet::IpNet;
+use regex::Regex;
+
 use super::event::{any_string, for_each_leaf, resolve, Val};
 use super::matcher::{
     bool_holds, cidr_holds, fold, fold_into, parse_net, scalar_text, time_part, with_scalar_text,
@@ -9,9 +13,6 @@ use super::matcher::{
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::ir::{Expr, Predicate, RefMatch, Rule, Test, TimePart};
-use aho_corasick::AhoCorasick;
-use ipnet::IpNet;
-use regex::Regex;
 
 /// Index of a field name in a [`FieldTable`].
 pub type FieldId = u32;

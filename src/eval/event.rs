@@ -242,13 +242,11 @@ impl<'de> Visitor<'de> for ValVisitor {
                 .wrapping_add(u64::from(k.as_bytes().first().copied().unwrap_or(0)))
                 & 63;
             if seen & (1 << class) != 0 {
-                if let Some(e) = out.iter_mut().find(|(x, _)| *x == k) {
-                    e.1 = v;
-                    continue;
-                }
+                insert(&mut out, k, v);
+            } else {
+                seen |= 1 << class;
+                out.push((k, v));
             }
-            seen |= 1 << class;
-            out.push((k, v));
         }
         Ok(Val::Obj(out))
     }

@@ -18,12 +18,13 @@
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use regex_syntax::hir::{Class, Hir, HirKind};
+
 use super::compile::{FieldId, FieldTable, FoldCache, Marks};
 use super::event::{any_string, for_each_leaf, resolve, Val};
 use super::matcher::{fold, num_key, rule_num_key, with_scalar_text};
 use crate::ir::{CmpOp, Expr, Piece, Predicate, Rule, Test};
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
-use regex_syntax::hir::{Class, Hir, HirKind};
 
 /// A necessary condition on an event.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
