@@ -10,9 +10,12 @@
 //! | renderer | [`render`] | IR → query text, through backends = data + templates |
 //! | evaluator | [`eval`] | IR → compiled matchers → verdicts on JSON events |
 //! | output formats | [`publish`] | IR + query text → Elastic detection-rules TOML, Kibana NDJSON |
-//! | CLI | [`cli`] | the commands, on top of every stage |
+//! | batch API | [`session`] | paths → rules read once, pipelines applied once → converted items |
+//! | output files | [`output`] | the atomic writer and per-rule file names |
+//! | CLI | [`cli`] | the commands: argument parsing and printing, on top of [`session`] |
 //!
-//! Stages depend on [`ir`] and [`error`] only, never on each other; the CLI wires them up.
+//! Stages depend on [`ir`] and [`error`] only, never on each other; [`session`] wires them up
+//! for a batch of rules and the CLI prints what it returns.
 //! See `ARCHITECTURE.md` for the code map and invariants.
 
 #![forbid(unsafe_code)]
@@ -23,7 +26,9 @@ pub mod cli;
 pub mod error;
 pub mod eval;
 pub mod ir;
+pub mod output;
 pub mod pipeline;
 pub mod publish;
 pub mod render;
+pub mod session;
 pub mod sigma;

@@ -291,3 +291,89 @@ fn list_pipelines_names_the_builtins() {
         ]
     );
 }
+
+#[test]
+fn rules_sharing_a_file_name_get_their_own_output_files() {
+    // Two rules named a.yml in different folders: one output each, under their folders.
+    let dir = tmp("stems");
+    let coll = dir.join("coll");
+    for (sub, image) in [("x", "\\\\one.exe"), ("y", "\\\\two.exe")] {
+        std::fs::create_dir_all(coll.join(sub)).unwrap();
+        std::fs::write(
+            coll.join(sub).join("a.yml"),
+            format!(
+                "title: {sub}\nlogsource: {{category: process_creation, product: windows}}\ndetection:\n  sel:\n    Image|endswith: '{image}'\n  condition: sel\n"
+            ),
+        )
+        .unwrap();
+    }
+    let out = dir.join("out");
+    let o = format!("{}/", out.display());
+    let r = sigmat(&["convert", "-t", "eql", "-o", &o, coll.to_str().unwrap()]);
+    assert_eq!(r.status.code(), Some(0), "{}", text(&r.stderr));
+    assert!(text(&r.stderr).ends_with("converted 2, unsupported 0, failed 0\n"));
+    let x = std::fs::read_to_string(out.join("x/a.eql")).unwrap();
+    let y = std::fs::read_to_string(out.join("y/a.eql")).unwrap();
+    assert!(x.contains("one.exe") && !x.contains("two.exe"), "{x}");
+    assert!(y.contains("two.exe"), "{y}");
+    // The same folder given twice: the second copy of each rule is renamed, not overwritten.
+    let out2 = dir.join("out2");
+    let o2 = format!("{}/", out2.display());
+    let c = coll.to_str().unwrap();
+    let r = sigmat(&["convert", "-t", "eql", "-o", &o2, c, c]);
+    assert_eq!(r.status.code(), Some(0), "{}", text(&r.stderr));
+    let mut files: Vec<String> = walk(&out2);
+    files.sort();
+    assert_eq!(files, ["x/a.eql", "x/a_2.eql", "y/a.eql", "y/a_2.eql"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn walk(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p.strip_prefix(dir).unwrap().display().to_string());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_run_that_converts_nothing_leaves_no_output_file() {
+    let dir = tmp("empty");
+    let file = dir.join("q.eql");
+    let r = sigmat(&[
+        "convert",
+        "-t",
+        "eql",
+        "-o",
+        file.to_str().unwrap(),
+        "rules/errors/unknown_modifier.yml",
+    ]);
+    assert_eq!(r.status.code(), Some(1));
+    assert!(!file.exists(), "an empty output file was left behind");
+    assert!(
+        text(&r.stderr).contains("nothing written"),
+        "{}",
+        text(&r.stderr)
+    );
+    // An earlier file stays as it was.
+    std::fs::write(&file, "old\n").unwrap();
+    let r = sigmat(&[
+        "convert",
+        "-t",
+        "eql",
+        "-o",
+        file.to_str().unwrap(),
+        "rules/errors/unknown_modifier.yml",
+    ]);
+    assert_eq!(r.status.code(), Some(1));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "old\n");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashSet};
 use regex::Regex;
 use sigmat::ir::{Document, Rule};
 use sigmat::pipeline::{self, Pipeline};
-use sigmat::publish::{self, elastic::risk_band, Format, Options, Publisher, QueryLanguage};
+use sigmat::publish::{elastic::risk_band, Format, Options, Publisher, QueryLanguage};
 use sigmat::render::{Backend, Options as RenderOptions};
 use sigmat::{attack, sigma};
 
@@ -366,7 +366,7 @@ fn catalog_windows_and_linux_rules_give_valid_detection_rules_toml() {
                 };
                 *warnings.entry(key).or_default() += 1;
             }
-            let path = publish::unique_path(&mut used, &out.path, &out.rule_id);
+            let path = sigmat::output::unique_path(&mut used, &out.path, &out.rule_id);
             renamed += usize::from(path != out.path);
             if out.text.contains("[[rule.threat]]") {
                 with_threat += 1;

@@ -582,8 +582,8 @@ fn a_broken_user_template_is_an_error_not_a_file() {
 fn atomic_write_creates_folders_and_leaves_no_temp_file() {
     let dir = std::env::temp_dir().join(format!("sigmat-publish-write-{}", std::process::id()));
     let path = dir.join("linux/a.toml");
-    publish::write_atomic(&path, "x = 1\n").expect("write");
-    publish::write_atomic(&path, "x = 2\n").expect("overwrite");
+    sigmat::output::write_atomic(&path, "x = 1\n").expect("write");
+    sigmat::output::write_atomic(&path, "x = 2\n").expect("overwrite");
     assert_eq!(std::fs::read_to_string(&path).expect("read"), "x = 2\n");
     let names: Vec<_> = std::fs::read_dir(dir.join("linux"))
         .expect("dir")
@@ -600,7 +600,8 @@ fn failed_atomic_write_keeps_the_target_and_removes_the_temp_file() {
     let target = dir.join("a.toml");
     std::fs::create_dir_all(&target).expect("mkdir");
     std::fs::write(target.join("keep"), "old").expect("write");
-    let e = publish::write_atomic(&target, "x = 1\n").expect_err("rename over a folder fails");
+    let e =
+        sigmat::output::write_atomic(&target, "x = 1\n").expect_err("rename over a folder fails");
     assert_eq!(e.kind.code(), "io");
     assert_eq!(
         e.location.file.as_deref(),

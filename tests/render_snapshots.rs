@@ -3,16 +3,16 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::path::Path;
 
-use sigmat::ir::{Document, Rule};
-use sigmat::render::{Backend, Library, Options};
-use sigmat::sigma;
+use sigmat::ir::Document;
+use sigmat::render::Library;
+use sigmat::session::{Failure, Outcome, Session};
 
 /// The text recorded for one fixture and one backend: per document its title, then its
-/// queries and warnings, or the rendered error.
-fn render_fixture(backend: &Backend, path: &Path) -> String {
+/// queries and warnings, or the rendered error. Converted through the batch API, so
+/// correlations find the rules bundled in the same fixture by id or name.
+fn render_fixture(session: &Session, path: &Path) -> String {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let rel = path
         .strip_prefix(root)
@@ -20,55 +20,39 @@ fn render_fixture(backend: &Backend, path: &Path) -> String {
         .display()
         .to_string();
     let source = std::fs::read_to_string(path).expect("fixture is readable");
-    let docs = sigma::parse_str(&source, Some(&rel));
-    // Correlations refer to the rules bundled in the same fixture, by id or name.
-    let mut named: HashMap<String, &Rule> = HashMap::new();
-    for d in &docs {
-        if let Ok(Document::Rule(r)) = d {
-            for k in r.meta.id.iter().chain(r.meta.name.iter()) {
-                named.insert(k.clone(), r);
+    let batch = session.load_str(&source, &rel);
+    let items = session.convert(&batch).expect("the session has a backend");
+    let mut items = items.iter().peekable();
+    let mut out = String::new();
+    for entry in &batch.entries {
+        match &entry.doc {
+            Err(Failure::Load(e)) => {
+                out.push_str(&format!("{}\n", e.render()));
+                items.next();
+                continue;
+            }
+            Ok(Document::Filter(f)) => {
+                out.push_str(&format!("# filter: {}\n", f.meta.title));
+                continue;
+            }
+            Err(Failure::Pipeline(_)) | Ok(Document::Rule(_) | Document::Correlation(_)) => {
+                out.push_str(&format!("# {}\n", entry.title.as_deref().unwrap_or("")));
             }
         }
-    }
-    let mut out = String::new();
-    for doc in &docs {
-        match doc {
-            Err(e) => out.push_str(&format!("{}\n", e.render())),
-            Ok(Document::Filter(f)) => out.push_str(&format!("# filter: {}\n", f.meta.title)),
-            Ok(Document::Correlation(c)) => {
-                out.push_str(&format!("# {}\n", c.meta.title));
-                let rules: Option<Vec<&Rule>> =
-                    c.rules.iter().map(|r| named.get(r).copied()).collect();
-                match rules {
-                    None => out.push_str("correlation: its rules are not in this file\n"),
-                    Some(rules) => match backend.convert_correlation(c, &rules, &Options::new()) {
-                        Ok(conv) => {
-                            for q in &conv.queries {
-                                out.push_str(q);
-                                out.push('\n');
-                            }
-                            for w in &conv.warnings {
-                                out.push_str(&format!("warning: {}\n", w.message));
-                            }
-                        }
-                        Err(e) => out.push_str(&format!("{}\n", e.render())),
-                    },
+        let item = items.next().expect("one item per rule and correlation");
+        assert!(std::ptr::eq(item.entry, entry));
+        match &item.outcome {
+            Outcome::Converted(c) => {
+                for q in &c.queries {
+                    out.push_str(q);
+                    out.push('\n');
+                }
+                for w in &c.warnings {
+                    out.push_str(&format!("warning: {}\n", w.message));
                 }
             }
-            Ok(Document::Rule(r)) => {
-                out.push_str(&format!("# {}\n", r.meta.title));
-                match backend.convert(r, &Options::new()) {
-                    Ok(c) => {
-                        for q in &c.queries {
-                            out.push_str(q);
-                            out.push('\n');
-                        }
-                        for w in &c.warnings {
-                            out.push_str(&format!("warning: {}\n", w.message));
-                        }
-                    }
-                    Err(e) => out.push_str(&format!("{}\n", e.render())),
-                }
+            Outcome::Unsupported(e) | Outcome::Failed(e) => {
+                out.push_str(&format!("{}\n", e.render()));
             }
         }
     }
@@ -78,17 +62,21 @@ fn render_fixture(backend: &Backend, path: &Path) -> String {
 #[test]
 fn every_fixture_on_every_backend() {
     let lib = Library::builtin();
-    let backends: Vec<Backend> = lib
+    let sessions: Vec<(String, Session)> = lib
         .names()
         .iter()
-        .map(|n| lib.backend(n).expect("built-in backend builds"))
+        .map(|n| {
+            let b = lib.backend(n).expect("built-in backend builds");
+            let s = Session::builder().backend(b).build().expect("session");
+            (n.clone(), s)
+        })
         .collect();
     let mut settings = common::snapshot_settings();
     settings.set_omit_expression(true);
     settings.bind(|| {
         insta::glob!("../rules", "**/*.yml", |path| {
-            for b in &backends {
-                insta::assert_snapshot!(b.name(), render_fixture(b, path));
+            for (name, s) in &sessions {
+                insta::assert_snapshot!(name.as_str(), render_fixture(s, path));
             }
         });
     });

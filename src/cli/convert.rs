@@ -1,21 +1,17 @@
 //! `sigmat convert -t BACKEND [-f FORMAT] [-o FILE|DIR] [-O key=value]... PATH...`: rules to
 //! queries, in parallel, in a deterministic order; one bad rule never stops the run.
 
-use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use rayon::prelude::*;
 
 use crate::error::{Error, ErrorKind};
-use crate::ir;
-use crate::pipeline::{self, Pipeline};
+use crate::output;
 use crate::publish;
-use crate::render::{Backend, Conversion, Library, Options};
-use crate::sigma;
+use crate::session::{Item, Outcome, Session};
 
 /// Output formats of `convert`. Adding one: a variant here, its description in
 /// [`Format::describe`], its file extension in [`Format::extension`] and its text in
@@ -80,7 +76,7 @@ impl Format {
     }
 
     /// Appends one rule's output.
-    fn write_item(self, out: &mut String, item: &Item, backend: &str) {
+    fn write_item(self, out: &mut String, item: &Item<'_>, backend: &str) {
         match self {
             Format::Default => {
                 if let Outcome::Converted(c) = &item.outcome {
@@ -92,9 +88,9 @@ impl Format {
             }
             Format::Jsonl => {
                 let mut obj = serde_json::json!({
-                    "path": item.path.display().to_string(),
-                    "id": item.id,
-                    "title": item.title,
+                    "path": item.entry.path.display().to_string(),
+                    "id": item.entry.id,
+                    "title": item.entry.title,
                     "backend": backend,
                 });
                 match &item.outcome {
@@ -166,201 +162,6 @@ fn parse_option(s: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("expected key=value, found `{s}`"))
 }
 
-/// What happened to one document.
-#[derive(Debug)]
-pub enum Outcome {
-    /// Converted.
-    Converted(Conversion),
-    /// The backend cannot express it (or it needs a pipeline's values).
-    Unsupported(Error),
-    /// The rule is invalid, or the backend is broken.
-    Failed(Error),
-}
-
-impl Outcome {
-    /// The outcome of a conversion of a document of `file`. A backend that cannot express the
-    /// rule, a placeholder without a value and a pipeline's `rule_failure` /
-    /// `detection_item_failure` (the rule is out of its scope) are counted as unsupported;
-    /// anything else as failed.
-    fn of(converted: Result<Conversion, Error>, file: String) -> Self {
-        match converted {
-            Ok(c) => Outcome::Converted(c),
-            Err(e) => {
-                let e = e.in_file(file);
-                if matches!(
-                    e.kind,
-                    ErrorKind::Unsupported { .. }
-                        | ErrorKind::UnresolvedPlaceholder(_)
-                        | ErrorKind::Pipeline(_)
-                ) {
-                    Outcome::Unsupported(e)
-                } else {
-                    Outcome::Failed(e)
-                }
-            }
-        }
-    }
-}
-
-/// One converted (or not) document.
-#[derive(Debug)]
-pub struct Item {
-    /// The file.
-    pub path: PathBuf,
-    /// Index of the document in the file.
-    pub document: usize,
-    /// Rule id.
-    pub id: Option<String>,
-    /// Rule title.
-    pub title: Option<String>,
-    /// The outcome.
-    pub outcome: Outcome,
-    /// The rule after the pipelines, for a converted rule document (what the Elastic formats
-    /// publish, so the pipelines run once per rule); `None` for everything else.
-    pub rule: Option<ir::Rule>,
-}
-
-/// What converts the documents of a batch.
-#[derive(Debug, Clone, Copy)]
-pub struct Converter<'a> {
-    /// The backend.
-    pub backend: &'a Backend,
-    /// The pipelines, the backend's own included.
-    pub pipelines: &'a [Pipeline],
-    /// The backend options.
-    pub options: &'a Options,
-    /// The batch's rules, for correlation rules to refer to.
-    pub correlated: &'a RuleIndex,
-    /// Keep each converted rule as the pipelines left it in [`Item::rule`] (the Elastic
-    /// formats publish it).
-    pub keep_rules: bool,
-}
-
-impl Converter<'_> {
-    /// Converts one loaded document after running the pipelines over it; `None` for filter
-    /// documents (already applied by the loader).
-    #[must_use]
-    pub fn convert_document(
-        &self,
-        path: &Path,
-        document: usize,
-        doc: &Result<ir::Document, Error>,
-    ) -> Option<Item> {
-        let file = path.display().to_string();
-        let item = |meta: Option<&ir::Meta>, outcome, rule| Item {
-            path: path.to_path_buf(),
-            document,
-            id: meta.and_then(|m| m.id.clone()),
-            title: meta.map(|m| m.title.clone()),
-            outcome,
-            rule,
-        };
-        match doc {
-            Err(e) => Some(item(None, Outcome::Failed(e.clone().in_file(file)), None)),
-            Ok(ir::Document::Filter(_)) => None,
-            Ok(ir::Document::Correlation(c)) => {
-                let converted = convert_correlation(
-                    self.backend,
-                    self.pipelines,
-                    self.options,
-                    self.correlated,
-                    c,
-                );
-                Some(item(Some(&c.meta), Outcome::of(converted, file), None))
-            }
-            Ok(ir::Document::Rule(r)) => {
-                let (rule, converted) = convert_rule(self.backend, self.pipelines, self.options, r);
-                let outcome = Outcome::of(converted, file);
-                let keep = self.keep_rules && matches!(outcome, Outcome::Converted(_));
-                Some(item(
-                    Some(&r.meta),
-                    outcome,
-                    keep.then(|| rule.into_owned()),
-                ))
-            }
-        }
-    }
-}
-
-/// Runs `pipelines` over a copy of `rule` (none is made without pipelines), renders it and
-/// post-processes the queries. Returns the rule as the pipelines left it with the conversion.
-fn convert_rule<'r>(
-    backend: &Backend,
-    pipelines: &[Pipeline],
-    options: &Options,
-    rule: &'r ir::Rule,
-) -> (Cow<'r, ir::Rule>, Result<Conversion, Error>) {
-    if pipelines.is_empty() {
-        return (Cow::Borrowed(rule), backend.convert(rule, options));
-    }
-    let mut rule = rule.clone();
-    let converted = pipeline::apply(pipelines, &mut rule)
-        .and_then(|()| backend.convert(&rule, options))
-        .and_then(|mut c| {
-            for p in pipeline::ordered(pipelines) {
-                c.queries = c
-                    .queries
-                    .into_iter()
-                    .map(|q| p.postprocess(&rule, q))
-                    .collect::<Result<_, _>>()?;
-            }
-            Ok(c)
-        });
-    (Cow::Owned(rule), converted)
-}
-
-/// The batch's rules by id and by name, pipelines applied, for correlation rules to refer to.
-pub type RuleIndex = HashMap<String, ir::Rule>;
-
-/// Indexes the rules of `jobs` (after `pipelines`) when the batch holds a correlation rule.
-fn rule_index(
-    jobs: &[(&Path, usize, &Result<ir::Document, Error>)],
-    pipelines: &[Pipeline],
-) -> RuleIndex {
-    let mut index = RuleIndex::new();
-    if !jobs
-        .iter()
-        .any(|(_, _, d)| matches!(d, Ok(ir::Document::Correlation(_))))
-    {
-        return index;
-    }
-    for (_, _, d) in jobs {
-        if let Ok(ir::Document::Rule(r)) = d {
-            let mut rule = r.clone();
-            if pipeline::apply(pipelines, &mut rule).is_err() {
-                continue;
-            }
-            for key in rule.meta.id.iter().chain(rule.meta.name.iter()) {
-                index.insert(key.clone(), rule.clone());
-            }
-        }
-    }
-    index
-}
-
-fn convert_correlation(
-    backend: &Backend,
-    pipelines: &[Pipeline],
-    options: &Options,
-    index: &RuleIndex,
-    corr: &ir::Correlation,
-) -> Result<Conversion, Error> {
-    let mut corr = corr.clone();
-    pipeline::apply_correlation(pipelines, &mut corr)?;
-    let mut rules = Vec::with_capacity(corr.rules.len());
-    for r in &corr.rules {
-        let rule = index.get(r).ok_or_else(|| {
-            Error::new(ErrorKind::InvalidCorrelation(format!(
-                "rule `{r}` is not among the converted rules"
-            )))
-            .at("correlation.rules")
-            .hint("convert the correlated rules in the same run")
-        })?;
-        rules.push(rule);
-    }
-    backend.convert_correlation(&corr, &rules, options)
-}
-
 /// Runs `convert`; exit status 0 when everything converted (unsupported rules allowed with
 /// `--skip-unsupported`), 1 otherwise, 2 on a usage error.
 #[must_use]
@@ -375,59 +176,29 @@ pub fn run(args: &ConvertArgs) -> i32 {
 }
 
 fn run_inner(args: &ConvertArgs) -> Result<i32, Error> {
-    let mut lib = Library::builtin();
-    if let Some(dir) = &args.backend_dir {
-        lib = lib.with_dir(dir)?;
+    let mut builder = Session::builder()
+        .target(&args.target)
+        .pipelines(&args.pipelines)
+        .backend_dir(args.backend_dir.clone());
+    for (k, v) in &args.options {
+        builder = builder.option(k, v);
     }
-    let backend = lib.backend(&args.target)?;
-    let options: Options = args.options.iter().cloned().collect();
-    backend.options(&options)?;
+    let session = builder.build()?;
+    let backend = session
+        .backend()
+        .expect("a session built with a target has a backend");
     let publish = match args.format.publish_format() {
         Some(f) => Some((f, super::elastic_out::language_for(f, backend.name())?)),
         None => None,
     };
-    let mut pipelines = Vec::new();
-    for p in &args.pipelines {
-        pipelines.push(Pipeline::load(p)?);
-    }
-    // The backend's own pipeline runs last, whatever the priorities of the user's.
-    if let Some(p) = &backend.file().pipeline {
-        let mut own = Pipeline::load(p)?;
-        own.priority = pipelines
-            .iter()
-            .map(|p| p.priority)
-            .max()
-            .unwrap_or(own.priority)
-            .max(own.priority);
-        pipelines.push(own);
-    }
 
-    let loaded = sigma::load_paths(&args.paths);
-    if loaded.is_empty() {
+    let batch = session.load(&args.paths);
+    if batch.files == 0 {
         return Err(Error::new(ErrorKind::Usage(
             "no Sigma files found in the given paths".into(),
         )));
     }
-    let jobs: Vec<(&Path, usize, &Result<ir::Document, Error>)> = loaded
-        .iter()
-        .flat_map(|(p, docs)| {
-            docs.iter()
-                .enumerate()
-                .map(move |(i, d)| (p.as_path(), i, d))
-        })
-        .collect();
-    let correlated = rule_index(&jobs, &pipelines);
-    let converter = Converter {
-        backend: &backend,
-        pipelines: &pipelines,
-        options: &options,
-        correlated: &correlated,
-        keep_rules: publish.is_some(),
-    };
-    let items: Vec<Item> = jobs
-        .par_iter()
-        .filter_map(|(p, i, d)| converter.convert_document(p, *i, d))
-        .collect();
+    let items = session.convert(&batch)?;
 
     let (mut converted, mut unsupported, mut failed) = (0usize, 0usize, 0usize);
     let mut report = String::new();
@@ -436,7 +207,12 @@ fn run_inner(args: &ConvertArgs) -> Result<i32, Error> {
             Outcome::Converted(c) => {
                 converted += 1;
                 for w in &c.warnings {
-                    let _ = writeln!(report, "warning: {}: {}", it.path.display(), w.message);
+                    let _ = writeln!(
+                        report,
+                        "warning: {}: {}",
+                        it.entry.path.display(),
+                        w.message
+                    );
                 }
             }
             Outcome::Unsupported(e) => {
@@ -452,7 +228,13 @@ fn run_inner(args: &ConvertArgs) -> Result<i32, Error> {
     let _ = std::io::stderr().lock().write_all(report.as_bytes());
 
     if let Some((format, language)) = publish {
-        failed += super::elastic_out::write(args, format, language, &items)?;
+        let out = super::elastic_out::Target {
+            format,
+            language,
+            output: args.output.as_deref(),
+            template_dir: args.backend_dir.as_ref().map(|d| d.join("templates")),
+        };
+        failed += out.write(&items)?;
         eprintln!("converted {converted}, unsupported {unsupported}, failed {failed}");
         return Ok(i32::from(
             failed > 0 || (unsupported > 0 && !args.skip_unsupported),
@@ -460,40 +242,21 @@ fn run_inner(args: &ConvertArgs) -> Result<i32, Error> {
     }
 
     let name = backend.name();
-    if let Some(o) = &args.output {
-        // `-o DIR/` names a directory that may not exist yet.
-        let s = o.as_os_str().to_string_lossy();
-        if (s.ends_with('/') || s.ends_with(std::path::MAIN_SEPARATOR)) && !o.is_dir() {
-            std::fs::create_dir_all(o)
-                .map_err(|e| Error::new(ErrorKind::Io(format!("{}: {e}", o.display()))))?;
-        }
-    }
     match &args.output {
-        Some(dir) if dir.is_dir() => {
-            for it in &items {
-                if !matches!(it.outcome, Outcome::Converted(_)) && args.format == Format::Default {
-                    continue;
-                }
-                let mut text = String::new();
-                args.format.write_item(&mut text, it, name);
-                let stem = it
-                    .path
-                    .file_stem()
-                    .map(|s| s.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| "rule".into());
-                let file = if it.document == 0 {
-                    format!("{stem}.{}", args.format.extension(name))
-                } else {
-                    format!("{stem}-{}.{}", it.document, args.format.extension(name))
-                };
-                publish::write_atomic(&dir.join(file), &text)?;
-            }
+        Some(dir) if output::names_folder(dir) => {
+            write_rule_files(args, dir, &items, name)?;
         }
         Some(file) => {
-            publish::write_atomic(file, &batch_text(args.format, &items, name, &pipelines))?;
+            let text = batch_text(&session, args.format, &items, name);
+            if text.is_empty() {
+                // Never leave an empty file for a run that converted nothing.
+                eprintln!("nothing written to {}: no rule converted", file.display());
+            } else {
+                output::write_atomic(file, &text)?;
+            }
         }
         None => {
-            let text = batch_text(args.format, &items, name, &pipelines);
+            let text = batch_text(&session, args.format, &items, name);
             let mut out = std::io::stdout().lock();
             out.write_all(text.as_bytes())
                 .and_then(|()| out.flush())
@@ -507,22 +270,34 @@ fn run_inner(args: &ConvertArgs) -> Result<i32, Error> {
     ))
 }
 
+/// `-o DIR`: one file per rule, named after the rule file's path below the input folder it
+/// was found in, never two outputs to one path.
+fn write_rule_files(
+    args: &ConvertArgs,
+    dir: &std::path::Path,
+    items: &[Item<'_>],
+    backend: &str,
+) -> Result<(), Error> {
+    let ext = args.format.extension(backend);
+    let mut used = HashSet::new();
+    for it in items {
+        if !matches!(it.outcome, Outcome::Converted(_)) && args.format == Format::Default {
+            continue;
+        }
+        let mut text = String::new();
+        args.format.write_item(&mut text, it, backend);
+        let rel = output::rule_file(&it.entry.path, it.entry.document, &args.paths, &ext);
+        let rel = output::unique_path(&mut used, &rel, it.entry.id.as_deref().unwrap_or(""));
+        output::write_atomic(&dir.join(rel), &text)?;
+    }
+    Ok(())
+}
+
 /// The output of the whole batch; in the default format a pipeline's finalizer (e.g. `concat`)
 /// may join the queries.
-fn batch_text(format: Format, items: &[Item], backend: &str, pipelines: &[Pipeline]) -> String {
+fn batch_text(session: &Session, format: Format, items: &[Item<'_>], backend: &str) -> String {
     if format == Format::Default {
-        let queries: Vec<String> = items
-            .iter()
-            .filter_map(|it| match &it.outcome {
-                Outcome::Converted(c) => Some(c.queries.clone()),
-                _ => None,
-            })
-            .flatten()
-            .collect();
-        if let Some(joined) = pipeline::ordered(pipelines)
-            .into_iter()
-            .find_map(|p| p.finalize(&queries))
-        {
+        if let Some(joined) = session.finalize(items) {
             return joined + "\n";
         }
     }

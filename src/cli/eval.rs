@@ -23,8 +23,7 @@ use crate::error::Error;
 use crate::eval::input::{EventReader, RawRecord};
 use crate::eval::{RuleSet, Scratch};
 use crate::ir::Document;
-use crate::pipeline::{self, Pipeline};
-use crate::sigma;
+use crate::session::Session;
 
 /// Output format of `eval`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -87,31 +86,24 @@ pub fn run(args: &EvalArgs) -> i32 {
         },
         None => None,
     };
-    let mut pipelines = Vec::new();
-    for p in &args.pipelines {
-        match Pipeline::load(p) {
-            Ok(p) => pipelines.push(p),
-            Err(e) => {
-                report(&e);
-                return 2;
-            }
+    let session = match Session::builder().pipelines(&args.pipelines).build() {
+        Ok(s) => s,
+        Err(e) => {
+            report(&e);
+            return 2;
         }
+    };
+    let (docs, errors) = session.load(&args.rules).documents();
+    let mut failed = !errors.is_empty();
+    for (_, f) in &errors {
+        report(f.error());
     }
-    let mut failed = false;
-    let mut docs = Vec::new();
-    for (path, results) in sigma::load_paths(&args.rules) {
-        for r in results {
-            let r = r.and_then(|mut d| pipeline::apply_document(&pipelines, &mut d).map(|()| d));
-            match r {
-                Ok(Document::Filter(_)) => {} // applied to its rules by the loader
-                Ok(d) => docs.push(d),
-                Err(e) => {
-                    failed = true;
-                    report(&e.in_file(path.display().to_string()));
-                }
-            }
-        }
-    }
+    // Filters were applied to their rules by the loader.
+    let docs: Vec<Document> = docs
+        .into_iter()
+        .map(|(_, d)| d)
+        .filter(|d| !matches!(d, Document::Filter(_)))
+        .collect();
     let (set, errors) = RuleSet::compile_documents(docs);
     for (_, e) in &errors {
         failed = true;

@@ -627,6 +627,24 @@ impl Expr {
     }
 }
 
+impl Test {
+    /// The other field a [`Test::FieldRef`] compares with; `None` for every other kind.
+    #[must_use]
+    pub fn other_field(&self) -> Option<&str> {
+        match self {
+            Test::FieldRef { field, .. } => Some(field),
+            Test::Str { .. }
+            | Test::Regex { .. }
+            | Test::Num { .. }
+            | Test::Bool(_)
+            | Test::Null
+            | Test::Exists(_)
+            | Test::Cidr(_)
+            | Test::TimePart { .. } => None,
+        }
+    }
+}
+
 impl Rule {
     /// Every distinct field name the rule tests, in order of first use (keywords excluded).
     #[must_use]
@@ -634,10 +652,11 @@ impl Rule {
         let mut out: Vec<&str> = Vec::new();
         for c in &self.conditions {
             c.for_each_pred(&mut |p| {
-                let names = p.field.iter().map(String::as_str).chain(match &p.test {
-                    Test::FieldRef { field, .. } => Some(field.as_str()),
-                    _ => None,
-                });
+                let names = p
+                    .field
+                    .iter()
+                    .map(String::as_str)
+                    .chain(p.test.other_field());
                 for n in names {
                     if !out.contains(&n) {
                         out.push(n);

@@ -106,7 +106,7 @@ impl Pattern {
         match self.pieces.as_slice() {
             [] => Some(""),
             [Piece::Lit(s)] => Some(s),
-            _ => None,
+            [Piece::AnyMany | Piece::AnyOne | Piece::Placeholder(_)] | [_, _, ..] => None,
         }
     }
 
@@ -114,7 +114,7 @@ impl Pattern {
     pub fn placeholders(&self) -> impl Iterator<Item = &str> {
         self.pieces.iter().filter_map(|p| match p {
             Piece::Placeholder(n) => Some(n.as_str()),
-            _ => None,
+            Piece::Lit(_) | Piece::AnyMany | Piece::AnyOne => None,
         })
     }
 

@@ -17,13 +17,13 @@ pub mod toml_text;
 pub mod uuid;
 
 use std::fmt;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use minijinja::{Environment, Value};
 
 use crate::error::{Error, ErrorKind, Warning};
 use crate::ir::Rule;
+use crate::output::{unique_path, write_atomic};
 
 pub use elastic::{build, ElasticRule, Options};
 
@@ -324,78 +324,9 @@ fn check_toml(text: &str, model: &ElasticRule) -> Result<(), Error> {
     Ok(())
 }
 
-/// Writes `text` to `path` atomically: a temporary file in the same folder, then a rename, so
-/// the file is never seen half-written. Creates missing parent folders. Every output file of
-/// sigmat (this stage's and `sigmat convert`'s) is written through here.
-///
-/// # Errors
-/// Any I/O failure, located at `path`; no partial file is left behind.
-pub fn write_atomic(path: &Path, text: &str) -> Result<(), Error> {
-    let io = |e: std::io::Error| {
-        Error::new(ErrorKind::Io(e.to_string())).in_file(path.display().to_string())
-    };
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
-    if let Some(d) = dir {
-        std::fs::create_dir_all(d).map_err(io)?;
-    }
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir
-        .unwrap_or_else(|| Path::new("."))
-        .join(format!(".{name}.tmp.{}", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(io(e));
-    }
-    Ok(())
-}
-
-/// `path`, or, when an earlier rule of the batch already took it, `path` with `_<first eight
-/// characters of rule_id>` added to the file stem. Records the result in `used`.
-pub fn unique_path(
-    used: &mut std::collections::HashSet<PathBuf>,
-    path: &Path,
-    rule_id: &str,
-) -> PathBuf {
-    let mut p = path.to_path_buf();
-    if used.contains(&p) {
-        let stem = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let short: String = rule_id
-            .chars()
-            .filter(char::is_ascii_hexdigit)
-            .take(8)
-            .collect();
-        p.set_file_name(format!("{stem}_{short}"));
-        if let Some(ext) = path.extension() {
-            p.set_extension(ext);
-        }
-        let mut n = 2;
-        while used.contains(&p) {
-            p.set_file_name(format!("{stem}_{short}_{n}"));
-            if let Some(ext) = path.extension() {
-                p.set_extension(ext);
-            }
-            n += 1;
-        }
-    }
-    used.insert(p.clone());
-    p
-}
-
 /// Collects the published rules of a batch and writes them: with an output folder, one
 /// `elastic-toml` file per rule under `<folder>/<os>/` (each written atomically as soon as it
-/// is pushed, names made unique with [`unique_path`]) or all `kibana-ndjson` lines to one file
+/// is pushed, names made unique with [`crate::output::unique_path`]) or all `kibana-ndjson` lines to one file
 /// (`<folder>/rules.ndjson`, or the given path when it ends in `.ndjson`), written atomically
 /// by [`Sink::finish`]; without one, everything goes to the writer given to `finish`.
 #[derive(Debug)]
