@@ -142,3 +142,119 @@ fn check_locates_a_yaml_syntax_error() {
         "{out}"
     );
 }
+
+/// A temporary folder for one test.
+fn temp(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("sigmat-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+#[test]
+fn unused_identifiers_warn_and_fail_only_under_strict() {
+    let f = "rules/condition/unused_identifier.yml";
+    let (code, out, _) = sigmat(&["check", f]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.starts_with("warning[unused_identifier]: detection identifier `sel_b` is not used by the condition\n  --> rules/condition/unused_identifier.yml:15:5 (detection.sel_b)\n"),
+        "{out}"
+    );
+    assert!(
+        out.ends_with("1 documents: 1 valid, 0 invalid (1 files)\n"),
+        "{out}"
+    );
+    let (code, out, _) = sigmat(&["check", "--strict", f]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.starts_with("error[unused_identifier]:"), "{out}");
+    assert!(
+        out.ends_with("1 documents: 0 valid, 1 invalid (1 files)\n"),
+        "{out}"
+    );
+    let (code, out, _) = sigmat(&["check", "--format", "json", f]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("JSON output");
+    assert_eq!(v["valid"], 1);
+    assert_eq!(v["warnings"][0]["kind"], "unused_identifier");
+    assert_eq!(v["warnings"][0]["location"]["line"], 15);
+    let (code, out, _) = sigmat(&["check", "--strict", "--format", "json", f]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("JSON output");
+    assert_eq!(v["invalid"], 1);
+    assert_eq!(v["errors"][0]["kind"], "unused_identifier");
+    assert_eq!(v["strict"], true);
+    // `--strict` also fails on the checks' own warnings (duplicate ids).
+    let seed = "rules/seed/python_webserver_execution_linux.yml";
+    let (code, out, _) = sigmat(&["check", "--strict", seed, seed]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("error: rules/seed/python_webserver_execution_linux.yml: id `"),
+        "{out}"
+    );
+    let (code, _, _) = sigmat(&["check", "--strict", seed]);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn empty_files_warn_and_fail_under_strict() {
+    let dir = temp("empty");
+    std::fs::write(dir.join("empty.yml"), "").expect("write");
+    std::fs::write(dir.join("comments.yml"), "# nothing yet\n\n").expect("write");
+    let d = dir.to_str().expect("utf-8 path");
+    let (code, out, _) = sigmat(&["check", d]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        out.matches("warning[empty_file]: the file holds no Sigma document")
+            .count(),
+        2,
+        "{out}"
+    );
+    assert!(out.contains(&format!("--> {d}/comments.yml\n")), "{out}");
+    assert!(
+        out.ends_with("0 documents: 0 valid, 0 invalid (2 files)\n"),
+        "{out}"
+    );
+    let (code, out, _) = sigmat(&["check", "--strict", d]);
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(out.matches("error[empty_file]").count(), 2, "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn inspect_a_folder_says_what_to_do() {
+    let (code, out, err) = sigmat(&["inspect", "rules/seed"]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(!err.contains("Is a directory"), "{err}");
+    assert!(
+        err.contains(
+            "error[usage]: `rules/seed` is a folder; `inspect` prints the IR of one Sigma file"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("sigmat inspect rules/seed/RULE.yml"), "{err}");
+    assert!(err.contains("sigmat check rules/seed"), "{err}");
+    // An empty file: its warning on stderr, exit 1 (nothing to print).
+    let dir = temp("inspect-empty");
+    let f = dir.join("e.yml");
+    std::fs::write(&f, "# nothing\n").expect("write");
+    let (code, out, err) = sigmat(&["inspect", f.to_str().expect("utf-8 path")]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(code, 1);
+    assert!(out.is_empty(), "{out}");
+    assert!(err.contains("warning[empty_file]"), "{err}");
+}
+
+#[test]
+fn check_survives_a_closed_stdout() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sigmat"))
+        .args(["check", "rules/errors"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("sigmat runs");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("waits");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.code(), Some(1));
+}
