@@ -258,3 +258,41 @@ fn check_survives_a_closed_stdout() {
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn convert_and_eval_run_rules_with_unused_identifiers_and_print_the_warning() {
+    let f = "rules/condition/unused_identifier.yml";
+    let (code, out, err) = sigmat(&["convert", "-t", "eql", f]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        "process where Image : \"*\\\\a.exe\"\nprocess where CommandLine : \"*evil*\"\n"
+    );
+    assert!(
+        err.starts_with("warning[unused_identifier]: detection identifier `sel_b` is not used by the condition\n  --> rules/condition/unused_identifier.yml:15:5"),
+        "{err}"
+    );
+    assert!(
+        err.contains("converted 1, unsupported 0, failed 0"),
+        "{err}"
+    );
+    let dir = temp("eval-unused");
+    let ev = dir.join("ev.json");
+    std::fs::write(
+        &ev,
+        "{\"Image\":\"C:\\\\a.exe\"}\n{\"Image\":\"b\",\"User\":\"SYSTEM\"}\n",
+    )
+    .expect("write");
+    let (code, out, err) = sigmat(&[
+        "eval",
+        "-r",
+        f,
+        "--format",
+        "jsonl",
+        ev.to_str().expect("utf-8 path"),
+    ]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(err.contains("warning[unused_identifier]"), "{err}");
+}

@@ -402,7 +402,17 @@ fn run_inner(args: &ConvertArgs) -> Result<i32, Error> {
         pipelines.push(own);
     }
 
-    let loaded = sigma::load_paths(&args.paths);
+    // The front end's warnings (unused search identifiers, empty files) go to stderr first.
+    let loaded: Vec<(PathBuf, Vec<Result<ir::Document, Error>>)> =
+        sigma::load_paths_with_warnings(&args.paths)
+            .into_iter()
+            .map(|(p, l)| {
+                for w in &l.warnings {
+                    eprintln!("{}", w.warning.render_warning());
+                }
+                (p, l.documents)
+            })
+            .collect();
     if loaded.is_empty() {
         return Err(Error::new(ErrorKind::Usage(
             "no Sigma files found in the given paths".into(),

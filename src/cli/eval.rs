@@ -99,8 +99,12 @@ pub fn run(args: &EvalArgs) -> i32 {
     }
     let mut failed = false;
     let mut docs = Vec::new();
-    for (path, results) in sigma::load_paths(&args.rules) {
-        for r in results {
+    for (path, loaded) in sigma::load_paths_with_warnings(&args.rules) {
+        // The front end's warnings (unused search identifiers, empty files): not failures.
+        for w in &loaded.warnings {
+            eprintln!("{}", w.warning.render_warning());
+        }
+        for r in loaded.documents {
             let r = r.and_then(|mut d| pipeline::apply_document(&pipelines, &mut d).map(|()| d));
             match r {
                 Ok(Document::Filter(_)) => {} // applied to its rules by the loader
