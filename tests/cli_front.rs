@@ -244,19 +244,27 @@ fn inspect_a_folder_says_what_to_do() {
 }
 
 #[test]
-fn check_survives_a_closed_stdout() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sigmat"))
-        .args(["check", "rules/errors"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("sigmat runs");
-    drop(child.stdout.take());
-    let out = child.wait_with_output().expect("waits");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!err.contains("panicked"), "{err}");
-    assert_eq!(out.status.code(), Some(1));
+fn check_and_inspect_survive_a_closed_stdout() {
+    for (args, want) in [
+        (&["check", "rules/errors"][..], 1),
+        (
+            &["inspect", "rules/seed/python_webserver_execution_linux.yml"][..],
+            0,
+        ),
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sigmat"))
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("sigmat runs");
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("waits");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_eq!(out.status.code(), Some(want), "{args:?}: {err}");
+    }
 }
 
 #[test]

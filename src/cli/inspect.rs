@@ -100,7 +100,10 @@ pub fn run(args: &InspectArgs) -> i32 {
         .map_err(|e| e.to_string()),
     };
     match text {
-        Ok(t) => print!("{t}"),
+        Ok(t) => {
+            // A closed stdout (`| head`) is not an error of the rule.
+            let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), t.as_bytes());
+        }
         Err(e) => {
             eprintln!("error: cannot serialize the IR: {e}");
             return 1;
