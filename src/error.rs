@@ -53,12 +53,21 @@ pub enum ErrorKind {
     UndefinedIdentifier(String),
     /// A `1 of` / `all of` pattern that matches no identifier.
     PatternMatchesNothing(String),
-    /// A detection identifier the condition never uses.
+    /// A detection identifier the condition never uses. The front end reports it as a
+    /// warning (the rule is valid Sigma and converts without it); `check --strict` fails on it.
     UnusedIdentifier(String),
+    /// A Sigma file that holds no document (empty or only comments). A warning of the front
+    /// end; `check --strict` fails on it.
+    EmptyFile,
     /// Legacy (Sigma 1) syntax that Sigma 2 removed, such as `| count() > 5` or `timeframe`.
     Deprecated(String),
     /// A `re` value that is not a valid regular expression.
     InvalidRegex(String),
+    /// A `re` value that is valid but compiles to more than the regex engine's size limit.
+    RegexTooLarge {
+        /// The limit, in bytes of compiled program.
+        limit: usize,
+    },
     /// A `cidr` value that is not a valid network.
     InvalidCidr(String),
     /// A `%placeholder%` that no pipeline resolved.
@@ -98,8 +107,10 @@ impl ErrorKind {
             ErrorKind::UndefinedIdentifier(_) => "undefined_identifier",
             ErrorKind::PatternMatchesNothing(_) => "pattern_matches_nothing",
             ErrorKind::UnusedIdentifier(_) => "unused_identifier",
+            ErrorKind::EmptyFile => "empty_file",
             ErrorKind::Deprecated(_) => "deprecated_syntax",
             ErrorKind::InvalidRegex(_) => "invalid_regex",
+            ErrorKind::RegexTooLarge { .. } => "regex_too_large",
             ErrorKind::InvalidCidr(_) => "invalid_cidr",
             ErrorKind::UnresolvedPlaceholder(_) => "unresolved_placeholder",
             ErrorKind::InvalidCorrelation(_) => "invalid_correlation",
@@ -134,7 +145,8 @@ impl fmt::Display for ErrorKind {
                 offset,
             } => write!(
                 f,
-                "condition syntax: {message} at offset {offset} in `{condition}`"
+                "condition syntax: {message} at offset {offset} in `{}`",
+                excerpt(condition, *offset)
             ),
             ErrorKind::UndefinedIdentifier(i) => {
                 write!(f, "condition uses `{i}`, which `detection` does not define")
@@ -146,7 +158,13 @@ impl fmt::Display for ErrorKind {
                 write!(f, "detection identifier `{i}` is not used by the condition")
             }
             ErrorKind::Deprecated(m) => write!(f, "deprecated Sigma 1 syntax: {m}"),
+            ErrorKind::EmptyFile => write!(f, "the file holds no Sigma document"),
             ErrorKind::InvalidRegex(m) => write!(f, "invalid regular expression: {m}"),
+            ErrorKind::RegexTooLarge { limit } => write!(
+                f,
+                "regular expression too large: compiled, it exceeds the limit of {} ({limit} bytes)",
+                size_text(*limit)
+            ),
             ErrorKind::InvalidCidr(m) => write!(f, "invalid CIDR network: {m}"),
             ErrorKind::UnresolvedPlaceholder(n) => {
                 write!(f, "placeholder `%{n}%` is not resolved")
@@ -160,6 +178,47 @@ impl fmt::Display for ErrorKind {
             ErrorKind::Event(m) => write!(f, "event: {m}"),
             ErrorKind::Usage(m) => write!(f, "{m}"),
         }
+    }
+}
+
+/// At most this many characters of a condition are quoted on each side of an error's
+/// position.
+const EXCERPT_CHARS: usize = 40;
+
+/// `text` whole when short, else the characters around byte `offset` with `…` where it was
+/// cut, so that an error in a 200 KB condition does not quote all of it.
+fn excerpt(text: &str, offset: usize) -> String {
+    if text.chars().count() <= 2 * EXCERPT_CHARS {
+        return text.to_string();
+    }
+    let mut at = offset.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    let (head, tail) = text.split_at(at);
+    let start = head
+        .char_indices()
+        .rev()
+        .nth(EXCERPT_CHARS - 1)
+        .map_or(0, |(i, _)| i);
+    let end = tail
+        .char_indices()
+        .nth(EXCERPT_CHARS)
+        .map_or(text.len(), |(i, _)| at + i);
+    format!(
+        "{}{}{}",
+        if start > 0 { "…" } else { "" },
+        &text[start..end],
+        if end < text.len() { "…" } else { "" }
+    )
+}
+
+/// A byte size as MiB when it is a whole number of them.
+fn size_text(bytes: usize) -> String {
+    if bytes >= 1 << 20 && bytes % (1 << 20) == 0 {
+        format!("{} MiB", bytes >> 20)
+    } else {
+        format!("{bytes} bytes")
     }
 }
 
@@ -274,7 +333,18 @@ impl Error {
     /// ```
     #[must_use]
     pub fn render(&self) -> String {
-        let mut s = format!("error[{}]: {}", self.kind.code(), self.kind);
+        self.render_as("error")
+    }
+
+    /// The readable form of a finding reported as a warning (`warning[unused_identifier]:
+    /// ...`), located and hinted like an error.
+    #[must_use]
+    pub fn render_warning(&self) -> String {
+        self.render_as("warning")
+    }
+
+    fn render_as(&self, severity: &str) -> String {
+        let mut s = format!("{severity}[{}]: {}", self.kind.code(), self.kind);
         let loc = self.location.to_string();
         if !loc.is_empty() {
             s.push_str("\n  --> ");
@@ -348,6 +418,61 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "r.yml:9:9 (detection.selection.Image|endswit): unknown modifier `endswit`"
+        );
+        assert!(e
+            .render_warning()
+            .starts_with("warning[unknown_modifier]: unknown modifier `endswit`\n  --> r.yml:9:9"));
+    }
+
+    #[test]
+    fn long_conditions_are_quoted_around_the_position() {
+        let short = ErrorKind::ConditionSyntax {
+            message: "m".into(),
+            condition: "sel and".into(),
+            offset: 7,
+        };
+        assert_eq!(
+            short.to_string(),
+            "condition syntax: m at offset 7 in `sel and`"
+        );
+        let cond = format!("{}sel{}", "(".repeat(100_000), ")".repeat(100_000));
+        let k = ErrorKind::ConditionSyntax {
+            message: "nesting too deep".into(),
+            condition: cond,
+            offset: 65,
+        };
+        let want = format!(
+            "condition syntax: nesting too deep at offset 65 in `…{}…`",
+            "(".repeat(80)
+        );
+        assert_eq!(k.to_string(), want);
+        // Multi-byte characters are cut at character boundaries, at the start and end too.
+        let cond = "é".repeat(100);
+        let k = ErrorKind::ConditionSyntax {
+            message: "m".into(),
+            condition: cond.clone(),
+            offset: 3,
+        };
+        assert_eq!(
+            k.to_string(),
+            format!("condition syntax: m at offset 3 in `{}…`", "é".repeat(41))
+        );
+        let k = ErrorKind::ConditionSyntax {
+            message: "m".into(),
+            condition: cond,
+            offset: 200,
+        };
+        assert_eq!(
+            k.to_string(),
+            format!("condition syntax: m at offset 200 in `…{}`", "é".repeat(40))
+        );
+    }
+
+    #[test]
+    fn regex_size_limit_is_named() {
+        assert_eq!(
+            ErrorKind::RegexTooLarge { limit: 10 << 20 }.to_string(),
+            "regular expression too large: compiled, it exceeds the limit of 10 MiB (10485760 bytes)"
         );
     }
 }

@@ -199,6 +199,9 @@ pub struct Batch {
     pub entries: Vec<Entry>,
     /// How many files were read.
     pub files: usize,
+    /// The front end's warnings (unused search identifiers, empty files): located like
+    /// errors, they leave their documents valid. In file order.
+    pub warnings: Vec<Error>,
 }
 
 impl Batch {
@@ -314,33 +317,38 @@ impl Session {
     /// read in parallel), applies filters, then the pipelines once per document.
     #[must_use]
     pub fn load(&self, paths: &[PathBuf]) -> Batch {
-        self.prepare(sigma::load_paths(paths))
+        self.prepare(sigma::load_paths_with_warnings(paths))
     }
 
     /// Parses one YAML source named `name` (multi-document files included) as a batch.
     #[must_use]
     pub fn load_str(&self, source: &str, name: &str) -> Batch {
-        self.prepare(vec![(
-            PathBuf::from(name),
-            sigma::parse_str(source, Some(name)),
-        )])
+        let loaded = sigma::parse_str_with_warnings(source, Some(name));
+        self.prepare(vec![(PathBuf::from(name), loaded)])
     }
 
-    fn prepare(&self, loaded: Vec<(PathBuf, Vec<Result<ir::Document>>)>) -> Batch {
+    fn prepare(&self, loaded: Vec<(PathBuf, sigma::Loaded)>) -> Batch {
         let files = loaded.len();
-        let jobs: Vec<(PathBuf, usize, Result<ir::Document>)> = loaded
-            .into_iter()
-            .flat_map(|(p, docs)| {
-                docs.into_iter()
+        let mut warnings = Vec::new();
+        let mut jobs: Vec<(PathBuf, usize, Result<ir::Document>)> = Vec::new();
+        for (p, l) in loaded {
+            warnings.extend(l.warnings.into_iter().map(|w| w.warning));
+            jobs.extend(
+                l.documents
+                    .into_iter()
                     .enumerate()
-                    .map(move |(i, d)| (p.clone(), i, d))
-            })
-            .collect();
+                    .map(|(i, d)| (p.clone(), i, d)),
+            );
+        }
         let entries = jobs
             .into_par_iter()
             .map(|(path, document, doc)| self.prepare_one(path, document, doc))
             .collect();
-        Batch { entries, files }
+        Batch {
+            entries,
+            files,
+            warnings,
+        }
     }
 
     fn prepare_one(&self, path: PathBuf, document: usize, doc: Result<ir::Document>) -> Entry {

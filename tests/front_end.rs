@@ -24,7 +24,8 @@ fn fixtures() {
         insta::glob!("../rules", "**/*.yml", |path| {
             let name = rel(path);
             let text = std::fs::read_to_string(path).expect("fixture readable");
-            let results = sigma::parse_str(&text, Some(&name));
+            let loaded = sigma::parse_str_with_warnings(&text, Some(&name));
+            let results = loaded.documents;
             assert!(!results.is_empty(), "{name}: no documents");
             let any_err = results.iter().any(Result::is_err);
             let in_errors = name.starts_with("rules/errors/");
@@ -39,7 +40,14 @@ fn fixtures() {
                     Err(e) => e.render() + "\n",
                 })
                 .collect();
-            let out = parts.join("---\n");
+            let mut out = parts.join("---\n");
+            // The front end's warnings, after the documents.
+            for w in &loaded.warnings {
+                out.push_str(&format!(
+                    "# {}\n",
+                    w.warning.render_warning().replace('\n', "\n# ")
+                ));
+            }
             if any_err {
                 insta::assert_snapshot!("error", out);
             } else {
@@ -278,4 +286,139 @@ fn bundled_filters_touch_only_their_base_rule() {
         }
     }
     assert_eq!(changed, vec!["rules/filter/base_rule.yml".to_string()]);
+}
+
+#[test]
+fn null_mixed_into_a_value_list_is_a_located_error() {
+    let e = rule_err(
+        "    sel:\n        ParentImage:\n            - 'a.exe'\n            - null\n    condition: sel\n",
+    );
+    assert!(
+        matches!(&e.kind, ErrorKind::InvalidValue { found, .. } if found.contains("null")),
+        "{e:?}"
+    );
+    assert_eq!(
+        e.location.path.as_deref(),
+        Some("detection.sel.ParentImage[1]")
+    );
+    assert_eq!((e.location.line, e.location.column), (Some(8), Some(15)));
+    let hint = e.hint.as_deref().unwrap_or_default();
+    assert!(
+        hint.contains("`sel_null: {ParentImage: null}`") && hint.contains("`sel or sel_null`"),
+        "{hint}"
+    );
+    // Flow lists too, and under modifiers.
+    let e =
+        rule_err("    sel:\n        ParentImage|endswith: [null, 'a.exe']\n    condition: sel\n");
+    assert_eq!(
+        e.location.path.as_deref(),
+        Some("detection.sel.ParentImage|endswith[0]")
+    );
+    // The spec's ways stay valid: `field: null`, an empty list, a one-element `[null]`.
+    for det in [
+        "    sel:\n        ParentImage: null\n    condition: sel\n",
+        "    sel:\n        ParentImage: []\n    condition: sel\n",
+        "    sel:\n        ParentImage: [null]\n    condition: sel\n",
+    ] {
+        assert!(matches!(first_test(&rule(det)), Test::Null), "{det}");
+    }
+}
+
+#[test]
+fn an_oversized_regex_names_the_size_limit() {
+    let e = rule_err("    sel:\n        CommandLine|re: '\\w{5000}'\n    condition: sel\n");
+    assert_eq!(e.kind, ErrorKind::RegexTooLarge { limit: 10 << 20 });
+    assert!(
+        e.render().contains("exceeds the limit of 10 MiB"),
+        "{}",
+        e.render()
+    );
+    assert!(!e.render().contains("PCRE"), "{}", e.render());
+    // A malformed regex keeps its own kind and hint.
+    let e = rule_err("    sel:\n        CommandLine|re: '(a'\n    condition: sel\n");
+    assert!(matches!(e.kind, ErrorKind::InvalidRegex(_)), "{e:?}");
+}
+
+#[test]
+fn unused_identifiers_are_warnings_and_the_rule_converts_without_them() {
+    let src = "title: t\nlogsource:\n    product: windows\ndetection:\n    sel_a:\n        Image: a\n    sel_b:\n        Image: b\n    sel_c:\n        Image: c\n    condition: [sel_a, sel_c]\n";
+    let loaded = sigma::parse_str_with_warnings(src, Some("t.yml"));
+    let [Ok(ir::Document::Rule(r))] = loaded.documents.as_slice() else {
+        panic!("a valid rule expected: {:?}", loaded.documents)
+    };
+    assert_eq!(r.conditions.len(), 2);
+    let mut values = Vec::new();
+    for c in &r.conditions {
+        c.for_each_pred(&mut |p| {
+            if let Test::Str { pattern, .. } = &p.test {
+                values.push(pattern.to_string());
+            }
+        });
+    }
+    assert_eq!(values, ["a", "c"], "sel_b is left out");
+    assert_eq!(loaded.warnings.len(), 1, "{:?}", loaded.warnings);
+    let w = &loaded.warnings[0];
+    assert_eq!(w.document, Some(0));
+    assert_eq!(w.warning.kind, ErrorKind::UnusedIdentifier("sel_b".into()));
+    assert_eq!(w.warning.location.file.as_deref(), Some("t.yml"));
+    assert_eq!(w.warning.location.path.as_deref(), Some("detection.sel_b"));
+    assert_eq!(
+        (w.warning.location.line, w.warning.location.column),
+        (Some(7), Some(5))
+    );
+    assert!(w
+        .warning
+        .render_warning()
+        .starts_with("warning[unused_identifier]: detection identifier `sel_b`"));
+    // The plain API gives the same document.
+    assert!(sigma::parse_str(src, None)[0].is_ok());
+    // In a filter, and in the second document of a file (named by its index).
+    let two = format!("{src}---\ntitle: f\nlogsource:\n    product: windows\nfilter:\n    rules: any\n    sel:\n        User: x\n    other:\n        User: y\n    condition: not sel\n");
+    let loaded = sigma::parse_str_with_warnings(&two, Some("t.yml"));
+    assert!(loaded.documents.iter().all(Result::is_ok));
+    let w = &loaded.warnings[1];
+    assert_eq!(w.document, Some(1));
+    assert_eq!(
+        w.warning.location.path.as_deref(),
+        Some("document 1: filter.other")
+    );
+    assert_eq!(w.warning.location.line, Some(20));
+    // A rule that fails keeps its error and gives no warning.
+    let bad = src.replace("Image: c", "Image|endswit: c");
+    let loaded = sigma::parse_str_with_warnings(&bad, None);
+    assert!(loaded.documents[0].is_err());
+    assert!(loaded.warnings.is_empty());
+}
+
+#[test]
+fn empty_and_comment_only_sources_give_a_warning() {
+    for src in ["", "\n\n", "# only a comment\n", "---\n---\n"] {
+        let loaded = sigma::parse_str_with_warnings(src, Some("e.yml"));
+        assert!(loaded.documents.is_empty(), "{src:?}");
+        assert_eq!(loaded.warnings.len(), 1, "{src:?}");
+        assert_eq!(loaded.warnings[0].document, None);
+        assert_eq!(loaded.warnings[0].warning.kind, ErrorKind::EmptyFile);
+        assert_eq!(
+            loaded.warnings[0].warning.location.file.as_deref(),
+            Some("e.yml")
+        );
+    }
+    // A legacy `action: global` alone is not empty, and a YAML error is no empty file.
+    for src in ["action: global\nauthor: x\n", "'unterminated\n"] {
+        let loaded = sigma::parse_str_with_warnings(src, None);
+        assert!(loaded.warnings.is_empty(), "{src:?}: {:?}", loaded.warnings);
+    }
+}
+
+#[test]
+fn a_folder_given_as_a_file_says_what_to_do() {
+    let r = sigma::load_file(&rules_dir());
+    let e = r[0].as_ref().expect_err("a folder is no file");
+    assert!(matches!(e.kind, ErrorKind::Io(_)));
+    assert!(
+        e.hint
+            .as_deref()
+            .is_some_and(|h| h.contains("sigmat check DIR")),
+        "{e:?}"
+    );
 }

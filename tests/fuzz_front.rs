@@ -279,3 +279,151 @@ proptest! {
         check(&text.into_iter().collect::<String>());
     }
 }
+
+/// Nesting 100,000 deep, in flow sequences, flow mappings and compact block sequences, is
+/// rejected at once (the YAML scanner is quadratic in the depth: 37 s for this before the
+/// pre-scan), with the position where it passes the limit.
+#[test]
+fn deep_yaml_nesting_is_rejected_quickly_and_located() {
+    let hdr = "title: t\nlogsource: {}\ndetection:\n    sel:\n        Image: ";
+    let n = 100_000;
+    let cases = [
+        format!(
+            "{hdr}{}x{}\n    condition: sel\n",
+            "[".repeat(n),
+            "]".repeat(n)
+        ),
+        format!(
+            "{hdr}{}x{}\n    condition: sel\n",
+            "{a: ".repeat(n),
+            "}".repeat(n)
+        ),
+        format!("{hdr}\n          {}x\n    condition: sel\n", "- ".repeat(n)),
+        format!(
+            "{hdr}{}x{}\n    condition: sel\n",
+            "[".repeat(2 * n),
+            "]".repeat(2 * n)
+        ),
+    ];
+    for (i, src) in cases.iter().enumerate() {
+        let start = std::time::Instant::now();
+        let r = sigma::parse_str(src, Some("deep.yml"));
+        let took = start.elapsed();
+        assert!(took.as_secs_f64() < 2.0, "case {i}: {took:?}");
+        assert_eq!(r.len(), 1, "case {i}");
+        let e = r[0].as_ref().expect_err("too deep");
+        assert_eq!(e.kind.code(), "yaml", "case {i}: {e:?}");
+        assert!(
+            e.to_string().contains("nesting deeper than 128 levels"),
+            "{e}"
+        );
+        assert_eq!(e.location.file.as_deref(), Some("deep.yml"));
+        assert_eq!(
+            e.location.line,
+            Some(if i == 2 { 6 } else { 5 }),
+            "case {i}"
+        );
+        assert!(e.location.column.is_some());
+    }
+    // The documents before a deep one are read; the deep one is named.
+    let two = format!(
+        "title: ok\nlogsource: {{}}\ndetection:\n    sel: x\n    condition: sel\n---\n{}",
+        cases[0]
+    );
+    let r = sigma::parse_str(&two, None);
+    assert_eq!(r.len(), 2);
+    assert!(r[0].is_ok(), "{:?}", r[0]);
+    assert_eq!(r[1].as_ref().expect_err("deep").location.line, Some(11));
+}
+
+/// A condition error quotes a short excerpt of a long condition, not all of it.
+#[test]
+fn condition_errors_quote_an_excerpt() {
+    let cond = format!(
+        "title: t\nlogsource: {{}}\ndetection:\n    sel: x\n    condition: {}sel{}\n",
+        "(".repeat(100_000),
+        ")".repeat(100_000)
+    );
+    let r = sigma::parse_str(&cond, None);
+    let e = r[0].as_ref().expect_err("too deep");
+    let text = e.render();
+    assert!(
+        text.len() < 400,
+        "{} bytes: {}",
+        text.len(),
+        &text[..400.min(text.len())]
+    );
+    assert!(
+        text.contains("nesting too deep at offset 65 in `…((("),
+        "{text}"
+    );
+    let json = serde_json::to_string(e).expect("serializes");
+    assert!(json.len() < 600, "{} bytes", json.len());
+}
+
+/// Documents of every shape the YAML serializer writes, nested up to 100 levels, pass the
+/// nesting pre-scan (which must never count more levels than a document has).
+fn nested(depth: u32) -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::String("[x{".into())),
+        Just(Value::String("- ? : #".into())),
+        Just(Value::String("a\nb\n  [c".into())),
+        Just(Value::Null),
+        Just(Value::Number(7.into())),
+    ];
+    leaf.prop_recursive(depth, depth * 3, 3, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 1..3).prop_map(Value::Sequence),
+            prop::collection::vec(
+                (prop::sample::select(vec!["k", "a b", "[k", "k:x"]), inner),
+                1..3
+            )
+            .prop_map(|kv| {
+                Value::Mapping(
+                    kv.into_iter()
+                        .map(|(k, v)| (Value::String(k.into()), v))
+                        .collect(),
+                )
+            }),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn serialized_yaml_is_never_too_deep(v in nested(100)) {
+        let text = serde_yaml::to_string(&v).expect("serializes");
+        for r in sigma::parse_str(&text, None) {
+            if let Err(e) = r {
+                prop_assert!(!e.to_string().contains("nesting deeper"), "{e}\n{text}");
+            }
+        }
+    }
+}
+
+#[test]
+fn serialized_yaml_nested_to_the_limit_passes_the_pre_scan() {
+    for shape in 0..4 {
+        let mut v = Value::String("[x".into());
+        for i in 0..120 {
+            v = if (i + shape) % 2 == 0 || shape == 3 {
+                Value::Sequence(vec![v, Value::Null])
+            } else {
+                let mut m = Mapping::new();
+                m.insert("k".into(), v);
+                Value::Mapping(m)
+            };
+        }
+        let text = serde_yaml::to_string(&v).expect("serializes");
+        for r in sigma::parse_str(&text, None) {
+            if let Err(e) = r {
+                assert!(
+                    !e.to_string().contains("nesting deeper"),
+                    "shape {shape}: {e}"
+                );
+            }
+        }
+    }
+}

@@ -1,10 +1,12 @@
 //! `sigmat check PATH...`: read every rule, report every problem, print a summary.
 
+use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use crate::error::Warning;
+use crate::error::{Error, Warning};
 use crate::ir::{Document, Expr, Piece, Test};
 use crate::sigma;
 
@@ -25,7 +27,7 @@ fn placeholders(e: &Expr, out: &mut Vec<String>) {
 
 /// Findings that do not make a document invalid: duplicate ids, placeholders a pipeline must
 /// resolve, and correlations naming rules that none of the checked files define.
-fn warnings(loaded: &[(PathBuf, Vec<Result<Document, crate::error::Error>>)]) -> Vec<Warning> {
+fn warnings(loaded: &[(PathBuf, Vec<Result<Document, Error>>)]) -> Vec<Warning> {
     let mut known: Vec<&str> = Vec::new();
     for d in loaded.iter().flat_map(|(_, d)| d.iter()).flatten() {
         let meta = match d {
@@ -120,61 +122,112 @@ pub struct CheckArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
     pub format: CheckFormat,
+    /// Treat warnings as errors: a document with a warning (such as an unused search
+    /// identifier) counts as invalid, and any warning makes the exit code 1.
+    #[arg(long)]
+    pub strict: bool,
 }
 
-/// Runs `check`; exit code 0 only when every document is valid (warnings do not count).
+/// `e` with `path` as its file when it names none.
+fn in_file(e: &Error, path: &std::path::Path) -> Error {
+    if e.location.file.is_none() {
+        e.clone().in_file(path.display().to_string())
+    } else {
+        e.clone()
+    }
+}
+
+/// Runs `check`; exit code 0 only when every document is valid (warnings do not count,
+/// unless `--strict`).
 #[must_use]
 pub fn run(args: &CheckArgs) -> i32 {
-    let loaded = sigma::load_paths(&args.paths);
+    let loaded = sigma::load_paths_with_warnings(&args.paths);
     let files = loaded.len();
+    let mut total = 0usize;
     let mut valid = 0usize;
     let mut errors = Vec::new();
-    for (path, docs) in &loaded {
-        for d in docs {
+    // Warnings of the front end (located like errors); errors under `--strict`.
+    let mut front = Vec::new();
+    let mut front_count = 0usize;
+    for (path, l) in &loaded {
+        front_count += l.warnings.len();
+        for (i, d) in l.documents.iter().enumerate() {
+            total += 1;
             match d {
+                Ok(_) if args.strict && l.warnings.iter().any(|w| w.document == Some(i)) => {}
                 Ok(_) => valid += 1,
-                Err(e) => {
-                    let e = if e.location.file.is_none() {
-                        e.clone().in_file(path.display().to_string())
-                    } else {
-                        e.clone()
-                    };
-                    errors.push(e);
-                }
+                Err(e) => errors.push(in_file(e, path)),
+            }
+        }
+        for w in &l.warnings {
+            let e = in_file(&w.warning, path);
+            if args.strict {
+                errors.push(e);
+            } else {
+                front.push(e);
             }
         }
     }
-    let warnings = warnings(&loaded);
-    let invalid = errors.len();
-    let total = valid + invalid;
+    let docs: Vec<(PathBuf, Vec<Result<Document, Error>>)> =
+        loaded.into_iter().map(|(p, l)| (p, l.documents)).collect();
+    let warnings = warnings(&docs);
+    let invalid = total - valid;
+    let mut out = String::new();
     match args.format {
         CheckFormat::Text => {
             for e in &errors {
-                println!("{}\n", e.render());
+                let _ = writeln!(out, "{}\n", e.render());
             }
+            for e in &front {
+                let _ = writeln!(out, "{}\n", e.render_warning());
+            }
+            let severity = if args.strict { "error" } else { "warning" };
             for w in &warnings {
                 match &w.at {
-                    Some(at) => println!("warning: {} ({at})", w.message),
-                    None => println!("warning: {}", w.message),
+                    Some(at) => {
+                        let _ = writeln!(out, "{severity}: {} ({at})", w.message);
+                    }
+                    None => {
+                        let _ = writeln!(out, "{severity}: {}", w.message);
+                    }
                 }
             }
-            println!("{total} documents: {valid} valid, {invalid} invalid ({files} files)");
+            let _ = writeln!(
+                out,
+                "{total} documents: {valid} valid, {invalid} invalid ({files} files)"
+            );
         }
         CheckFormat::Json => {
-            let out = serde_json::json!({
+            let mut all_warnings: Vec<serde_json::Value> = warnings
+                .iter()
+                .map(|w| serde_json::to_value(w).unwrap_or_default())
+                .collect();
+            all_warnings.extend(
+                front
+                    .iter()
+                    .map(|e| serde_json::to_value(e).unwrap_or_default()),
+            );
+            let mut v = serde_json::json!({
                 "documents": total,
                 "valid": valid,
                 "invalid": invalid,
                 "files": files,
                 "errors": errors,
-                "warnings": warnings,
+                "warnings": all_warnings,
             });
-            println!(
+            if args.strict {
+                v["strict"] = true.into();
+            }
+            let _ = writeln!(
+                out,
                 "{}",
-                serde_json::to_string_pretty(&out)
+                serde_json::to_string_pretty(&v)
                     .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
             );
         }
     }
-    i32::from(invalid > 0 || files == 0)
+    // A closed stdout (`| head`) is not an error of the rules.
+    let _ = std::io::stdout().lock().write_all(out.as_bytes());
+    let warned = args.strict && (front_count > 0 || !warnings.is_empty());
+    i32::from(invalid > 0 || files == 0 || warned)
 }

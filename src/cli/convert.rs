@@ -198,6 +198,10 @@ fn run_inner(args: &ConvertArgs) -> Result<i32, Error> {
             "no Sigma files found in the given paths".into(),
         )));
     }
+    // The front end's warnings (unused search identifiers, empty files) go to stderr first.
+    for w in &batch.warnings {
+        eprintln!("{}", w.render_warning());
+    }
     let items = session.convert(&batch)?;
 
     let (mut converted, mut unsupported, mut failed) = (0usize, 0usize, 0usize);
@@ -276,7 +280,6 @@ fn run_inner(args: &ConvertArgs) -> Result<i32, Error> {
         failed > 0 || (unsupported > 0 && !args.skip_unsupported),
     ))
 }
-
 
 /// `-o DIR`: one file per rule, named after the rule file's path below the input folder it
 /// was found in, never two outputs to one path.

@@ -93,7 +93,12 @@ pub fn run(args: &EvalArgs) -> i32 {
             return 2;
         }
     };
-    let (docs, errors) = session.load(&args.rules).documents();
+    let batch = session.load(&args.rules);
+    // The front end's warnings (unused search identifiers, empty files): not failures.
+    for w in &batch.warnings {
+        eprintln!("{}", w.render_warning());
+    }
+    let (docs, errors) = batch.documents();
     let mut failed = !errors.is_empty();
     for (_, f) in &errors {
         report(f.error());

@@ -39,7 +39,8 @@ pub fn to_yaml(doc: &crate::ir::Document) -> Result<String, String> {
     serde_yaml::to_string(&v).map_err(|e| e.to_string())
 }
 
-/// Runs `inspect`; exit code 1 when any document fails to parse (its error goes to stderr).
+/// Runs `inspect`; exit code 1 when any document fails to parse (its error goes to stderr,
+/// with the front end's warnings), 2 for a usage error (a folder instead of a file).
 #[must_use]
 pub fn run(args: &InspectArgs) -> i32 {
     let mut pipelines = Vec::new();
@@ -52,10 +53,26 @@ pub fn run(args: &InspectArgs) -> i32 {
             }
         }
     }
-    let results = sigma::load_file(&args.rule);
+    if args.rule.is_dir() {
+        let e = crate::error::Error::new(crate::error::ErrorKind::Usage(format!(
+            "`{}` is a folder; `inspect` prints the IR of one Sigma file",
+            args.rule.display()
+        )))
+        .hint(format!(
+            "name a file in it, e.g. `sigmat inspect {}/RULE.yml`; `sigmat check {}` checks every rule of the folder",
+            args.rule.display().to_string().trim_end_matches('/'),
+            args.rule.display()
+        ));
+        eprintln!("{}", e.render());
+        return 2;
+    }
+    let loaded = sigma::load_file_with_warnings(&args.rule);
+    for w in &loaded.warnings {
+        eprintln!("{}", w.warning.render_warning());
+    }
     let mut docs = Vec::new();
     let mut failed = false;
-    for r in results {
+    for r in loaded.documents {
         let r = match r {
             Ok(mut d) => crate::pipeline::apply_document(&pipelines, &mut d).map(|()| d),
             Err(e) => Err(e),
@@ -83,7 +100,10 @@ pub fn run(args: &InspectArgs) -> i32 {
         .map_err(|e| e.to_string()),
     };
     match text {
-        Ok(t) => print!("{t}"),
+        Ok(t) => {
+            // A closed stdout (`| head`) is not an error of the rule.
+            let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), t.as_bytes());
+        }
         Err(e) => {
             eprintln!("error: cannot serialize the IR: {e}");
             return 1;

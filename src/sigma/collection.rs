@@ -7,8 +7,8 @@ use serde_yaml::Value;
 
 use super::detection::invalid;
 use super::document;
-use super::locate;
-use super::{Fail, FailInner, KeyPath};
+use super::{depth, locate};
+use super::{Fail, FailInner, KeyPath, Loaded, SourceWarning};
 use crate::error::{Error, ErrorKind};
 use crate::ir;
 
@@ -48,9 +48,9 @@ fn without_position(s: &str) -> String {
 }
 
 /// The column of byte `offset` of the scalar `value` whose key (or list item) was located
-/// at (`line`, `col`), when the scalar is written on that line, plain or quoted.
-fn span_column(source: &str, line: usize, col: usize, value: &str, offset: usize) -> Option<usize> {
-    let text = source.lines().nth(line.checked_sub(1)?)?;
+/// at (`line`, `col`) on the line `text`, when the scalar is written on that line, plain or
+/// quoted.
+fn span_column(text: &str, col: usize, value: &str, offset: usize) -> Option<usize> {
     let head = value.get(..offset)?;
     let mut at = col.checked_sub(1)?;
     let rest = text.get(at..)?;
@@ -69,27 +69,27 @@ fn span_column(source: &str, line: usize, col: usize, value: &str, offset: usize
     v.starts_with(head).then_some(at + quoted + offset + 1)
 }
 
-pub(crate) fn parse(source: &str, file: Option<&str>) -> Vec<Result<ir::Document, Error>> {
-    let mut raw: Vec<Result<Value, Error>> = Vec::new();
-    for de in serde_yaml::Deserializer::from_str(source) {
-        match Value::deserialize(de) {
-            Ok(v) => raw.push(Ok(v)),
-            Err(e) => {
-                let mut err = Error::new(ErrorKind::Yaml(yaml_message(&e)))
-                    .hint("check the indentation and quoting around this position");
-                if let Some(l) = e.location() {
-                    err = err.at_line(l.line(), Some(l.column()));
-                }
-                raw.push(Err(err));
-                // The stream cannot be resumed after a syntax error.
-                break;
-            }
-        }
+/// The documents of a source as they are lowered.
+#[derive(Default)]
+struct Acc {
+    out: Vec<Result<ir::Document, Error>>,
+    /// Failures and warnings to locate once every document is read: (index in `out`, YAML
+    /// document index, finding). A failure's entry in `out` holds its error unlocated until
+    /// then.
+    fails: Vec<(usize, usize, Fail)>,
+    warns: Vec<(usize, usize, Fail)>,
+}
+
+impl Acc {
+    fn fail(&mut self, idx: usize, f: Fail) {
+        self.out.push(Err(f.0.error.clone()));
+        self.fails.push((self.out.len() - 1, idx, f));
     }
-    let ranges = locate::split_documents(source);
-    let ranges_ok = ranges.len() == raw.len();
-    let finish = |idx: usize, r: Result<ir::Document, Fail>| -> Result<ir::Document, Error> {
-        match r {
+
+    /// Lowers the YAML document `idx` of `file`.
+    fn lower(&mut self, idx: usize, doc: &Value, file: Option<&str>) {
+        let mut w = Vec::new();
+        match document::lower(doc, &mut w) {
             Ok(mut d) => {
                 let origin = ir::Origin {
                     file: file.map(str::to_string),
@@ -100,100 +100,188 @@ pub(crate) fn parse(source: &str, file: Option<&str>) -> Vec<Result<ir::Document
                     ir::Document::Correlation(x) => x.origin = origin,
                     ir::Document::Filter(x) => x.origin = origin,
                 }
-                Ok(d)
+                let at = self.out.len();
+                self.warns.extend(w.into_iter().map(|f| (at, idx, f)));
+                self.out.push(Ok(d));
             }
-            Err(Fail(inner)) => {
-                let FailInner {
-                    mut error,
-                    path,
-                    span,
-                } = *inner;
-                if ranges_ok {
-                    if let Some((line, col)) = locate::locate(source, ranges[idx], path.segs()) {
-                        let col = span
-                            .as_ref()
-                            .and_then(|(v, o)| span_column(source, line, col, v, *o))
-                            .unwrap_or(col);
-                        error = error.at_line(line, Some(col));
-                    }
-                }
-                if raw.len() > 1 && error.location.path.is_some() {
-                    // Name the document in multi-document files.
-                    let p = error.location.path.take().unwrap_or_default();
-                    error.location.path = Some(if p.is_empty() {
-                        format!("document {idx}")
-                    } else {
-                        format!("document {idx}: {p}")
-                    });
-                }
-                Err(match file {
-                    Some(f) => error.in_file(f),
-                    None => error,
-                })
-            }
+            Err(f) => self.fail(idx, f),
         }
+    }
+}
+
+/// Parses a YAML source into its Sigma documents and the front end's warnings.
+///
+/// Each YAML document is lowered as soon as the parser gives it and its YAML value is then
+/// dropped, so memory stays proportional to the IR, not to every document's YAML tree at
+/// once. Nesting deeper than [`depth::MAX_NESTING`] is found by a linear pre-scan and
+/// reported at its position without handing that document to the parser (whose scanner is
+/// quadratic in the depth); the documents before it are read as usual.
+pub(crate) fn parse(source: &str, file: Option<&str>) -> Loaded {
+    let mut text = source;
+    let mut too_deep = None;
+    if let Some(d) = depth::scan(source) {
+        text = &source[..d.document_start];
+        too_deep = Some(
+            Error::new(ErrorKind::Yaml(format!(
+                "nesting deeper than {} levels",
+                depth::MAX_NESTING
+            )))
+            .at_line(d.line, Some(d.column))
+            .hint("Sigma rules nest a few levels of lists and mappings; flatten the nesting that starts here"),
+        );
+    }
+    let in_file = |e: Error| match file {
+        Some(f) => e.in_file(f),
+        None => e,
     };
-    let mut out = Vec::new();
+    let mut acc = Acc::default();
+    let mut raw_count = 0usize;
+    let mut content = false;
     let mut global: Option<Value> = None;
     let mut prev: Option<Value> = None;
-    for (idx, r) in raw.iter().enumerate() {
-        let v = match r {
+    for de in serde_yaml::Deserializer::from_str(text) {
+        let idx = raw_count;
+        raw_count += 1;
+        let v = match Value::deserialize(de) {
             Ok(v) => v,
             Err(e) => {
-                out.push(Err(match file {
-                    Some(f) => e.clone().in_file(f),
-                    None => e.clone(),
-                }));
-                continue;
+                let mut err = Error::new(ErrorKind::Yaml(yaml_message(&e)))
+                    .hint("check the indentation and quoting around this position");
+                if let Some(l) = e.location() {
+                    err = err.at_line(l.line(), Some(l.column()));
+                }
+                acc.out.push(Err(in_file(err)));
+                // The stream cannot be resumed after a syntax error.
+                break;
             }
         };
         if v.is_null() {
             continue;
         }
+        content = true;
         let action = v.as_mapping().and_then(|m| m.get("action"));
         let Some(action) = action else {
             let mut doc = global
                 .clone()
                 .unwrap_or(Value::Mapping(serde_yaml::Mapping::new()));
-            merge(&mut doc, v);
-            let r = document::lower(&doc);
+            merge(&mut doc, &v);
+            acc.lower(idx, &doc, file);
             prev = Some(doc);
-            out.push(finish(idx, r));
             continue;
         };
-        let mut body = v.clone();
+        let action = action.as_str().map(str::to_string).ok_or_else(|| {
+            KeyPath::default()
+                .key("action")
+                .err(invalid("one of global, reset, repeat", action))
+                .hint("legacy collection actions are `global`, `reset` and `repeat`")
+        });
+        let mut body = v;
         if let Some(m) = body.as_mapping_mut() {
             m.remove("action");
         }
-        match action.as_str() {
-            Some("global") => global = Some(body),
-            Some("reset") => global = None,
-            Some("repeat") => match prev.as_mut() {
+        match action.as_ref().map(String::as_str) {
+            Ok("global") => global = Some(body),
+            Ok("reset") => global = None,
+            Ok("repeat") => match prev.as_mut() {
                 Some(p) => {
                     merge(p, &body);
-                    let r = document::lower(p);
-                    out.push(finish(idx, r));
+                    acc.lower(idx, p, file);
                 }
-                None => out.push(finish(
+                None => acc.fail(
                     idx,
-                    Err(KeyPath::default()
+                    KeyPath::default()
                         .key("action")
                         .err(ErrorKind::InvalidValue {
                             expected: "a previous document to repeat".into(),
                             found: "`action: repeat` as the first document".into(),
-                        })),
-                )),
+                        }),
+                ),
             },
-            _ => out.push(finish(
+            Ok(other) => acc.fail(
                 idx,
-                Err(KeyPath::default()
+                KeyPath::default()
                     .key("action")
-                    .err(invalid("one of global, reset, repeat", action))
-                    .hint("legacy collection actions are `global`, `reset` and `repeat`")),
-            )),
+                    .err(invalid(
+                        "one of global, reset, repeat",
+                        &Value::String(other.to_string()),
+                    ))
+                    .hint("legacy collection actions are `global`, `reset` and `repeat`"),
+            ),
+            Err(f) => acc.fail(idx, f.clone()),
         }
     }
-    out
+    let multi = raw_count + usize::from(too_deep.is_some()) > 1;
+    if let Some(e) = too_deep {
+        acc.out.push(Err(in_file(e)));
+    }
+
+    // Locate failures and warnings in the source, once every document is known.
+    let Acc {
+        mut out,
+        fails,
+        warns,
+    } = acc;
+    let pending = !warns.is_empty() || !fails.is_empty();
+    let lines: Vec<&str> = if pending {
+        text.lines().collect()
+    } else {
+        Vec::new()
+    };
+    let ranges = if pending {
+        locate::split_lines(&lines)
+    } else {
+        Vec::new()
+    };
+    let ranges_ok = ranges.len() == raw_count;
+    let place = |idx: usize, Fail(inner): Fail| -> Error {
+        let FailInner {
+            mut error,
+            path,
+            span,
+        } = *inner;
+        if ranges_ok {
+            if let Some((line, col)) = locate::locate_lines(&lines, ranges[idx], path.segs()) {
+                let col = span
+                    .as_ref()
+                    .and_then(|(v, o)| span_column(lines.get(line - 1)?, col, v, *o))
+                    .unwrap_or(col);
+                error = error.at_line(line, Some(col));
+            }
+        }
+        if multi && error.location.path.is_some() {
+            // Name the document in multi-document files.
+            let p = error.location.path.take().unwrap_or_default();
+            error.location.path = Some(if p.is_empty() {
+                format!("document {idx}")
+            } else {
+                format!("document {idx}: {p}")
+            });
+        }
+        in_file(error)
+    };
+    let mut warnings: Vec<SourceWarning> = warns
+        .into_iter()
+        .map(|(at, idx, f)| SourceWarning {
+            document: Some(at),
+            warning: place(idx, f),
+        })
+        .collect();
+    for (at, idx, f) in fails {
+        out[at] = Err(place(idx, f));
+    }
+    let documents = out;
+    if !content && documents.is_empty() {
+        warnings.push(SourceWarning {
+            document: None,
+            warning: in_file(Error::new(ErrorKind::EmptyFile).hint(
+                "the file is empty or holds only comments: write a rule in it, or remove it",
+            )),
+        });
+    }
+    Loaded {
+        documents,
+        warnings,
+    }
 }
 
 #[cfg(test)]

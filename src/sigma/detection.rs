@@ -143,6 +143,13 @@ pub(crate) fn lower_item(key: &str, v: &Value, path: &KeyPath) -> R<Expr> {
         }
     })?;
     let field = (!field.is_empty()).then(|| field.to_string());
+    if let (Some(f), Value::Sequence(xs)) = (&field, v) {
+        if xs.len() > 1 {
+            if let Some(i) = xs.iter().position(Value::is_null) {
+                return Err(null_in_list(f, path, i));
+            }
+        }
+    }
     let values: Vec<(&Value, KeyPath)> = match v {
         Value::Sequence(xs) => xs
             .iter()
@@ -197,6 +204,25 @@ pub(crate) fn lower_item(key: &str, v: &Value, path: &KeyPath) -> R<Expr> {
         expr = Expr::Not(Box::new(expr));
     }
     Ok(expr)
+}
+
+/// The error for `null` among other values of `field` (at `path`, item `i`): the Sigma
+/// specification says null must not be mixed into a value list; the hint shows its way, a
+/// separate selection.
+fn null_in_list(field: &str, path: &KeyPath, i: usize) -> super::Fail {
+    let ident = match path.segs().get(1) {
+        Some(super::Seg::Key(k)) => k.as_str(),
+        _ => "selection",
+    };
+    path.index(i)
+        .err(ErrorKind::InvalidValue {
+            expected: "a value list without `null` (Sigma does not mix null into value lists)"
+                .into(),
+            found: "`null` among the values".into(),
+        })
+        .hint(format!(
+            "Sigma tests null in a separate selection: remove `null` from the list, add `{ident}_null: {{{field}: null}}` and write `{ident} or {ident}_null` in the condition"
+        ))
 }
 
 /// The text of a scalar used as a string: strings as is, numbers by their text.
@@ -287,6 +313,11 @@ fn lower_value(field: Option<&str>, chain: &Chain<'_>, v: &Value, path: &KeyPath
             .dot_matches_new_line(flags.dot_all)
             .build()
         {
+            if let regex::Error::CompiledTooBig(limit) = e {
+                return Err(path.err(ErrorKind::RegexTooLarge { limit }).hint(
+                    "the pattern is valid, but too large to run: counted repetitions (`{1000}`) multiply the size of what they repeat, and Unicode classes such as `\\w` or `\\d` are large; shorten the repetitions or use ASCII classes (`[0-9A-Za-z_]`)",
+                ));
+            }
             let msg = e.to_string();
             let last = msg.lines().last().unwrap_or(&msg).trim();
             let short = last.strip_prefix("error: ").unwrap_or(last).to_string();

@@ -6,7 +6,7 @@ use serde_yaml::{Mapping, Value};
 
 use super::condition;
 use super::detection::{describe, invalid, lower_identifier, number_text};
-use super::{correlation, filter, KeyPath, R};
+use super::{correlation, filter, Fail, KeyPath, R};
 use crate::error::ErrorKind;
 use crate::ir::{self, Expr, Level, LogSource, Meta, Related, RelationType, Status};
 
@@ -31,8 +31,9 @@ const META_KEYS: &[&str] = &[
     "taxonomy",
 ];
 
-/// Lowers one document (already merged with legacy `action: global` parts).
-pub(crate) fn lower(doc: &Value) -> R<ir::Document> {
+/// Lowers one document (already merged with legacy `action: global` parts). Findings that
+/// do not make it invalid (unused search identifiers) are added to `warn`.
+pub(crate) fn lower(doc: &Value, warn: &mut Vec<Fail>) -> R<ir::Document> {
     let root = KeyPath::default();
     let Value::Mapping(m) = doc else {
         return Err(root.err(invalid("a mapping of rule fields", doc)));
@@ -41,9 +42,9 @@ pub(crate) fn lower(doc: &Value) -> R<ir::Document> {
         return correlation::lower(m).map(ir::Document::Correlation);
     }
     if m.contains_key("filter") {
-        return filter::lower(m).map(ir::Document::Filter);
+        return filter::lower(m, warn).map(ir::Document::Filter);
     }
-    lower_rule(m).map(ir::Document::Rule)
+    lower_rule(m, warn).map(ir::Document::Rule)
 }
 
 /// The value of `key`, if present and not null.
@@ -286,12 +287,14 @@ pub(crate) fn logsource(m: &Mapping) -> R<LogSource> {
 
 /// Lowers a set of search identifiers and a condition (a string or a list of strings), as in
 /// `detection` and `filter`. `section` is the key holding them (`detection` or `filter`);
-/// `skip` lists keys that are not identifiers.
+/// `skip` lists keys that are not identifiers. An identifier no condition uses is valid Sigma
+/// (pySigma ignores it): it is left out and reported in `warn`.
 pub(crate) fn lower_detection(
     d: &Mapping,
     section: &str,
     skip: &[&str],
     allow_list: bool,
+    warn: &mut Vec<Fail>,
 ) -> R<Vec<Expr>> {
     let sp = KeyPath::default().key(section);
     if d.contains_key("timeframe") && section == "detection" {
@@ -365,21 +368,20 @@ pub(crate) fn lower_detection(
                 .map_err(|(k, h, at)| with_hint(p.err(k), h).with_span(text, at))?,
         );
     }
-    if let Some((name, _)) = ids
-        .iter()
-        .zip(&used)
-        .find(|(_, u)| !**u)
-        .map(|((n, e), _)| (n, e))
-    {
-        return Err(sp
-            .key(name)
-            .err(ErrorKind::UnusedIdentifier(name.clone()))
-            .hint(format!("use `{name}` in the condition or remove it")));
+    for (name, _) in ids.iter().zip(&used).filter(|(_, u)| !**u) {
+        warn.push(
+            sp.key(name.0)
+                .err(ErrorKind::UnusedIdentifier(name.0.clone()))
+                .hint(format!(
+                    "the rule is converted without it; use `{}` in the condition or remove it",
+                    name.0
+                )),
+        );
     }
     Ok(out)
 }
 
-fn lower_rule(m: &Mapping) -> R<ir::Rule> {
+fn lower_rule(m: &Mapping, warn: &mut Vec<Fail>) -> R<ir::Rule> {
     let root = KeyPath::default();
     let meta = meta(m, &["logsource", "detection"])?;
     let logsource = logsource(m)?;
@@ -394,7 +396,7 @@ fn lower_rule(m: &Mapping) -> R<ir::Rule> {
             det,
         )));
     };
-    let conditions = lower_detection(d, "detection", &[], true)?;
+    let conditions = lower_detection(d, "detection", &[], true, warn)?;
     Ok(ir::Rule {
         meta,
         logsource,

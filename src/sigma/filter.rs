@@ -4,11 +4,11 @@ use serde_yaml::{Mapping, Value};
 
 use super::detection::invalid;
 use super::document::{get, logsource, lower_detection, meta, strings};
-use super::{KeyPath, R};
+use super::{Fail, KeyPath, R};
 use crate::error::ErrorKind;
 use crate::ir::{Filter, Origin};
 
-pub(crate) fn lower(m: &Mapping) -> R<Filter> {
+pub(crate) fn lower(m: &Mapping, warn: &mut Vec<Fail>) -> R<Filter> {
     let root = KeyPath::default();
     let meta = meta(m, &["logsource", "filter"])?;
     let logsource = logsource(m)?;
@@ -36,7 +36,7 @@ pub(crate) fn lower(m: &Mapping) -> R<Filter> {
             rs
         }
     };
-    let mut conds = lower_detection(f, "filter", &["rules"], false)?;
+    let mut conds = lower_detection(f, "filter", &["rules"], false, warn)?;
     let condition = conds
         .pop()
         .ok_or_else(|| fp.err(ErrorKind::MissingKey("filter.condition".into())))?;

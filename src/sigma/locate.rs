@@ -29,9 +29,14 @@ impl Line<'_> {
 
 /// Splits `source` into YAML documents, giving each document's lines. Matches the document
 /// numbering of the YAML parser for ordinary files (`---` separators at column 0).
+#[cfg(test)]
 pub(crate) fn split_documents(source: &str) -> Vec<(usize, usize)> {
+    split_lines(&source.lines().collect::<Vec<_>>())
+}
+
+/// [`split_documents`] of a source already split into lines.
+pub(crate) fn split_lines(lines: &[&str]) -> Vec<(usize, usize)> {
     // (first line, end line exclusive) per document.
-    let lines: Vec<&str> = source.lines().collect();
     let mut docs = Vec::new();
     let mut start = 0;
     let mut content = false;
@@ -76,13 +81,26 @@ struct Block {
 
 /// Finds `path` in the document made of `source` lines `[from, to)`. Returns 1-based
 /// (line, column) in the whole source.
+#[cfg(test)]
 pub(crate) fn locate(source: &str, range: (usize, usize), path: &[Seg]) -> Option<(usize, usize)> {
+    locate_lines(&source.lines().collect::<Vec<_>>(), range, path)
+}
+
+/// [`locate`] in a source already split into lines (so that locating many documents of one
+/// large file stays linear).
+pub(crate) fn locate_lines(
+    source: &[&str],
+    range: (usize, usize),
+    path: &[Seg],
+) -> Option<(usize, usize)> {
     let lines: Vec<Line<'_>> = source
-        .lines()
+        .get(range.0..range.1.min(source.len()))?
+        .iter()
         .enumerate()
-        .skip(range.0)
-        .take(range.1.saturating_sub(range.0))
-        .map(|(no, text)| Line { no, text })
+        .map(|(i, text)| Line {
+            no: range.0 + i,
+            text,
+        })
         .collect();
     let first = lines.iter().position(|l| l.indent().is_some())?;
     let mut block = Block {

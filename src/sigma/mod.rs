@@ -5,6 +5,12 @@
 //! Every document gives either an [`ir::Document`] or an [`Error`] with a kind, a location
 //! (file, line:column where the source gives it, key path) and a hint. No input panics.
 //!
+//! The `*_with_warnings` forms ([`parse_str_with_warnings`], [`load_file_with_warnings`],
+//! [`load_paths_with_warnings`]) also return the front end's warnings, as a [`Loaded`]: findings
+//! that leave the documents valid (a search identifier no condition uses, an empty file),
+//! located and hinted like errors. `check` prints them (`--strict` fails on them); `convert`
+//! and `eval` should print them beside their own warnings.
+//!
 //! | module | concern |
 //! |---|---|
 //! | `collection` | YAML stream → documents, legacy `action: global/reset/repeat` |
@@ -15,10 +21,12 @@
 //! | `condition` | the condition lexer and parser, `x of` resolution |
 //! | `correlation` / `filter` | correlation and filter documents |
 //! | `locate` | line:column of a key path in the source text |
+//! | `depth` | linear pre-scan rejecting YAML nested too deep before it is parsed |
 
 mod collection;
 mod condition;
 mod correlation;
+mod depth;
 mod detection;
 mod document;
 mod filter;
@@ -126,32 +134,81 @@ impl Fail {
 /// Front-end result.
 pub(crate) type R<T> = Result<T, Fail>;
 
+/// What the front end read from one source: one result per Sigma document, and its warnings.
+#[derive(Debug, Clone, Default)]
+pub struct Loaded {
+    /// One result per Sigma document, in source order.
+    pub documents: Vec<Result<ir::Document, Error>>,
+    /// Findings that leave the documents valid, in source order.
+    pub warnings: Vec<SourceWarning>,
+}
+
+/// A front-end warning: a finding located and hinted like an error (render it with
+/// [`Error::render_warning`]) that does not make its document invalid. Its kind names it:
+/// [`ErrorKind::UnusedIdentifier`] (the rule is lowered without the identifier, as pySigma
+/// does), [`ErrorKind::EmptyFile`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceWarning {
+    /// The index in [`Loaded::documents`] of the (valid) document it concerns; `None` for the
+    /// source as a whole.
+    pub document: Option<usize>,
+    /// The finding.
+    pub warning: Error,
+}
+
 /// Parses one YAML source (one or more documents) into IR documents, one result per Sigma
 /// document (legacy `action: global` / `reset` documents give none; `repeat` gives one).
-/// `file` names the source in errors and in each document's `origin`.
+/// `file` names the source in errors and in each document's `origin`. Warnings are dropped;
+/// [`parse_str_with_warnings`] returns them.
 ///
 /// Filters are returned as [`ir::Document::Filter`] and not applied; [`load_paths`] applies
 /// them.
 #[must_use]
 pub fn parse_str(source: &str, file: Option<&str>) -> Vec<Result<ir::Document, Error>> {
+    parse_str_with_warnings(source, file).documents
+}
+
+/// [`parse_str`] with the front end's warnings.
+#[must_use]
+pub fn parse_str_with_warnings(source: &str, file: Option<&str>) -> Loaded {
     collection::parse(source.strip_prefix('\u{feff}').unwrap_or(source), file)
 }
 
 /// Reads and parses one file. An unreadable file gives a single [`ErrorKind::Io`] error.
 #[must_use]
 pub fn load_file(path: &Path) -> Vec<Result<ir::Document, Error>> {
+    load_file_with_warnings(path).documents
+}
+
+/// [`load_file`] with the front end's warnings.
+#[must_use]
+pub fn load_file_with_warnings(path: &Path) -> Loaded {
     let name = path.display().to_string();
+    let failed = |e: Error| Loaded {
+        documents: vec![Err(e)],
+        warnings: Vec::new(),
+    };
     match std::fs::read(path) {
         Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(text) => parse_str(&text, Some(&name)),
-            Err(e) => vec![Err(Error::new(ErrorKind::Yaml(format!(
-                "the file is not UTF-8: {}",
-                e.utf8_error()
-            )))
-            .in_file(name)
-            .hint("save the rule as UTF-8"))],
+            Ok(text) => parse_str_with_warnings(&text, Some(&name)),
+            Err(e) => failed(
+                Error::new(ErrorKind::Yaml(format!(
+                    "the file is not UTF-8: {}",
+                    e.utf8_error()
+                )))
+                .in_file(name)
+                .hint("save the rule as UTF-8"),
+            ),
         },
-        Err(e) => vec![Err(Error::new(ErrorKind::Io(e.to_string())).in_file(name))],
+        Err(e) => {
+            let mut err = Error::new(ErrorKind::Io(e.to_string())).in_file(name);
+            if path.is_dir() {
+                err = err.hint(
+                    "this is a folder: name a Sigma file in it, or use a command that walks folders (`sigmat check DIR`, `sigmat convert DIR`)",
+                );
+            }
+            failed(err)
+        }
     }
 }
 
@@ -191,11 +248,20 @@ pub fn collect_files(paths: &[PathBuf]) -> Vec<PathBuf> {
 /// ([`ir::Filter::applies_to`] / [`ir::Filter::apply`], in load order).
 #[must_use]
 pub fn load_paths(paths: &[PathBuf]) -> Vec<(PathBuf, Vec<Result<ir::Document, Error>>)> {
+    load_paths_with_warnings(paths)
+        .into_iter()
+        .map(|(p, l)| (p, l.documents))
+        .collect()
+}
+
+/// [`load_paths`] with the front end's warnings of each file.
+#[must_use]
+pub fn load_paths_with_warnings(paths: &[PathBuf]) -> Vec<(PathBuf, Loaded)> {
     let files = collect_files(paths);
-    let mut loaded: Vec<(PathBuf, Vec<Result<ir::Document, Error>>)> = files
+    let mut loaded: Vec<(PathBuf, Loaded)> = files
         .into_par_iter()
         .map(|f| {
-            let docs = load_file(&f);
+            let docs = load_file_with_warnings(&f);
             (f, docs)
         })
         .collect();
@@ -204,10 +270,10 @@ pub fn load_paths(paths: &[PathBuf]) -> Vec<(PathBuf, Vec<Result<ir::Document, E
 }
 
 /// Applies every filter document of `loaded` to every rule it covers.
-fn apply_filters(loaded: &mut [(PathBuf, Vec<Result<ir::Document, Error>>)]) {
+fn apply_filters(loaded: &mut [(PathBuf, Loaded)]) {
     let filters: Vec<ir::Filter> = loaded
         .iter()
-        .flat_map(|(_, docs)| docs.iter())
+        .flat_map(|(_, l)| l.documents.iter())
         .filter_map(|d| match d {
             Ok(ir::Document::Filter(f)) => Some(f.clone()),
             _ => None,
@@ -216,8 +282,8 @@ fn apply_filters(loaded: &mut [(PathBuf, Vec<Result<ir::Document, Error>>)]) {
     if filters.is_empty() {
         return;
     }
-    for (_, docs) in loaded.iter_mut() {
-        for d in docs.iter_mut() {
+    for (_, l) in loaded.iter_mut() {
+        for d in &mut l.documents {
             if let Ok(ir::Document::Rule(rule)) = d {
                 for f in &filters {
                     if f.applies_to(rule) {
