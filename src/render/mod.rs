@@ -12,9 +12,14 @@
 //! Built-in backends are compiled into the binary; [`Library::with_dir`] adds or overrides
 //! backends and templates at run time. `backends/README.md` documents the file format.
 
+mod correlation;
 mod escape;
+mod leaf;
 mod regex;
+mod snippet;
 mod spec;
+mod values;
+mod vars;
 mod walk;
 
 use std::path::Path;
@@ -301,7 +306,7 @@ impl Backend {
                 field = Some(esc.clone());
             }
             env.add_filter(ename.clone(), move |v: minijinja::Value| {
-                walk::apply_escape(&esc, &v)
+                values::apply_escape(&esc, &v)
             });
         }
         let Some(field) = field else {
@@ -332,19 +337,8 @@ impl Backend {
                 Ok(minijinja::Value::from_safe_string(out))
             },
         );
-        env.add_function(
-            "unsupported",
-            |what: String| -> std::result::Result<String, minijinja::Error> {
-                Err(minijinja::Error::new(
-                    minijinja::ErrorKind::InvalidOperation,
-                    format!("{REFUSAL}{what}"),
-                ))
-            },
-        );
-        env.add_function("warn", |msg: String| {
-            walk::push_template_warning(msg);
-            minijinja::Value::from_safe_string(String::new())
-        });
+        env.add_function("unsupported", snippet::unsupported);
+        env.add_function("warn", snippet::warn);
         for (key, snip) in file.expr.all() {
             if let Some(s) = snip {
                 for (i, t) in s.templates().into_iter().enumerate() {
@@ -432,9 +426,11 @@ impl Backend {
         options: &Options,
     ) -> Result<Conversion> {
         let opts = self.options(options)?;
-        walk::convert_correlation(self, corr, rules, &opts).map_err(|e| match &corr.origin.file {
-            Some(f) => e.in_file(f.clone()),
-            None => e,
+        correlation::convert_correlation(self, corr, rules, &opts).map_err(|e| {
+            match &corr.origin.file {
+                Some(f) => e.in_file(f.clone()),
+                None => e,
+            }
         })
     }
 
