@@ -383,7 +383,7 @@ fn run_inner(args: &ConvertArgs) -> Result<i32, Error> {
     let options: Options = args.options.iter().cloned().collect();
     backend.options(&options)?;
     let publish = match args.format.publish_format() {
-        Some(f) => Some((f, super::elastic_out::language_for(f, backend.name())?)),
+        Some(f) => Some((f, super::elastic_out::target_for(f, &lib, &backend)?)),
         None => None,
     };
     let mut pipelines = Vec::new();
@@ -451,8 +451,8 @@ fn run_inner(args: &ConvertArgs) -> Result<i32, Error> {
     }
     let _ = std::io::stderr().lock().write_all(report.as_bytes());
 
-    if let Some((format, language)) = publish {
-        failed += super::elastic_out::write(args, format, language, &items)?;
+    if let Some((format, target)) = publish {
+        failed += super::elastic_out::write(args, format, &target, &items)?;
         eprintln!("converted {converted}, unsupported {unsupported}, failed {failed}");
         return Ok(i32::from(
             failed > 0 || (unsupported > 0 && !args.skip_unsupported),

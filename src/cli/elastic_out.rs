@@ -8,21 +8,59 @@ use std::path::PathBuf;
 use rayon::prelude::*;
 
 use crate::error::{Error, ErrorKind};
-use crate::publish::{self, Options, Publisher, QueryLanguage, Sink};
+use crate::publish::{self, Options, Publisher, QueryLanguage, Sink, Target};
+use crate::render::{Backend, Elastic, ElasticLanguage, Library};
 
 use super::convert::{ConvertArgs, Item, Outcome};
 
-/// The query language of a backend, or a usage error naming the backends Elastic can run.
+/// The Elastic rule a backend's queries make (its file's `elastic:` section), or a usage error
+/// naming the backends of `lib` that declare one.
 ///
 /// # Errors
-/// [`ErrorKind::Usage`] for a backend other than eql, kql, lucene or esql.
-pub fn language_for(format: publish::Format, backend: &str) -> Result<QueryLanguage, Error> {
-    QueryLanguage::from_backend(backend).ok_or_else(|| {
-        Error::new(ErrorKind::Usage(format!(
-            "format `{format}` needs an Elastic query language, but backend `{backend}` is not one"
-        )))
-        .hint("use -t eql, -t kql, -t lucene or -t esql")
-    })
+/// [`ErrorKind::Usage`] for a backend without `elastic:`.
+pub fn target_for(
+    format: publish::Format,
+    lib: &Library,
+    backend: &Backend,
+) -> Result<Target, Error> {
+    if let Some(e) = &backend.file().elastic {
+        return Ok(target_of(e));
+    }
+    let elastic: Vec<String> = lib
+        .declared_names()
+        .into_iter()
+        .filter(|n| lib.file(n).is_ok_and(|f| f.elastic.is_some()))
+        .map(|n| format!("-t {n}"))
+        .collect();
+    let choices = match elastic.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => "a backend whose file declares one".to_string(),
+    };
+    Err(Error::new(ErrorKind::Usage(format!(
+        "format `{format}` needs an Elastic query language, but backend `{}` is not one \
+         (its file has no `elastic.language`)",
+        backend.name()
+    )))
+    .hint(format!(
+        "use {choices}, or declare `elastic: {{language: ...}}` in the backend file \
+         (backends/README.md)"
+    )))
+}
+
+/// The publish stage's view of a backend file's `elastic:` section.
+#[must_use]
+pub fn target_of(e: &Elastic) -> Target {
+    let language = match e.language {
+        ElasticLanguage::Eql => QueryLanguage::Eql,
+        ElasticLanguage::Kuery => QueryLanguage::Kuery,
+        ElasticLanguage::Lucene => QueryLanguage::Lucene,
+        ElasticLanguage::Esql => QueryLanguage::Esql,
+    };
+    Target {
+        language,
+        index: e.index.clone(),
+    }
 }
 
 /// Publishes every converted rule of `items` and writes the output. Returns how many
@@ -36,7 +74,7 @@ pub fn language_for(format: publish::Format, backend: &str) -> Result<QueryLangu
 pub fn write(
     args: &ConvertArgs,
     format: publish::Format,
-    language: QueryLanguage,
+    target: &Target,
     items: &[Item],
 ) -> Result<usize, Error> {
     let publisher = match &args.backend_dir {
@@ -60,7 +98,7 @@ pub fn write(
             };
             let file = it.path.display().to_string();
             let res = match c.queries.as_slice() {
-                [query] => publisher.publish(format, rule, query, language, &opts),
+                [query] => publisher.publish(format, rule, query, target, &opts),
                 _ => Err(Error::new(ErrorKind::Unsupported {
                     target: format.name().to_string(),
                     what: format!(

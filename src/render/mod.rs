@@ -34,7 +34,8 @@ use crate::ir;
 pub use escape::{EscapeSpec, Quote};
 pub use regex::Dialect;
 pub use spec::{
-    BackendFile, Cmp, Correlations, Exprs, OptionSpec, Snippet, Tokens, VarSpec, Warnings,
+    BackendFile, Cmp, Correlations, Elastic, ElasticLanguage, Exprs, OptionSpec, Snippet, Tokens,
+    VarSpec, Warnings,
 };
 
 /// Built-in backend files and templates, embedded at build time.
@@ -149,8 +150,16 @@ impl Library {
     /// Names of the usable (non-abstract) backends, sorted.
     #[must_use]
     pub fn names(&self) -> Vec<String> {
-        let mut v: Vec<String> = self
-            .files
+        let mut v = self.declared_names();
+        v.sort();
+        v
+    }
+
+    /// Names of the usable (non-abstract) backends in the order declared: the built-ins, then
+    /// those a folder added.
+    #[must_use]
+    pub fn declared_names(&self) -> Vec<String> {
+        self.files
             .iter()
             .filter(|(_, (_, src))| {
                 serde_yaml::from_str::<serde_yaml::Value>(src)
@@ -159,9 +168,7 @@ impl Library {
                     != Some(true)
             })
             .map(|(n, _)| n.clone())
-            .collect();
-        v.sort();
-        v
+            .collect()
     }
 
     /// The backend file `name` with `extends:` resolved.
@@ -370,6 +377,9 @@ impl Backend {
             .ok_or_else(|| berr(format!("template `templates/{}` not found", file.query)))?;
         env.add_template_owned("query", query.clone())
             .map_err(|e| berr(format!("templates/{}: {e}", file.query)))?;
+        if let Some(e) = &file.elastic {
+            e.check().map_err(berr)?;
+        }
         for v in file.vars.values() {
             if let Some(o) = &v.option {
                 if !file.options.contains_key(o) {
