@@ -1,9 +1,7 @@
-//! The Elastic rule model: a Sigma rule's metadata turned into detection-rules' fields
-//! (`[metadata]`, `[rule]`, `[[rule.threat]]`). Both output formats render this model.
-
-use std::path::PathBuf;
-
-use serde::Serialize;
+//! A Sigma rule's metadata turned into detection-rules' fields ([`build`] fills the model of
+//! `model.rs`): name, rule id, severity band, maturity, ATT&CK threat blocks, index patterns
+//! (a pipeline's `state.index`, else the [`Target`]'s defaults), tags (`tags.rs`), dates
+//! (`dates.rs`), note and file name. Both output formats render this model.
 
 use crate::attack;
 use crate::error::{Error, ErrorKind, Warning};
@@ -13,6 +11,7 @@ use super::uuid::{is_uuid, uuid_v5, NAMESPACE_URL};
 use super::{dates, tags, Target};
 
 pub use super::dates::today_utc;
+pub use super::model::{ElasticRule, Metadata, Ref, RuleData, TechniqueRef, Threat};
 
 /// Settings that are not in the Sigma rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,122 +39,6 @@ impl Default for Options {
             today: today_utc(),
         }
     }
-}
-
-/// A rule in detection-rules' model.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ElasticRule {
-    /// `[metadata]`.
-    pub metadata: Metadata,
-    /// `[rule]`.
-    pub rule: RuleData,
-    /// Where the rule goes under an output folder: `<os folder>/<primary tactic>_<name>`,
-    /// without extension.
-    #[serde(skip)]
-    pub stem: PathBuf,
-}
-
-/// `[metadata]`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Metadata {
-    /// `YYYY/MM/DD` from the Sigma `date`.
-    pub creation_date: String,
-    /// Set (to `updated_date`) for deprecated rules.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub deprecation_date: Option<String>,
-    /// Integration packages, from the pipeline's `integration` state.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub integration: Vec<String>,
-    /// `production`, `development` or `deprecated`, from the Sigma `status`.
-    pub maturity: &'static str,
-    /// `YYYY/MM/DD` from the Sigma `modified` (else `date`).
-    pub updated_date: String,
-}
-
-/// `[rule]` (plus `threat`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RuleData {
-    /// The Sigma `author`, split on commas.
-    pub author: Vec<String>,
-    /// The Sigma `description` (or the title), trimmed.
-    pub description: String,
-    /// The Sigma `falsepositives`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub false_positives: Vec<String>,
-    /// The look-back.
-    pub from: String,
-    /// Index patterns (empty for ES|QL, whose query names its source).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub index: Vec<String>,
-    /// The schedule.
-    pub interval: String,
-    /// `eql`, `kuery`, `lucene` or `esql`.
-    pub language: &'static str,
-    /// The rule's licence.
-    pub license: String,
-    /// The Sigma `title`, trimmed to detection-rules' name pattern.
-    pub name: String,
-    /// Markdown note: provenance, false positives, references.
-    pub note: String,
-    /// The Sigma `references`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub references: Vec<String>,
-    /// Within the band of `severity`.
-    pub risk_score: u8,
-    /// The Sigma `id` (lower-case), or a UUIDv5 derived from the rule.
-    pub rule_id: String,
-    /// `low`, `medium`, `high` or `critical`.
-    pub severity: &'static str,
-    /// Tags in Elastic's vocabulary.
-    pub tags: Vec<String>,
-    /// Usually `event.ingested`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub timestamp_override: Option<String>,
-    /// `eql`, `query` or `esql`.
-    #[serde(rename = "type")]
-    pub rule_type: &'static str,
-    /// The rendered query.
-    pub query: String,
-    /// One entry per tactic; the first is the primary tactic.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub threat: Vec<Threat>,
-}
-
-/// A `[[rule.threat]]` block.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Threat {
-    /// `MITRE ATT&CK`.
-    pub framework: &'static str,
-    /// The tactic.
-    pub tactic: Ref,
-    /// Its techniques.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub technique: Vec<TechniqueRef>,
-}
-
-/// An id, official name and reference URL.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Ref {
-    /// `TA0010`, `T1048`, `T1048.003`.
-    pub id: String,
-    /// The official name.
-    pub name: String,
-    /// The URL, with trailing slash.
-    pub reference: String,
-}
-
-/// A technique with its sub-techniques.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TechniqueRef {
-    /// `T1048`.
-    pub id: String,
-    /// The official name.
-    pub name: String,
-    /// The URL, with trailing slash.
-    pub reference: String,
-    /// Sub-techniques.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub subtechnique: Vec<Ref>,
 }
 
 /// Severity and risk score of a Sigma level (Elastic's bands: low 0–21, medium 22–47,
@@ -232,6 +115,7 @@ pub fn snake(s: &str) -> String {
     out
 }
 
+/// The Markdown note: provenance, false positives, references and the log source definition.
 fn build_note(rule: &Rule, rule_id: &str) -> String {
     let m = &rule.meta;
     let mut note = String::from("## Triage and analysis\n\n");
@@ -258,7 +142,30 @@ fn build_note(rule: &Rule, rule_id: &str) -> String {
             note.push_str(&format!("- {}\n", r.trim()));
         }
     }
+    if let Some(def) = rule
+        .logsource
+        .definition
+        .as_deref()
+        .filter(|d| !d.trim().is_empty())
+    {
+        note.push_str(&format!("\n### Log source\n\n{}\n", def.trim()));
+    }
     note
+}
+
+/// The Sigma `description`, trimmed; the title (with a warning) when there is none.
+fn description(m: &Meta, warnings: &mut Vec<Warning>) -> String {
+    match m.description.as_deref().map(str::trim) {
+        Some(d) if !d.is_empty() => d.to_string(),
+        _ => {
+            warn(
+                warnings,
+                "rule has no description; the title is used".into(),
+                "description",
+            );
+            m.title.trim().to_string()
+        }
+    }
 }
 
 /// Adds a warning located at the key `at` of the Sigma rule.
@@ -267,6 +174,19 @@ pub(super) fn warn(w: &mut Vec<Warning>, message: String, at: &str) {
         message,
         at: Some(at.to_string()),
     });
+}
+
+/// `[metadata]`: dates, maturity and the pipeline's `integration` state.
+fn metadata(rule: &Rule, opts: &Options, warnings: &mut Vec<Warning>) -> Metadata {
+    let (creation_date, updated_date) = dates::creation_and_update(&rule.meta, opts, warnings);
+    let maturity = maturity(rule.meta.status);
+    Metadata {
+        deprecation_date: (maturity == "deprecated").then(|| updated_date.clone()),
+        integration: state_strings(rule, "integration").unwrap_or_default(),
+        maturity,
+        creation_date,
+        updated_date,
+    }
 }
 
 /// `rule.rule_id`: the Sigma id when it is a UUID (lower-cased), else a UUIDv5 derived from
@@ -438,15 +358,7 @@ pub fn build(
     let name = checked_name(m).map_err(located)?;
     let mut warnings = Vec::new();
 
-    let (creation_date, updated_date) = dates::creation_and_update(m, opts, &mut warnings);
-    let maturity = maturity(m.status);
-    let metadata = Metadata {
-        deprecation_date: (maturity == "deprecated").then(|| updated_date.clone()),
-        integration: state_strings(rule, "integration").unwrap_or_default(),
-        maturity,
-        creation_date,
-        updated_date,
-    };
+    let metadata = metadata(rule, opts, &mut warnings);
     let rule_id = rule_id(rule, &mut warnings);
     let threat = threat(&m.tags, &mut warnings);
     let lower = |s: &Option<String>| s.as_deref().map(str::to_ascii_lowercase);
@@ -458,17 +370,7 @@ pub fn build(
     let index = index(rule, ls.product.as_deref(), target, &mut warnings);
     let tags = tags::tags(&ls, &threat, &index);
     let author = authors(m, &mut warnings);
-    let description = match m.description.as_deref().map(str::trim) {
-        Some(d) if !d.is_empty() => d.to_string(),
-        _ => {
-            warn(
-                &mut warnings,
-                "rule has no description; the title is used".into(),
-                "description",
-            );
-            m.title.trim().to_string()
-        }
-    };
+    let description = description(m, &mut warnings);
     if m.level.is_none() {
         warn(
             &mut warnings,
@@ -477,15 +379,7 @@ pub fn build(
         );
     }
     let (severity, risk_score) = severity(m.level);
-    let mut note = build_note(rule, &rule_id);
-    if let Some(def) = rule
-        .logsource
-        .definition
-        .as_deref()
-        .filter(|d| !d.trim().is_empty())
-    {
-        note.push_str(&format!("\n### Log source\n\n{}\n", def.trim()));
-    }
+    let note = build_note(rule, &rule_id);
     let file_stem = match threat.first() {
         Some(t) => format!("{}_{}", snake(&t.tactic.name), snake(&name)),
         None => snake(&name),

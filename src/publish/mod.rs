@@ -14,6 +14,7 @@
 
 mod dates;
 pub mod elastic;
+mod model;
 mod tags;
 pub mod toml_text;
 pub mod uuid;

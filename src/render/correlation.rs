@@ -69,32 +69,7 @@ pub(super) fn convert_correlation(
             .map(Value::from_safe_string)
             .map_err(|Refusal(what)| unsupported(what))
     };
-    let mut warnings: Vec<Warning> = Vec::new();
-    let mut items = Vec::with_capacity(rules.len());
-    for r in rules {
-        let c = walk::convert(b, r, opts)?;
-        let [query] = c.queries.as_slice() else {
-            return Err(unsupported(format!(
-                "a correlated rule with {} conditions (`{}`)",
-                c.queries.len(),
-                r.meta.title
-            )));
-        };
-        for w in c.warnings {
-            if !warnings.iter().any(|x| x.message == w.message) {
-                warnings.push(w);
-            }
-        }
-        let by = group_fields(corr, r)
-            .into_iter()
-            .map(escape)
-            .collect::<Result<Vec<_>>>()?;
-        items.push(context! {
-            query => Value::from_safe_string(query.clone()),
-            by => by,
-            title => r.meta.title.clone(),
-        });
-    }
+    let (items, mut warnings) = correlated(b, corr, rules, opts, &escape, &unsupported)?;
     let group_by: Vec<Value> = corr
         .group_by
         .iter()
@@ -142,6 +117,45 @@ pub(super) fn convert_correlation(
             last.unwrap_or_else(|| format!("`{kind}` correlation rules")),
         )),
     }
+}
+
+/// The correlated rules as template values (`{query, by, title}`), each converted on its own,
+/// and their warnings (each message once).
+fn correlated(
+    b: &Backend,
+    corr: &Correlation,
+    rules: &[&Rule],
+    opts: &Options,
+    escape: &dyn Fn(&str) -> Result<Value>,
+    unsupported: &dyn Fn(String) -> Error,
+) -> Result<(Vec<Value>, Vec<Warning>)> {
+    let mut warnings: Vec<Warning> = Vec::new();
+    let mut items = Vec::with_capacity(rules.len());
+    for r in rules {
+        let c = walk::convert(b, r, opts)?;
+        let [query] = c.queries.as_slice() else {
+            return Err(unsupported(format!(
+                "a correlated rule with {} conditions (`{}`)",
+                c.queries.len(),
+                r.meta.title
+            )));
+        };
+        for w in c.warnings {
+            if !warnings.iter().any(|x| x.message == w.message) {
+                warnings.push(w);
+            }
+        }
+        let by = group_fields(corr, r)
+            .into_iter()
+            .map(escape)
+            .collect::<Result<Vec<_>>>()?;
+        items.push(context! {
+            query => Value::from_safe_string(query.clone()),
+            by => by,
+            title => r.meta.title.clone(),
+        });
+    }
+    Ok((items, warnings))
 }
 
 /// The group-by fields of one correlated rule: each `group-by` name, or its alias for this
