@@ -11,6 +11,13 @@
 //!
 //! Built-in backends are compiled into the binary; [`Library::with_dir`] adds or overrides
 //! backends and templates at run time. `backends/README.md` documents the file format.
+//!
+//! Files, by job: `spec.rs` the backend file format; `library.rs` the built-in and
+//! `--backend-dir` files, `extends:`; `build.rs` a backend's template environment;
+//! `escape.rs` escaping filters; `regex.rs` (+ `regex/writer.rs`) regex dialects; `values.rs`
+//! the values snippets see; `snippet.rs` one render (its `warn(...)` messages, refusals,
+//! alternatives); `walk.rs` the boolean walk; `leaf.rs` one predicate; `correlation.rs`
+//! correlation rules; `vars.rs` the query template's variables.
 
 mod build;
 mod correlation;
