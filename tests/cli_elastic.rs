@@ -191,3 +191,75 @@ fn user_templates_from_backend_dir_replace_the_built_in_ones() {
     assert_eq!(v["enabled"], serde_json::Value::Bool(true));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The worked example backend (`tests/data/backend-dir`) copied to a fresh folder, with
+/// `extra` appended to its file.
+fn mini_dir(name: &str, extra: &str) -> PathBuf {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/backend-dir");
+    let dir = tmp(name);
+    std::fs::create_dir_all(dir.join("templates/mini")).expect("mkdir");
+    let yml = std::fs::read_to_string(src.join("mini.yml")).expect("mini.yml");
+    std::fs::write(dir.join("mini.yml"), format!("{yml}\n{extra}\n")).expect("write");
+    std::fs::copy(
+        src.join("templates/mini/query.j2"),
+        dir.join("templates/mini/query.j2"),
+    )
+    .expect("copy");
+    dir
+}
+
+#[test]
+fn a_user_backend_declaring_its_elastic_language_publishes() {
+    let dir = mini_dir(
+        "user-elastic",
+        "elastic:\n  language: kuery\n  index: {linux: [\"mini-linux-*\"], \"*\": [\"mini-*\"]}",
+    );
+    let out = sigmat(&[
+        "convert",
+        "--backend-dir",
+        dir.to_str().expect("utf-8"),
+        "-t",
+        "mini",
+        "-f",
+        "kibana-ndjson",
+        SEED,
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let v: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim_end()).expect("JSON");
+    assert_eq!(v["language"].as_str(), Some("kuery"));
+    assert_eq!(v["type"].as_str(), Some("query"));
+    // No pipeline routed the rule: the backend's patterns for its product (linux).
+    assert_eq!(v["index"], serde_json::json!(["mini-linux-*"]));
+    assert!(
+        stderr.contains("using the default for product `linux`: mini-linux-*"),
+        "{stderr}"
+    );
+    assert!(v["query"]
+        .as_str()
+        .is_some_and(|q| q.starts_with("process | ")));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_user_backend_without_an_elastic_language_is_a_usage_error_naming_the_key() {
+    let dir = mini_dir("user-no-elastic", "");
+    let out = sigmat(&[
+        "convert",
+        "--backend-dir",
+        dir.to_str().expect("utf-8"),
+        "-t",
+        "mini",
+        "-f",
+        "elastic-toml",
+        SEED,
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("error[usage]"), "{stderr}");
+    assert!(stderr.contains("backend `mini`"), "{stderr}");
+    assert!(stderr.contains("elastic.language"), "{stderr}");
+    assert!(out.stdout.is_empty());
+    std::fs::remove_dir_all(&dir).ok();
+}

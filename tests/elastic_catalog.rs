@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashSet};
 use regex::Regex;
 use sigmat::ir::{Document, Rule};
 use sigmat::pipeline::{self, Pipeline};
-use sigmat::publish::{elastic::risk_band, Format, Options, Publisher, QueryLanguage};
+use sigmat::publish::{self, elastic::risk_band, Format, Options, Publisher};
 use sigmat::render::{Backend, Options as RenderOptions};
 use sigmat::{attack, sigma};
 
@@ -23,7 +23,7 @@ fn query_for(
     backend: &Backend,
     pipelines: &[(&str, Pipeline)],
     rule: &Rule,
-) -> Result<(Rule, String, QueryLanguage), String> {
+) -> Result<(Rule, String), String> {
     let mut rule = rule.clone();
     let product = rule.logsource.product.clone().unwrap_or_default();
     if let Some((_, p)) = pipelines.iter().find(|(name, _)| *name == product) {
@@ -36,7 +36,7 @@ fn query_for(
     match c.queries.as_slice() {
         [q] => {
             let q = q.clone();
-            Ok((rule, q, QueryLanguage::Eql))
+            Ok((rule, q))
         }
         qs => Err(format!("{} conditions", qs.len())),
     }
@@ -316,6 +316,7 @@ fn catalog_windows_and_linux_rules_give_valid_detection_rules_toml() {
     };
     let checks = Checks::new();
     let backend = Backend::builtin("eql").expect("eql backend");
+    let target = common::elastic_target("eql");
     let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
     let pipelines = [
         (
@@ -336,7 +337,7 @@ fn catalog_windows_and_linux_rules_give_valid_detection_rules_toml() {
             if product != "windows" && product != "linux" {
                 continue;
             }
-            let (rule, query, lang) = match query_for(&backend, &pipelines, rule) {
+            let (rule, query) = match query_for(&backend, &pipelines, rule) {
                 Ok(x) => x,
                 Err(why) => {
                     *skipped.entry(why).or_default() += 1;
@@ -346,7 +347,7 @@ fn catalog_windows_and_linux_rules_give_valid_detection_rules_toml() {
             rules += 1;
             let rule = &rule;
             routed += usize::from(rule.state.contains_key("index"));
-            let out = match publisher.publish(Format::ElasticToml, rule, &query, lang, &opts) {
+            let out = match publisher.publish(Format::ElasticToml, rule, &query, &target, &opts) {
                 Ok(o) => o,
                 Err(e) => {
                     failures.push(format!("{}: {}", file.display(), e.render()));
@@ -381,7 +382,7 @@ fn catalog_windows_and_linux_rules_give_valid_detection_rules_toml() {
                 ));
             }
             let line = publisher
-                .publish(Format::KibanaNdjson, rule, &query, lang, &opts)
+                .publish(Format::KibanaNdjson, rule, &query, &target, &opts)
                 .map(|o| o.text);
             match line
                 .as_deref()

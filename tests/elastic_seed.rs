@@ -30,8 +30,10 @@ fn seed_output(format: Format, backend: &str, lang: QueryLanguage) -> sigmat::pu
         today: "2026/01/01".into(),
         ..Options::default()
     };
+    let target = common::elastic_target(backend);
+    assert_eq!(target.language, lang, "{backend}");
     Publisher::new()
-        .publish(format, &rule, &conv.queries[0], lang, &opts)
+        .publish(format, &rule, &conv.queries[0], &target, &opts)
         .unwrap_or_else(|e| panic!("{}", e.render()))
 }
 

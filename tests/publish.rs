@@ -7,7 +7,7 @@ use indexmap::IndexMap;
 use sigmat::ir::{
     Expr, Level, LogSource, Meta, Origin, Pattern, Piece, Predicate, Rule, Status, Test,
 };
-use sigmat::publish::{self, Format, Options, Publisher, QueryLanguage};
+use sigmat::publish::{self, Format, Options, Publisher, Target};
 
 fn opts() -> Options {
     Options {
@@ -209,31 +209,31 @@ fn macos_esql() -> Rule {
 
 const MACOS_ESQL: &str = "from logs-endpoint.events.process-* metadata _id, _version, _index\n| where process.name like \"*osascript*\"";
 
-fn fixtures() -> Vec<(&'static str, Rule, &'static str, QueryLanguage)> {
+fn fixtures() -> Vec<(&'static str, Rule, &'static str, Target)> {
     vec![
         (
             "python_webserver_execution_linux",
             seed(),
             SEED_EQL,
-            QueryLanguage::Eql,
+            common::elastic_target("eql"),
         ),
         (
             "windows_powershell_multi_tactic",
             windows_multi(),
             WINDOWS_KQL,
-            QueryLanguage::Kuery,
+            common::elastic_target("kql"),
         ),
         (
             "aws_sparse_rule",
             sparse_cloud(),
             SPARSE_LUCENE,
-            QueryLanguage::Lucene,
+            common::elastic_target("lucene"),
         ),
         (
             "macos_deprecated_esql",
             macos_esql(),
             MACOS_ESQL,
-            QueryLanguage::Esql,
+            common::elastic_target("esql"),
         ),
     ]
 }
@@ -248,7 +248,7 @@ fn fixtures_snapshot_in_both_formats() {
     for (name, rule, query, lang) in fixtures() {
         for format in Format::ALL {
             let out = p
-                .publish(format, &rule, query, lang, &opts())
+                .publish(format, &rule, query, &lang, &opts())
                 .unwrap_or_else(|e| panic!("{name} {format}: {}", e.render()));
             let mut text = format!("# path: {}\n", out.path.display());
             for w in &out.warnings {
@@ -264,7 +264,7 @@ fn fixtures_snapshot_in_both_formats() {
     }
 }
 
-fn toml_of(rule: &Rule, query: &str, lang: QueryLanguage) -> (publish::Published, toml::Table) {
+fn toml_of(rule: &Rule, query: &str, lang: &Target) -> (publish::Published, toml::Table) {
     let out = Publisher::new()
         .publish(Format::ElasticToml, rule, query, lang, &opts())
         .unwrap_or_else(|e| panic!("{}", e.render()));
@@ -282,7 +282,7 @@ fn strs(v: &toml::Value) -> Vec<&str> {
 
 #[test]
 fn seed_reads_like_elastics_rule() {
-    let (out, doc) = toml_of(&seed(), SEED_EQL, QueryLanguage::Eql);
+    let (out, doc) = toml_of(&seed(), SEED_EQL, &common::elastic_target("eql"));
     assert_eq!(
         out.path,
         std::path::Path::new("linux/exfiltration_python_webserver_execution_linux.toml")
@@ -390,7 +390,7 @@ fn seed_has_the_sections_and_tag_kinds_of_elastics_counterpart() {
     )
     .expect("Elastic's rule");
     let theirs: toml::Table = toml::from_str(&theirs).expect("parses");
-    let (_, ours) = toml_of(&seed(), SEED_EQL, QueryLanguage::Eql);
+    let (_, ours) = toml_of(&seed(), SEED_EQL, &common::elastic_target("eql"));
     let keys = |t: &toml::Table, s: &str| -> Vec<String> {
         let mut k: Vec<String> = t[s].as_table().expect("table").keys().cloned().collect();
         k.sort();
@@ -421,7 +421,7 @@ fn seed_has_the_sections_and_tag_kinds_of_elastics_counterpart() {
 #[test]
 fn conventions_hold_on_every_fixture() {
     for (name, rule, query, lang) in fixtures() {
-        let (out, doc) = toml_of(&rule, query, lang);
+        let (out, doc) = toml_of(&rule, query, &lang);
         let r = &doc["rule"];
         let sev = r["severity"].as_str().expect("severity");
         let score = u8::try_from(r["risk_score"].as_integer().expect("risk")).expect("u8");
@@ -455,7 +455,7 @@ fn conventions_hold_on_every_fixture() {
         }
         // The NDJSON object carries the same rule on one line.
         let line = Publisher::new()
-            .publish(Format::KibanaNdjson, &rule, query, lang, &opts())
+            .publish(Format::KibanaNdjson, &rule, query, &lang, &opts())
             .expect("ndjson")
             .text;
         assert_eq!(line.matches('\n').count(), 1, "{name}");
@@ -468,8 +468,16 @@ fn conventions_hold_on_every_fixture() {
 
 #[test]
 fn sparse_rule_warns_and_derives_a_stable_id() {
-    let (out, doc) = toml_of(&sparse_cloud(), SPARSE_LUCENE, QueryLanguage::Lucene);
-    let (again, _) = toml_of(&sparse_cloud(), SPARSE_LUCENE, QueryLanguage::Lucene);
+    let (out, doc) = toml_of(
+        &sparse_cloud(),
+        SPARSE_LUCENE,
+        &common::elastic_target("lucene"),
+    );
+    let (again, _) = toml_of(
+        &sparse_cloud(),
+        SPARSE_LUCENE,
+        &common::elastic_target("lucene"),
+    );
     assert_eq!(out.text, again.text, "deterministic");
     let r = &doc["rule"];
     assert_eq!(r["name"].as_str(), Some("AWS Root Login 'Console"));
@@ -511,7 +519,7 @@ fn sparse_rule_warns_and_derives_a_stable_id() {
 
 #[test]
 fn esql_has_no_index_and_deprecated_gets_a_deprecation_date() {
-    let (out, doc) = toml_of(&macos_esql(), MACOS_ESQL, QueryLanguage::Esql);
+    let (out, doc) = toml_of(&macos_esql(), MACOS_ESQL, &common::elastic_target("esql"));
     assert!(doc["rule"].get("index").is_none());
     assert_eq!(doc["rule"]["type"].as_str(), Some("esql"));
     assert_eq!(doc["metadata"]["maturity"].as_str(), Some("deprecated"));
@@ -534,7 +542,7 @@ fn empty_query_is_a_located_error() {
             Format::ElasticToml,
             &seed(),
             "  \n",
-            QueryLanguage::Eql,
+            &common::elastic_target("eql"),
             &opts(),
         )
         .expect_err("empty query");
@@ -560,7 +568,7 @@ fn a_broken_user_template_is_an_error_not_a_file() {
             Format::ElasticToml,
             &seed(),
             SEED_EQL,
-            QueryLanguage::Eql,
+            &common::elastic_target("eql"),
             &opts(),
         )
         .expect_err("unquoted name is not TOML");
@@ -571,7 +579,7 @@ fn a_broken_user_template_is_an_error_not_a_file() {
             Format::KibanaNdjson,
             &seed(),
             SEED_EQL,
-            QueryLanguage::Eql,
+            &common::elastic_target("eql"),
             &opts()
         )
         .is_ok());
@@ -638,7 +646,7 @@ fn seed_yaml_through_the_front_end_matches_the_hand_built_ir() {
             Format::ElasticToml,
             &rule,
             SEED_EQL,
-            QueryLanguage::Eql,
+            &common::elastic_target("eql"),
             &opts(),
         )
         .expect("publishes");
@@ -647,7 +655,7 @@ fn seed_yaml_through_the_front_end_matches_the_hand_built_ir() {
             Format::ElasticToml,
             &seed(),
             SEED_EQL,
-            QueryLanguage::Eql,
+            &common::elastic_target("eql"),
             &opts(),
         )
         .expect("publishes");
@@ -666,11 +674,11 @@ fn sink_writes_one_toml_per_rule_under_os_folders_and_one_ndjson_file() {
     let all = [fixtures(), vec![fixtures().remove(0)]].concat();
     for (_, rule, query, lang) in &all {
         let t = p
-            .publish(Format::ElasticToml, rule, query, *lang, &opts())
+            .publish(Format::ElasticToml, rule, query, lang, &opts())
             .expect("toml");
         toml_sink.push(&t).expect("push");
         let n = p
-            .publish(Format::KibanaNdjson, rule, query, *lang, &opts())
+            .publish(Format::KibanaNdjson, rule, query, lang, &opts())
             .expect("ndjson");
         nd_sink.push(&n).expect("push");
     }

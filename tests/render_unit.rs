@@ -317,3 +317,119 @@ fn eql_sequences_for_ordered_temporal_correlations() {
         }
     );
 }
+
+/// A copy of the worked example `tests/data/backend-dir` in a fresh folder, with `edit` applied
+/// to `mini.yml`.
+fn mini_variant(tag: &str, edit: impl Fn(String) -> String) -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/backend-dir");
+    let tmp = std::env::temp_dir().join(format!("sigmat-render-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(tmp.join("templates/mini")).unwrap();
+    let src = std::fs::read_to_string(dir.join("mini.yml")).unwrap();
+    std::fs::write(tmp.join("mini.yml"), edit(src)).unwrap();
+    std::fs::copy(
+        dir.join("templates/mini/query.j2"),
+        tmp.join("templates/mini/query.j2"),
+    )
+    .unwrap();
+    tmp
+}
+
+#[test]
+fn template_warnings_belong_to_their_conversion_in_order_once() {
+    // `eq` warns twice per leaf (once the same message again), `prefix`'s first alternative
+    // warns and then refuses, its second warns and is used.
+    let tmp = mini_variant("warn", |src| {
+        src.replace(
+            r#"eq: "{{ field }}:{{ value | mini_str }}""#,
+            r#"eq: "{{ warn('eq one') }}{{ warn('eq two') }}{{ warn('eq one') }}{{ field }}:{{ value | mini_str }}""#,
+        )
+        .replace(
+            r#"prefix: &wild "{{ field }}:{{ value | mini_wild }}"
+  suffix: *wild"#,
+            r#"prefix: ["{{ warn('refused prefix') }}{{ unsupported('no') }}", "{{ warn('used prefix') }}{{ field }}:{{ value | mini_wild }}"]
+  suffix: &wild "{{ field }}:{{ value | mini_wild }}""#,
+        )
+    });
+    let lib = Library::builtin().with_dir(&tmp).unwrap();
+    std::fs::remove_dir_all(&tmp).unwrap();
+    let mini = lib.backend("mini").unwrap();
+    let r = rule(
+        "process_creation",
+        Expr::And(vec![s("Image", "python*"), s("User", "root")]),
+    );
+    let c = mini.convert(&r, &Options::new()).unwrap();
+    assert_eq!(c.queries, ["process | Image:python* and User:\"root\""]);
+    let msgs: Vec<&str> = c.warnings.iter().map(|w| w.message.as_str()).collect();
+    // The walker's own warning first (mini compares case-sensitively), then the templates'
+    // in render order, each once; the refused alternative's warning is gone with its output.
+    assert_eq!(msgs.len(), 4, "{msgs:?}");
+    assert!(
+        msgs[0].starts_with("mini compares case-sensitively"),
+        "{msgs:?}"
+    );
+    assert_eq!(&msgs[1..], ["used prefix", "eq one", "eq two"]);
+    // A second conversion with the same backend starts empty: nothing leaks between rules.
+    let c2 = mini
+        .convert(&rule("process_creation", s("Image", "a*")), &Options::new())
+        .unwrap();
+    let msgs2: Vec<&str> = c2.warnings.iter().map(|w| w.message.as_str()).collect();
+    assert_eq!(&msgs2[1..], ["used prefix"], "{msgs2:?}");
+}
+
+#[test]
+fn elastic_sections_are_checked_when_the_backend_loads() {
+    let built = |tag: &str, section: &str| {
+        let tmp = mini_variant(tag, |src| format!("{src}\n{section}\n"));
+        let lib = Library::builtin().with_dir(&tmp).unwrap();
+        std::fs::remove_dir_all(&tmp).unwrap();
+        lib.backend("mini")
+    };
+    let ok = built(
+        "elastic-ok",
+        "elastic: {language: kuery, index: {linux: [a-*], \"*\": [b-*]}}",
+    )
+    .unwrap();
+    let e = ok.file().elastic.as_ref().expect("elastic section");
+    assert_eq!(e.language, sigmat::render::ElasticLanguage::Kuery);
+    assert_eq!(
+        e.index
+            .as_ref()
+            .map(|ix| ix.keys().cloned().collect::<Vec<_>>()),
+        Some(vec!["linux".to_string(), "*".to_string()])
+    );
+    for (tag, section, needle) in [
+        ("elastic-lang", "elastic: {language: kql}", "kql"),
+        ("elastic-key", "elastic: {language: eql, type: eql}", "type"),
+        (
+            "elastic-star",
+            "elastic: {language: eql, index: {linux: [a-*]}}",
+            "`*` entry",
+        ),
+        (
+            "elastic-none",
+            "elastic: {index: {\"*\": [a-*]}}",
+            "language",
+        ),
+    ] {
+        let e = built(tag, section).unwrap_err();
+        assert!(
+            matches!(&e.kind, ErrorKind::Backend(m) if m.contains(needle)),
+            "{section}: {e:?}"
+        );
+    }
+    // The built-in Elastic backends declare their language; the SQL ones do not.
+    let lib = Library::builtin();
+    for (name, lang) in [
+        ("eql", Some(sigmat::render::ElasticLanguage::Eql)),
+        ("kql", Some(sigmat::render::ElasticLanguage::Kuery)),
+        ("lucene", Some(sigmat::render::ElasticLanguage::Lucene)),
+        ("esql", Some(sigmat::render::ElasticLanguage::Esql)),
+        ("sqlite", None),
+        ("postgres", None),
+        ("duckdb", None),
+    ] {
+        let f = lib.file(name).unwrap();
+        assert_eq!(f.elastic.as_ref().map(|e| e.language), lang, "{name}");
+    }
+}

@@ -188,7 +188,10 @@ fn run_inner(args: &ConvertArgs) -> Result<i32, Error> {
         .backend()
         .expect("a session built with a target has a backend");
     let publish = match args.format.publish_format() {
-        Some(f) => Some((f, super::elastic_out::language_for(f, backend.name())?)),
+        Some(f) => Some((
+            f,
+            super::elastic_out::rules_for(f, backend, args.backend_dir.as_deref())?,
+        )),
         None => None,
     };
 
@@ -231,10 +234,10 @@ fn run_inner(args: &ConvertArgs) -> Result<i32, Error> {
     }
     let _ = std::io::stderr().lock().write_all(report.as_bytes());
 
-    if let Some((format, language)) = publish {
+    if let Some((format, rules)) = publish {
         let out = super::elastic_out::Target {
             format,
-            language,
+            rules,
             output: args.output.as_deref(),
             template_dir: args.backend_dir.as_ref().map(|d| d.join("templates")),
         };

@@ -8,20 +8,62 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use crate::error::{Error, ErrorKind};
-use crate::publish::{self, Options, Publisher, QueryLanguage, Sink};
+use crate::publish::{self, Options, Publisher, QueryLanguage, Sink, Target as Rules};
+use crate::render::{Backend, Elastic, ElasticLanguage, Library};
 use crate::session::{Item, Outcome};
 
-/// The query language of a backend, or a usage error naming the backends Elastic can run.
+/// The Elastic rule a backend's queries make (its file's `elastic:` section), or a usage error
+/// naming the backends that declare one (the built-ins, and those of `backend_dir`).
 ///
 /// # Errors
-/// [`ErrorKind::Usage`] for a backend other than eql, kql, lucene or esql.
-pub fn language_for(format: publish::Format, backend: &str) -> Result<QueryLanguage, Error> {
-    QueryLanguage::from_backend(backend).ok_or_else(|| {
-        Error::new(ErrorKind::Usage(format!(
-            "format `{format}` needs an Elastic query language, but backend `{backend}` is not one"
-        )))
-        .hint("use -t eql, -t kql, -t lucene or -t esql")
-    })
+/// [`ErrorKind::Usage`] for a backend without `elastic:`.
+pub fn rules_for(
+    format: publish::Format,
+    backend: &Backend,
+    backend_dir: Option<&Path>,
+) -> Result<Rules, Error> {
+    if let Some(e) = &backend.file().elastic {
+        return Ok(target_of(e));
+    }
+    let mut lib = Library::builtin();
+    if let Some(dir) = backend_dir {
+        lib = lib.with_dir(dir)?;
+    }
+    let elastic: Vec<String> = lib
+        .declared_names()
+        .into_iter()
+        .filter(|n| lib.file(n).is_ok_and(|f| f.elastic.is_some()))
+        .map(|n| format!("-t {n}"))
+        .collect();
+    let choices = match elastic.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => "a backend whose file declares one".to_string(),
+    };
+    Err(Error::new(ErrorKind::Usage(format!(
+        "format `{format}` needs an Elastic query language, but backend `{}` is not one \
+         (its file has no `elastic.language`)",
+        backend.name()
+    )))
+    .hint(format!(
+        "use {choices}, or declare `elastic: {{language: ...}}` in the backend file \
+         (backends/README.md)"
+    )))
+}
+
+/// The publish stage's view of a backend file's `elastic:` section.
+#[must_use]
+pub fn target_of(e: &Elastic) -> Rules {
+    let language = match e.language {
+        ElasticLanguage::Eql => QueryLanguage::Eql,
+        ElasticLanguage::Kuery => QueryLanguage::Kuery,
+        ElasticLanguage::Lucene => QueryLanguage::Lucene,
+        ElasticLanguage::Esql => QueryLanguage::Esql,
+    };
+    Rules {
+        language,
+        index: e.index.clone(),
+    }
 }
 
 /// Where and how the converted rules of a batch are published.
@@ -29,8 +71,8 @@ pub fn language_for(format: publish::Format, backend: &str) -> Result<QueryLangu
 pub struct Target<'a> {
     /// `elastic-toml` or `kibana-ndjson`.
     pub format: publish::Format,
-    /// The backend's Elastic query language.
-    pub language: QueryLanguage,
+    /// The backend's Elastic query language and index patterns.
+    pub rules: Rules,
     /// `-o`: a folder (TOML) or a file / folder (NDJSON); stdout when absent.
     pub output: Option<&'a Path>,
     /// `--backend-dir DIR/templates`, overriding the built-in format templates.
@@ -69,7 +111,7 @@ impl Target<'_> {
                 };
                 let file = it.entry.path.display().to_string();
                 let res = match c.queries.as_slice() {
-                    [query] => publisher.publish(format, rule, query, self.language, &opts),
+                    [query] => publisher.publish(format, rule, query, &self.rules, &opts),
                     _ => Err(Error::new(ErrorKind::Unsupported {
                         target: format.name().to_string(),
                         what: format!(

@@ -1,16 +1,17 @@
-//! The Elastic rule model: a Sigma rule's metadata turned into detection-rules' fields
-//! (`[metadata]`, `[rule]`, `[[rule.threat]]`). Both output formats render this model.
-
-use std::path::PathBuf;
-
-use serde::Serialize;
+//! A Sigma rule's metadata turned into detection-rules' fields ([`build`] fills the model of
+//! `model.rs`): name, rule id, severity band, maturity, ATT&CK threat blocks, index patterns
+//! (a pipeline's `state.index`, else the [`Target`]'s defaults), tags (`tags.rs`), dates
+//! (`dates.rs`), note and file name. Both output formats render this model.
 
 use crate::attack;
 use crate::error::{Error, ErrorKind, Warning};
-use crate::ir::{Level, Rule, Status};
+use crate::ir::{Level, Meta, Rule, Status};
 
 use super::uuid::{is_uuid, uuid_v5, NAMESPACE_URL};
-use super::QueryLanguage;
+use super::{dates, tags, Target};
+
+pub use super::dates::today_utc;
+pub use super::model::{ElasticRule, Metadata, Ref, RuleData, TechniqueRef, Threat};
 
 /// Settings that are not in the Sigma rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,147 +39,6 @@ impl Default for Options {
             today: today_utc(),
         }
     }
-}
-
-/// Today's date in UTC as `YYYY/MM/DD`.
-#[must_use]
-pub fn today_utc() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let days = i64::try_from(secs / 86_400).unwrap_or(0);
-    let (y, m, d) = civil_from_days(days);
-    format!("{y:04}/{m:02}/{d:02}")
-}
-
-/// Proleptic Gregorian date of a day count since 1970-01-01 (H. Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = u32::try_from(doy - (153 * mp + 2) / 5 + 1).unwrap_or(1);
-    let m = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).unwrap_or(1);
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
-
-/// A rule in detection-rules' model.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ElasticRule {
-    /// `[metadata]`.
-    pub metadata: Metadata,
-    /// `[rule]`.
-    pub rule: RuleData,
-    /// Where the rule goes under an output folder: `<os folder>/<primary tactic>_<name>`,
-    /// without extension.
-    #[serde(skip)]
-    pub stem: PathBuf,
-}
-
-/// `[metadata]`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Metadata {
-    /// `YYYY/MM/DD` from the Sigma `date`.
-    pub creation_date: String,
-    /// Set (to `updated_date`) for deprecated rules.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub deprecation_date: Option<String>,
-    /// Integration packages, from the pipeline's `integration` state.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub integration: Vec<String>,
-    /// `production`, `development` or `deprecated`, from the Sigma `status`.
-    pub maturity: &'static str,
-    /// `YYYY/MM/DD` from the Sigma `modified` (else `date`).
-    pub updated_date: String,
-}
-
-/// `[rule]` (plus `threat`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RuleData {
-    /// The Sigma `author`, split on commas.
-    pub author: Vec<String>,
-    /// The Sigma `description` (or the title), trimmed.
-    pub description: String,
-    /// The Sigma `falsepositives`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub false_positives: Vec<String>,
-    /// The look-back.
-    pub from: String,
-    /// Index patterns (empty for ES|QL, whose query names its source).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub index: Vec<String>,
-    /// The schedule.
-    pub interval: String,
-    /// `eql`, `kuery`, `lucene` or `esql`.
-    pub language: &'static str,
-    /// The rule's licence.
-    pub license: String,
-    /// The Sigma `title`, trimmed to detection-rules' name pattern.
-    pub name: String,
-    /// Markdown note: provenance, false positives, references.
-    pub note: String,
-    /// The Sigma `references`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub references: Vec<String>,
-    /// Within the band of `severity`.
-    pub risk_score: u8,
-    /// The Sigma `id` (lower-case), or a UUIDv5 derived from the rule.
-    pub rule_id: String,
-    /// `low`, `medium`, `high` or `critical`.
-    pub severity: &'static str,
-    /// Tags in Elastic's vocabulary.
-    pub tags: Vec<String>,
-    /// Usually `event.ingested`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub timestamp_override: Option<String>,
-    /// `eql`, `query` or `esql`.
-    #[serde(rename = "type")]
-    pub rule_type: &'static str,
-    /// The rendered query.
-    pub query: String,
-    /// One entry per tactic; the first is the primary tactic.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub threat: Vec<Threat>,
-}
-
-/// A `[[rule.threat]]` block.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Threat {
-    /// `MITRE ATT&CK`.
-    pub framework: &'static str,
-    /// The tactic.
-    pub tactic: Ref,
-    /// Its techniques.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub technique: Vec<TechniqueRef>,
-}
-
-/// An id, official name and reference URL.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Ref {
-    /// `TA0010`, `T1048`, `T1048.003`.
-    pub id: String,
-    /// The official name.
-    pub name: String,
-    /// The URL, with trailing slash.
-    pub reference: String,
-}
-
-/// A technique with its sub-techniques.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TechniqueRef {
-    /// `T1048`.
-    pub id: String,
-    /// The official name.
-    pub name: String,
-    /// The URL, with trailing slash.
-    pub reference: String,
-    /// Sub-techniques.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub subtechnique: Vec<Ref>,
 }
 
 /// Severity and risk score of a Sigma level (Elastic's bands: low 0–21, medium 22–47,
@@ -216,92 +76,6 @@ pub fn maturity(status: Option<Status>) -> &'static str {
     }
 }
 
-/// The operating systems detection-rules files rules under.
-const OS: &[(&str, &str, &str)] = &[
-    // (Sigma product, OS tag, folder)
-    ("windows", "OS: Windows", "windows"),
-    ("linux", "OS: Linux", "linux"),
-    ("macos", "OS: macOS", "macos"),
-];
-
-/// Index pattern prefix → `Data Source:` tag (detection-rules `test_required_tags` and the
-/// Elastic integrations' data streams).
-const INDEX_SOURCES: &[(&str, &str)] = &[
-    ("logs-endpoint.events.", "Elastic Defend"),
-    ("endgame-", "Elastic Endgame"),
-    ("logs-crowdstrike.fdr", "Crowdstrike"),
-    ("logs-sentinel_one_cloud_funnel.", "SentinelOne"),
-    ("logs-windows.sysmon_operational", "Sysmon"),
-    ("logs-system.security", "Windows Security Event Logs"),
-    ("logs-system.system", "Windows System Event Logs"),
-    ("logs-system.application", "Windows Application Event Logs"),
-    ("logs-windows.powershell", "PowerShell Logs"),
-    ("logs-auditd_manager.", "Auditd Manager"),
-    ("logs-m365_defender.", "Microsoft Defender XDR"),
-    ("logs-aws.cloudtrail", "AWS CloudTrail"),
-    ("logs-azure.", "Azure"),
-    ("logs-gcp.", "GCP"),
-    ("logs-okta.", "Okta"),
-    ("logs-o365.", "Microsoft 365"),
-    ("logs-github.", "Github"),
-    ("logs-zeek.", "Zeek"),
-];
-
-/// Sigma logsource (product, service or category) → `Data Source:` tag.
-const LOGSOURCE_SOURCES: &[(&str, &str, &str)] = &[
-    // (product, service, tag); "*" = any product
-    ("windows", "sysmon", "Sysmon"),
-    ("windows", "security", "Windows Security Event Logs"),
-    ("windows", "system", "Windows System Event Logs"),
-    ("windows", "application", "Windows Application Event Logs"),
-    ("windows", "powershell", "PowerShell Logs"),
-    ("windows", "powershell-classic", "PowerShell Logs"),
-    ("linux", "auditd", "Auditd Manager"),
-    ("aws", "cloudtrail", "AWS CloudTrail"),
-    ("azure", "*", "Azure"),
-    ("gcp", "*", "GCP"),
-    ("okta", "*", "Okta"),
-    ("m365", "*", "Microsoft 365"),
-    ("github", "*", "Github"),
-    ("zeek", "*", "Zeek"),
-];
-
-/// Sigma categories read from PowerShell logs.
-const POWERSHELL_CATEGORIES: &[&str] = &[
-    "ps_script",
-    "ps_module",
-    "ps_classic_start",
-    "ps_classic_provider_start",
-    "ps_classic_script",
-];
-
-/// Sigma products of cloud and SaaS services (`Domain: Cloud`).
-const CLOUD_PRODUCTS: &[&str] = &[
-    "aws",
-    "azure",
-    "gcp",
-    "m365",
-    "okta",
-    "onelogin",
-    "github",
-    "google_workspace",
-    "bitbucket",
-];
-
-/// Sigma categories of network devices and sensors (`Domain: Network`).
-const NETWORK_CATEGORIES: &[&str] = &["firewall", "dns", "proxy"];
-
-/// Index patterns when no pipeline routed the rule, by product.
-fn default_index(product: Option<&str>) -> Vec<String> {
-    let v: &[&str] = match product {
-        Some("windows") => &["logs-endpoint.events.*", "logs-windows.*", "winlogbeat-*"],
-        Some("linux") => &["logs-endpoint.events.*", "auditbeat-*"],
-        Some("macos") => &["logs-endpoint.events.*"],
-        _ => &["logs-*"],
-    };
-    v.iter().map(|s| (*s).to_string()).collect()
-}
-
 fn state_strings(rule: &Rule, key: &str) -> Option<Vec<String>> {
     match rule.state.get(key)? {
         serde_json::Value::String(s) => Some(vec![s.clone()]),
@@ -312,24 +86,6 @@ fn state_strings(rule: &Rule, key: &str) -> Option<Vec<String>> {
         ),
         _ => None,
     }
-}
-
-fn push_unique(v: &mut Vec<String>, s: String) {
-    if !v.contains(&s) {
-        v.push(s);
-    }
-}
-
-/// Converts a Sigma date (`YYYY-MM-DD`, or the legacy `YYYY/MM/DD`) to `YYYY/MM/DD`.
-fn elastic_date(d: &str) -> Option<String> {
-    let d = d.trim().replace('-', "/");
-    let b = d.as_bytes();
-    let ok = b.len() == 10
-        && b.iter().enumerate().all(|(i, &c)| match i {
-            4 | 7 => c == b'/',
-            _ => c.is_ascii_digit(),
-        });
-    ok.then_some(d)
 }
 
 /// The rule name trimmed to detection-rules' pattern `^[a-zA-Z0-9].+?[a-zA-Z0-9\[\]()]$`.
@@ -359,6 +115,7 @@ pub fn snake(s: &str) -> String {
     out
 }
 
+/// The Markdown note: provenance, false positives, references and the log source definition.
 fn build_note(rule: &Rule, rule_id: &str) -> String {
     let m = &rule.meta;
     let mut note = String::from("## Triage and analysis\n\n");
@@ -385,113 +142,63 @@ fn build_note(rule: &Rule, rule_id: &str) -> String {
             note.push_str(&format!("- {}\n", r.trim()));
         }
     }
+    if let Some(def) = rule
+        .logsource
+        .definition
+        .as_deref()
+        .filter(|d| !d.trim().is_empty())
+    {
+        note.push_str(&format!("\n### Log source\n\n{}\n", def.trim()));
+    }
     note
 }
 
-/// Builds the Elastic model of `rule` with its rendered `query`.
-///
-/// # Errors
-/// An empty query, or a title with no letter or digit.
-#[allow(clippy::too_many_lines)]
-pub fn build(
-    rule: &Rule,
-    query: &str,
-    language: QueryLanguage,
-    opts: &Options,
-) -> Result<(ElasticRule, Vec<Warning>), Error> {
-    let m = &rule.meta;
-    let file = rule.origin.file.clone();
-    let located = |e: Error| match &file {
-        Some(f) => e.in_file(f.clone()),
-        None => e,
-    };
-    let mut warnings = Vec::new();
-    let warn = |w: &mut Vec<Warning>, message: String, at: &str| {
-        w.push(Warning {
-            message,
-            at: Some(at.to_string()),
-        });
-    };
-
-    if query.trim().is_empty() {
-        return Err(located(
-            Error::new(ErrorKind::InvalidValue {
-                expected: "a rendered query".into(),
-                found: "empty text".into(),
-            })
-            .at("query"),
-        ));
-    }
-    let name = elastic_name(&m.title);
-    if name.chars().count() < 2 {
-        return Err(located(
-            Error::new(ErrorKind::InvalidValue {
-                expected: "a title with at least two letters or digits".into(),
-                found: format!("`{}`", m.title),
-            })
-            .at("title")
-            .hint("Elastic rule names must match ^[a-zA-Z0-9].+?[a-zA-Z0-9\\[\\]()]$"),
-        ));
-    }
-
-    // [metadata]
-    let creation_date = match m.date.as_deref().map(|d| (d, elastic_date(d))) {
-        Some((_, Some(d))) => d,
-        Some((d, None)) => {
+/// The Sigma `description`, trimmed; the title (with a warning) when there is none.
+fn description(m: &Meta, warnings: &mut Vec<Warning>) -> String {
+    match m.description.as_deref().map(str::trim) {
+        Some(d) if !d.is_empty() => d.to_string(),
+        _ => {
             warn(
-                &mut warnings,
-                format!(
-                    "date `{d}` is not YYYY-MM-DD; creation_date set to {}",
-                    opts.today
-                ),
-                "date",
+                warnings,
+                "rule has no description; the title is used".into(),
+                "description",
             );
-            opts.today.clone()
+            m.title.trim().to_string()
         }
-        None => {
-            warn(
-                &mut warnings,
-                format!("rule has no date; creation_date set to {}", opts.today),
-                "date",
-            );
-            opts.today.clone()
-        }
-    };
-    let mut updated_date = match m.modified.as_deref() {
-        Some(d) => elastic_date(d).unwrap_or_else(|| {
-            warn(
-                &mut warnings,
-                format!("modified `{d}` is not YYYY-MM-DD; updated_date set to creation_date"),
-                "modified",
-            );
-            creation_date.clone()
-        }),
-        None => creation_date.clone(),
-    };
-    if updated_date < creation_date {
-        warn(
-            &mut warnings,
-            format!("modified {updated_date} is before date {creation_date}; updated_date set to creation_date"),
-            "modified",
-        );
-        updated_date.clone_from(&creation_date);
     }
-    let maturity = maturity(m.status);
-    let metadata = Metadata {
+}
+
+/// Adds a warning located at the key `at` of the Sigma rule.
+pub(super) fn warn(w: &mut Vec<Warning>, message: String, at: &str) {
+    w.push(Warning {
+        message,
+        at: Some(at.to_string()),
+    });
+}
+
+/// `[metadata]`: dates, maturity and the pipeline's `integration` state.
+fn metadata(rule: &Rule, opts: &Options, warnings: &mut Vec<Warning>) -> Metadata {
+    let (creation_date, updated_date) = dates::creation_and_update(&rule.meta, opts, warnings);
+    let maturity = maturity(rule.meta.status);
+    Metadata {
         deprecation_date: (maturity == "deprecated").then(|| updated_date.clone()),
         integration: state_strings(rule, "integration").unwrap_or_default(),
         maturity,
         creation_date,
         updated_date,
-    };
+    }
+}
 
-    // rule_id
-    let rule_id = match &m.id {
+/// `rule.rule_id`: the Sigma id when it is a UUID (lower-cased), else a UUIDv5 derived from
+/// the id, or from the title and log source of a rule without one.
+fn rule_id(rule: &Rule, warnings: &mut Vec<Warning>) -> String {
+    let m = &rule.meta;
+    match &m.id {
         Some(id) if is_uuid(&id.trim().to_ascii_lowercase()) => id.trim().to_ascii_lowercase(),
         Some(id) => {
             let derived = uuid_v5(&NAMESPACE_URL, &format!("sigmat:sigma-id:{id}"));
             warn(
-                &mut warnings,
+                warnings,
                 format!("id `{id}` is not a UUID; rule_id {derived} derived from it"),
                 "id",
             );
@@ -508,18 +215,20 @@ pub fn build(
             );
             let derived = uuid_v5(&NAMESPACE_URL, &key);
             warn(
-                &mut warnings,
+                warnings,
                 format!("rule has no id; rule_id {derived} derived from its title and log source"),
                 "id",
             );
             derived
         }
-    };
+    }
+}
 
-    // threat
-    let (mapping, tag_warnings) = attack::map_tags(&m.tags);
+/// The `[[rule.threat]]` blocks of the rule's ATT&CK tags.
+fn threat(tags: &[String], warnings: &mut Vec<Warning>) -> Vec<Threat> {
+    let (mapping, tag_warnings) = attack::map_tags(tags);
     warnings.extend(tag_warnings);
-    let threat: Vec<Threat> = mapping
+    mapping
         .iter()
         .map(|tm| Threat {
             framework: "MITRE ATT&CK",
@@ -547,77 +256,48 @@ pub fn build(
                 })
                 .collect(),
         })
-        .collect();
+        .collect()
+}
 
-    // index
-    let ls = &rule.logsource;
-    let product = ls.product.as_deref().map(str::to_ascii_lowercase);
-    let index = if language == QueryLanguage::Esql {
-        Vec::new()
-    } else if let Some(ix) = state_strings(rule, "index").filter(|v| !v.is_empty()) {
-        ix
-    } else {
-        let ix = default_index(product.as_deref());
-        warn(
-            &mut warnings,
-            format!(
-                "no index from a pipeline; using the default for product `{}`: {}",
-                product.as_deref().unwrap_or("(none)"),
-                ix.join(", ")
-            ),
-            "logsource",
-        );
-        ix
+/// `rule.index`: none when the target's rules carry no index; else the pipeline's
+/// `state.index`, else the target's patterns for the product (with a warning).
+fn index(rule: &Rule, product: Option<&str>, target: &Target, w: &mut Vec<Warning>) -> Vec<String> {
+    let Some(defaults) = &target.index else {
+        return Vec::new();
     };
-
-    // tags
-    let os = OS.iter().find(|(p, _, _)| product.as_deref() == Some(*p));
-    let category = ls.category.as_deref().map(str::to_ascii_lowercase);
-    let service = ls.service.as_deref().map(str::to_ascii_lowercase);
-    let mut tags: Vec<String> = Vec::new();
-    if os.is_some() {
-        tags.push("Domain: Endpoint".into());
-    } else if product
-        .as_deref()
-        .is_some_and(|p| CLOUD_PRODUCTS.contains(&p))
-    {
-        tags.push("Domain: Cloud".into());
-    } else if product.as_deref() == Some("zeek")
-        || category
-            .as_deref()
-            .is_some_and(|c| NETWORK_CATEGORIES.contains(&c))
-    {
-        tags.push("Domain: Network".into());
-    } else if category.as_deref() == Some("webserver") {
-        tags.push("Domain: Web".into());
+    if let Some(ix) = state_strings(rule, "index").filter(|v| !v.is_empty()) {
+        return ix;
     }
-    if let Some((_, os_tag, _)) = os {
-        tags.push((*os_tag).into());
-    }
-    tags.push("Use Case: Threat Detection".into());
-    for t in &threat {
-        push_unique(&mut tags, format!("Tactic: {}", t.tactic.name));
-    }
-    for ix in &index {
-        if let Some((_, src)) = INDEX_SOURCES.iter().find(|(p, _)| ix.starts_with(p)) {
-            push_unique(&mut tags, format!("Data Source: {src}"));
+    let name = product.unwrap_or("(none)");
+    let found = defaults
+        .iter()
+        .find(|(p, _)| product.is_some_and(|x| p.eq_ignore_ascii_case(x)))
+        .or_else(|| defaults.get_key_value("*"));
+    match found {
+        Some((_, ix)) => {
+            warn(
+                w,
+                format!(
+                    "no index from a pipeline; using the default for product `{name}`: {}",
+                    ix.join(", ")
+                ),
+                "logsource",
+            );
+            ix.clone()
+        }
+        None => {
+            warn(
+                w,
+                format!("no index from a pipeline and no default for product `{name}`: the rule has no index patterns"),
+                "logsource",
+            );
+            Vec::new()
         }
     }
-    for (p, s, src) in LOGSOURCE_SOURCES {
-        if product.as_deref() == Some(*p) && (*s == "*" || service.as_deref() == Some(*s)) {
-            push_unique(&mut tags, format!("Data Source: {src}"));
-        }
-    }
-    if product.as_deref() == Some("windows")
-        && category
-            .as_deref()
-            .is_some_and(|c| POWERSHELL_CATEGORIES.contains(&c))
-    {
-        push_unique(&mut tags, "Data Source: PowerShell Logs".into());
-    }
-    tags.push("Resources: Investigation Guide".into());
+}
 
-    // the rest of [rule]
+/// The Sigma `author`, split on commas; `Unknown` (with a warning) when there is none.
+fn authors(m: &Meta, warnings: &mut Vec<Warning>) -> Vec<String> {
     let mut author: Vec<String> = m
         .author
         .as_deref()
@@ -628,23 +308,69 @@ pub fn build(
         .collect();
     if author.is_empty() {
         warn(
-            &mut warnings,
+            warnings,
             "rule has no author; author set to \"Unknown\"".into(),
             "author",
         );
         author.push("Unknown".into());
     }
-    let description = match m.description.as_deref().map(str::trim) {
-        Some(d) if !d.is_empty() => d.to_string(),
-        _ => {
-            warn(
-                &mut warnings,
-                "rule has no description; the title is used".into(),
-                "description",
-            );
-            m.title.trim().to_string()
-        }
+    author
+}
+
+/// The rule name, or an error for a title without two letters or digits.
+fn checked_name(m: &Meta) -> Result<String, Error> {
+    let name = elastic_name(&m.title);
+    if name.chars().count() < 2 {
+        return Err(Error::new(ErrorKind::InvalidValue {
+            expected: "a title with at least two letters or digits".into(),
+            found: format!("`{}`", m.title),
+        })
+        .at("title")
+        .hint("Elastic rule names must match ^[a-zA-Z0-9].+?[a-zA-Z0-9\\[\\]()]$"));
+    }
+    Ok(name)
+}
+
+/// Builds the Elastic model of `rule` with its rendered `query`, for `target`.
+///
+/// # Errors
+/// An empty query, or a title with no letter or digit.
+pub fn build(
+    rule: &Rule,
+    query: &str,
+    target: &Target,
+    opts: &Options,
+) -> Result<(ElasticRule, Vec<Warning>), Error> {
+    let m = &rule.meta;
+    let located = |e: Error| match &rule.origin.file {
+        Some(f) => e.in_file(f.clone()),
+        None => e,
     };
+    if query.trim().is_empty() {
+        return Err(located(
+            Error::new(ErrorKind::InvalidValue {
+                expected: "a rendered query".into(),
+                found: "empty text".into(),
+            })
+            .at("query"),
+        ));
+    }
+    let name = checked_name(m).map_err(located)?;
+    let mut warnings = Vec::new();
+
+    let metadata = metadata(rule, opts, &mut warnings);
+    let rule_id = rule_id(rule, &mut warnings);
+    let threat = threat(&m.tags, &mut warnings);
+    let lower = |s: &Option<String>| s.as_deref().map(str::to_ascii_lowercase);
+    let ls = tags::Source {
+        product: lower(&rule.logsource.product),
+        category: lower(&rule.logsource.category),
+        service: lower(&rule.logsource.service),
+    };
+    let index = index(rule, ls.product.as_deref(), target, &mut warnings);
+    let tags = tags::tags(&ls, &threat, &index);
+    let author = authors(m, &mut warnings);
+    let description = description(m, &mut warnings);
     if m.level.is_none() {
         warn(
             &mut warnings,
@@ -653,21 +379,11 @@ pub fn build(
         );
     }
     let (severity, risk_score) = severity(m.level);
-    let mut note = build_note(rule, &rule_id);
-    if let Some(def) = ls.definition.as_deref().filter(|d| !d.trim().is_empty()) {
-        note.push_str(&format!("\n### Log source\n\n{}\n", def.trim()));
-    }
-
-    let folder = match (os, product.as_deref()) {
-        (Some((_, _, f)), _) => PathBuf::from(f),
-        (None, Some(p)) => PathBuf::from("integrations").join(snake(p)),
-        (None, None) => PathBuf::from("cross-platform"),
-    };
+    let note = build_note(rule, &rule_id);
     let file_stem = match threat.first() {
         Some(t) => format!("{}_{}", snake(&t.tactic.name), snake(&name)),
         None => snake(&name),
     };
-
     let rule_data = RuleData {
         author,
         description,
@@ -679,7 +395,7 @@ pub fn build(
         from: opts.from.clone(),
         index,
         interval: opts.interval.clone(),
-        language: language.language(),
+        language: target.language.language(),
         license: m.license.clone().unwrap_or_else(|| opts.license.clone()),
         name,
         note,
@@ -689,7 +405,7 @@ pub fn build(
         severity,
         tags,
         timestamp_override: opts.timestamp_override.clone(),
-        rule_type: language.rule_type(),
+        rule_type: target.language.rule_type(),
         query: query.strip_suffix('\n').unwrap_or(query).to_string(),
         threat,
     };
@@ -697,7 +413,7 @@ pub fn build(
         ElasticRule {
             metadata,
             rule: rule_data,
-            stem: folder.join(file_stem),
+            stem: ls.folder().join(file_stem),
         },
         warnings,
     ))
@@ -706,12 +422,58 @@ pub fn build(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::publish::QueryLanguage;
+
+    fn target(index: Option<&[(&str, &[&str])]>) -> Target {
+        Target {
+            language: QueryLanguage::Kuery,
+            index: index.map(|ix| {
+                ix.iter()
+                    .map(|(p, v)| {
+                        (
+                            (*p).to_string(),
+                            v.iter().map(|s| (*s).to_string()).collect(),
+                        )
+                    })
+                    .collect()
+            }),
+        }
+    }
 
     #[test]
-    fn civil_dates() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(20_670), (2026, 8, 5));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    fn index_comes_from_the_pipeline_then_the_target_by_product() {
+        let mut rule = Rule {
+            meta: Meta::default(),
+            logsource: crate::ir::LogSource::default(),
+            conditions: Vec::new(),
+            state: indexmap::IndexMap::new(),
+            applied: Vec::new(),
+            origin: crate::ir::Origin::default(),
+        };
+        let both = target(Some(&[("windows", &["w-*"]), ("*", &["any-*"])]));
+        let mut w = Vec::new();
+        assert_eq!(index(&rule, Some("windows"), &both, &mut w), ["w-*"]);
+        assert_eq!(index(&rule, Some("aws"), &both, &mut w), ["any-*"]);
+        assert_eq!(index(&rule, None, &both, &mut w), ["any-*"]);
+        assert_eq!(w.len(), 3);
+        assert!(w[2].message.contains("product `(none)`: any-*"), "{w:?}");
+        // No entry for the product and no `*`: no patterns, said so.
+        let mut w = Vec::new();
+        let only = target(Some(&[("windows", &["w-*"])]));
+        assert!(index(&rule, Some("linux"), &only, &mut w).is_empty());
+        assert!(
+            w[0].message.contains("no default for product `linux`"),
+            "{w:?}"
+        );
+        // A pipeline's state wins, silently.
+        rule.state
+            .insert("index".into(), serde_json::json!(["routed-*"]));
+        let mut w = Vec::new();
+        assert_eq!(index(&rule, Some("windows"), &both, &mut w), ["routed-*"]);
+        assert!(w.is_empty());
+        // A target without index patterns (ES|QL) has none, whatever the state says.
+        assert!(index(&rule, Some("windows"), &target(None), &mut w).is_empty());
+        assert!(w.is_empty());
     }
 
     #[test]

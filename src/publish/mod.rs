@@ -12,13 +12,17 @@
 // `Error` is the crate-wide contract type (about 160 bytes); boxing it here alone would only
 // make this stage differ from the others.
 
+mod dates;
 pub mod elastic;
+mod model;
+mod tags;
 pub mod toml_text;
 pub mod uuid;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use indexmap::IndexMap;
 use minijinja::{Environment, Value};
 
 use crate::error::{Error, ErrorKind, Warning};
@@ -41,19 +45,6 @@ pub enum QueryLanguage {
 }
 
 impl QueryLanguage {
-    /// The language of a backend name: `eql`, `kql` (or `kuery`), `lucene`, `esql`; `None` for
-    /// backends Elastic cannot run.
-    #[must_use]
-    pub fn from_backend(name: &str) -> Option<Self> {
-        match name.to_ascii_lowercase().as_str() {
-            "eql" => Some(Self::Eql),
-            "kql" | "kuery" => Some(Self::Kuery),
-            "lucene" => Some(Self::Lucene),
-            "esql" => Some(Self::Esql),
-            _ => None,
-        }
-    }
-
     /// `rule.language`.
     #[must_use]
     pub fn language(self) -> &'static str {
@@ -74,6 +65,19 @@ impl QueryLanguage {
             Self::Esql => "esql",
         }
     }
+}
+
+/// What kind of Elastic rule a query makes: its language and, for languages whose rules name
+/// index patterns, the patterns of a rule that no pipeline routed. A backend declares it in
+/// its file (`elastic:`, see `backends/README.md`); the CLI hands it over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The query language.
+    pub language: QueryLanguage,
+    /// Index patterns by lower-case `logsource.product`, `*` for every other product, used when
+    /// the rule has no `state.index` from a pipeline. `None`: the rule has no index patterns
+    /// at all (an ES|QL query names its source).
+    pub index: Option<IndexMap<String, Vec<String>>>,
 }
 
 /// An output format of this stage.
@@ -267,10 +271,10 @@ impl Publisher {
         format: Format,
         rule: &Rule,
         query: &str,
-        language: QueryLanguage,
+        target: &Target,
         opts: &Options,
     ) -> Result<Published, Error> {
-        let (model, warnings) = build(rule, query, language, opts)?;
+        let (model, warnings) = build(rule, query, target, opts)?;
         let text = self
             .render(format, &model)
             .map_err(|e| match &rule.origin.file {

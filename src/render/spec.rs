@@ -57,6 +57,54 @@ pub struct BackendFile {
     /// Notes on how the backend maps IR semantics, shown by `sigmat list backends`.
     #[serde(default)]
     pub notes: Vec<String>,
+    /// How `-f elastic-toml` / `-f kibana-ndjson` publish this backend's queries as Elastic
+    /// Security rules; absent: the backend's queries cannot be Elastic rules.
+    #[serde(default)]
+    pub elastic: Option<Elastic>,
+}
+
+/// The Elastic Security rule a backend's query goes into (`elastic:`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Elastic {
+    /// `rule.language`; the rule type follows from it (`eql` and `esql` rules, `query` rules
+    /// for `kuery` and `lucene`).
+    pub language: ElasticLanguage,
+    /// The rule's index patterns when no pipeline set `state.index`, by `logsource.product`
+    /// (lower case); `*` (required) is every other product. Absent: the rule has no index
+    /// patterns at all, not even a pipeline's (an ES|QL query names its source itself).
+    #[serde(default)]
+    pub index: Option<IndexMap<String, Vec<String>>>,
+}
+
+impl Elastic {
+    /// Checks what the types do not: `index` has a `*` entry.
+    ///
+    /// # Errors
+    /// The problem, for a backend error.
+    pub fn check(&self) -> Result<(), String> {
+        match &self.index {
+            Some(ix) if !ix.contains_key("*") => Err(
+                "`elastic.index` needs a `*` entry: the index patterns for every other product"
+                    .into(),
+            ),
+            Some(_) | None => Ok(()),
+        }
+    }
+}
+
+/// An Elastic query language, as `rule.language` writes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ElasticLanguage {
+    /// EQL.
+    Eql,
+    /// Kibana query language (KQL).
+    Kuery,
+    /// Lucene `query_string`.
+    Lucene,
+    /// ES|QL.
+    Esql,
 }
 
 /// An option.

@@ -105,3 +105,11 @@ pub fn sql_value(v: &serde_json::Value) -> rusqlite::types::Value {
         other => V::Text(other.to_string()),
     }
 }
+
+/// The Elastic rule kind of a built-in backend (its file's `elastic:` section), as
+/// `sigmat convert -f elastic-toml` hands it to the publish stage.
+pub fn elastic_target(backend: &str) -> sigmat::publish::Target {
+    let b = sigmat::render::Backend::builtin(backend).expect("built-in backend");
+    let e = b.file().elastic.as_ref().expect("an Elastic backend");
+    sigmat::cli::elastic_out::target_of(e)
+}

@@ -1,0 +1,122 @@
+//! detection-rules' rule model (`[metadata]`, `[rule]`, `[[rule.threat]]`), serialized into
+//! both output formats' templates.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+/// A rule in detection-rules' model.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ElasticRule {
+    /// `[metadata]`.
+    pub metadata: Metadata,
+    /// `[rule]`.
+    pub rule: RuleData,
+    /// Where the rule goes under an output folder: `<os folder>/<primary tactic>_<name>`,
+    /// without extension.
+    #[serde(skip)]
+    pub stem: PathBuf,
+}
+
+/// `[metadata]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Metadata {
+    /// `YYYY/MM/DD` from the Sigma `date`.
+    pub creation_date: String,
+    /// Set (to `updated_date`) for deprecated rules.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deprecation_date: Option<String>,
+    /// Integration packages, from the pipeline's `integration` state.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub integration: Vec<String>,
+    /// `production`, `development` or `deprecated`, from the Sigma `status`.
+    pub maturity: &'static str,
+    /// `YYYY/MM/DD` from the Sigma `modified` (else `date`).
+    pub updated_date: String,
+}
+
+/// `[rule]` (plus `threat`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RuleData {
+    /// The Sigma `author`, split on commas.
+    pub author: Vec<String>,
+    /// The Sigma `description` (or the title), trimmed.
+    pub description: String,
+    /// The Sigma `falsepositives`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub false_positives: Vec<String>,
+    /// The look-back.
+    pub from: String,
+    /// Index patterns (empty for ES|QL, whose query names its source).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub index: Vec<String>,
+    /// The schedule.
+    pub interval: String,
+    /// `eql`, `kuery`, `lucene` or `esql`.
+    pub language: &'static str,
+    /// The rule's licence.
+    pub license: String,
+    /// The Sigma `title`, trimmed to detection-rules' name pattern.
+    pub name: String,
+    /// Markdown note: provenance, false positives, references.
+    pub note: String,
+    /// The Sigma `references`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<String>,
+    /// Within the band of `severity`.
+    pub risk_score: u8,
+    /// The Sigma `id` (lower-case), or a UUIDv5 derived from the rule.
+    pub rule_id: String,
+    /// `low`, `medium`, `high` or `critical`.
+    pub severity: &'static str,
+    /// Tags in Elastic's vocabulary.
+    pub tags: Vec<String>,
+    /// Usually `event.ingested`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp_override: Option<String>,
+    /// `eql`, `query` or `esql`.
+    #[serde(rename = "type")]
+    pub rule_type: &'static str,
+    /// The rendered query.
+    pub query: String,
+    /// One entry per tactic; the first is the primary tactic.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub threat: Vec<Threat>,
+}
+
+/// A `[[rule.threat]]` block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Threat {
+    /// `MITRE ATT&CK`.
+    pub framework: &'static str,
+    /// The tactic.
+    pub tactic: Ref,
+    /// Its techniques.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub technique: Vec<TechniqueRef>,
+}
+
+/// An id, official name and reference URL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Ref {
+    /// `TA0010`, `T1048`, `T1048.003`.
+    pub id: String,
+    /// The official name.
+    pub name: String,
+    /// The URL, with trailing slash.
+    pub reference: String,
+}
+
+/// A technique with its sub-techniques.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TechniqueRef {
+    /// `T1048`.
+    pub id: String,
+    /// The official name.
+    pub name: String,
+    /// The URL, with trailing slash.
+    pub reference: String,
+    /// Sub-techniques.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub subtechnique: Vec<Ref>,
+}

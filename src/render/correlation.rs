@@ -1,0 +1,180 @@
+//! Correlation rules: each correlated rule converted on its own, then the backend's snippet
+//! for the correlation type (`correlation:` in the backend file) writes the whole query from
+//! those queries, the group-by fields (aliases resolved per rule), the condition and the
+//! timespan.
+
+use minijinja::context;
+use minijinja::value::Value;
+
+use super::escape::{Input, Refusal};
+use super::leaf::number;
+use super::snippet::{self, Tried};
+use super::{walk, Backend, Conversion, Options};
+use crate::error::{Error, ErrorKind, Result, Warning};
+use crate::ir::{CmpOp, Correlation, CorrelationType, Rule};
+
+/// The snippet key of a correlation type.
+fn kind_key(kind: CorrelationType) -> &'static str {
+    match kind {
+        CorrelationType::EventCount => "event_count",
+        CorrelationType::ValueCount => "value_count",
+        CorrelationType::Temporal => "temporal",
+        CorrelationType::TemporalOrdered => "temporal_ordered",
+        CorrelationType::ValueSum => "value_sum",
+        CorrelationType::ValueAvg => "value_avg",
+        CorrelationType::ValuePercentile => "value_percentile",
+    }
+}
+
+/// The template name of a threshold operator.
+fn op_key(op: CmpOp) -> &'static str {
+    match op {
+        CmpOp::Eq => "eq",
+        CmpOp::Lt => "lt",
+        CmpOp::Lte => "lte",
+        CmpOp::Gt => "gt",
+        CmpOp::Gte => "gte",
+        CmpOp::Neq => "neq",
+    }
+}
+
+/// Converts a correlation over its rules (see [`Backend::convert_correlation`]).
+pub(super) fn convert_correlation(
+    b: &Backend,
+    corr: &Correlation,
+    rules: &[&Rule],
+    opts: &Options,
+) -> Result<Conversion> {
+    let kind = kind_key(corr.kind);
+    let unsupported = |what: String| {
+        Error::new(ErrorKind::Unsupported {
+            target: b.name().to_string(),
+            what,
+        })
+        .at("correlation")
+    };
+    let Some(snippet) = b
+        .file()
+        .correlation
+        .all()
+        .into_iter()
+        .find(|(k, _)| *k == kind)
+        .and_then(|(_, s)| s.clone())
+    else {
+        return Err(unsupported(format!("`{kind}` correlation rules")));
+    };
+    let escape = |name: &str| {
+        b.field
+            .apply(&Input::Text(name))
+            .map(Value::from_safe_string)
+            .map_err(|Refusal(what)| unsupported(what))
+    };
+    let (items, mut warnings) = correlated(b, corr, rules, opts, &escape, &unsupported)?;
+    let group_by: Vec<Value> = corr
+        .group_by
+        .iter()
+        .map(|g| escape(g))
+        .collect::<Result<_>>()?;
+    let fields: Vec<Value> = corr
+        .field
+        .iter()
+        .map(|g| escape(g))
+        .collect::<Result<_>>()?;
+    let condition: Vec<Value> = corr
+        .condition
+        .iter()
+        .map(|(op, n)| {
+            context! {
+                op => op_key(*op),
+                count => n.as_i64(),
+                value => Value::from_safe_string(number(&n.text).unwrap_or_default()),
+            }
+        })
+        .collect();
+    let ctx = context! {
+        rules => items,
+        rule_count => rules.len(),
+        group_by => group_by,
+        fields => fields,
+        condition => condition,
+        seconds => Value::from_safe_string(corr.timespan.seconds.to_string()),
+        timespan => corr.timespan.text.clone(),
+    };
+    let prefix = format!("correlation.{kind}");
+    match snippet::first_accepted(b, &prefix, snippet.templates().len(), &ctx)? {
+        Tried::Rendered(r) => {
+            warnings.extend(
+                r.warnings
+                    .into_iter()
+                    .map(|message| Warning { message, at: None }),
+            );
+            Ok(Conversion {
+                queries: vec![r.text],
+                warnings,
+            })
+        }
+        Tried::Refused(last) => Err(unsupported(
+            last.unwrap_or_else(|| format!("`{kind}` correlation rules")),
+        )),
+    }
+}
+
+/// The correlated rules as template values (`{query, by, title}`), each converted on its own,
+/// and their warnings (each message once).
+fn correlated(
+    b: &Backend,
+    corr: &Correlation,
+    rules: &[&Rule],
+    opts: &Options,
+    escape: &dyn Fn(&str) -> Result<Value>,
+    unsupported: &dyn Fn(String) -> Error,
+) -> Result<(Vec<Value>, Vec<Warning>)> {
+    let mut warnings: Vec<Warning> = Vec::new();
+    let mut items = Vec::with_capacity(rules.len());
+    for r in rules {
+        let c = walk::convert(b, r, opts)?;
+        let [query] = c.queries.as_slice() else {
+            return Err(unsupported(format!(
+                "a correlated rule with {} conditions (`{}`)",
+                c.queries.len(),
+                r.meta.title
+            )));
+        };
+        for w in c.warnings {
+            if !warnings.iter().any(|x| x.message == w.message) {
+                warnings.push(w);
+            }
+        }
+        let by = group_fields(corr, r)
+            .into_iter()
+            .map(escape)
+            .collect::<Result<Vec<_>>>()?;
+        items.push(context! {
+            query => Value::from_safe_string(query.clone()),
+            by => by,
+            title => r.meta.title.clone(),
+        });
+    }
+    Ok((items, warnings))
+}
+
+/// The group-by fields of one correlated rule: each `group-by` name, or its alias for this
+/// rule (by id, else by name).
+fn group_fields<'c>(corr: &'c Correlation, r: &'c Rule) -> Vec<&'c str> {
+    corr.group_by
+        .iter()
+        .map(|g| {
+            corr.aliases
+                .get(g)
+                .and_then(|m| {
+                    r.meta
+                        .id
+                        .as_ref()
+                        .and_then(|id| m.get(id))
+                        .or_else(|| r.meta.name.as_ref().and_then(|n| m.get(n)))
+                })
+                .unwrap_or(g)
+                .as_str()
+        })
+        .collect()
+}
