@@ -4,7 +4,7 @@
 use crate::error::Warning;
 use crate::ir::Meta;
 
-use super::elastic::{warn, Options};
+use super::model::{warn, Options};
 
 /// Today's date in UTC as `YYYY/MM/DD`.
 #[must_use]
@@ -92,6 +92,19 @@ pub(super) fn creation_and_update(
         updated_date.clone_from(&creation_date);
     }
     (creation_date, updated_date)
+}
+
+/// The defaults: Elastic's own look-back and interval, SigmaHQ's licence, today (UTC).
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            from: "now-9m".into(),
+            interval: "5m".into(),
+            license: "DRL-1.1".into(),
+            timestamp_override: Some("event.ingested".into()),
+            today: today_utc(),
+        }
+    }
 }
 
 #[cfg(test)]

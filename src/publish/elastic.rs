@@ -11,35 +11,10 @@ use super::uuid::{is_uuid, uuid_v5, NAMESPACE_URL};
 use super::{dates, tags, Target};
 
 pub use super::dates::today_utc;
-pub use super::model::{ElasticRule, Metadata, Ref, RuleData, TechniqueRef, Threat};
-
-/// Settings that are not in the Sigma rule.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Options {
-    /// `rule.from`, the look-back (date math). Default `now-9m`, as Elastic's own rules.
-    pub from: String,
-    /// `rule.interval`. Default `5m`.
-    pub interval: String,
-    /// `rule.license` when the Sigma rule has none. Default `DRL-1.1` (SigmaHQ's Detection
-    /// Rule License).
-    pub license: String,
-    /// `rule.timestamp_override`. Default `event.ingested`; `None` leaves it out.
-    pub timestamp_override: Option<String>,
-    /// The date (`YYYY/MM/DD`) used when a rule has no valid `date`. Default: today (UTC).
-    pub today: String,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            from: "now-9m".into(),
-            interval: "5m".into(),
-            license: "DRL-1.1".into(),
-            timestamp_override: Some("event.ingested".into()),
-            today: today_utc(),
-        }
-    }
-}
+use super::model::warn;
+pub use super::model::{
+    snake, ElasticRule, Metadata, Options, Ref, RuleData, TechniqueRef, Threat,
+};
 
 /// Severity and risk score of a Sigma level (Elastic's bands: low 0–21, medium 22–47,
 /// high 48–73, critical 74–100; Kibana's default score of each band).
@@ -96,25 +71,6 @@ fn elastic_name(title: &str) -> String {
         .to_string()
 }
 
-/// `snake_case` ASCII form of a name for file names.
-#[must_use]
-pub fn snake(s: &str) -> String {
-    let mut out = String::new();
-    for c in s.chars() {
-        if c.is_ascii_alphanumeric() {
-            out.push(c.to_ascii_lowercase());
-        } else if !out.ends_with('_') {
-            out.push('_');
-        }
-    }
-    let out = out.trim_matches('_');
-    let mut out: String = out.chars().take(100).collect();
-    while out.ends_with('_') {
-        out.pop();
-    }
-    out
-}
-
 /// The Markdown note: provenance, false positives, references and the log source definition.
 fn build_note(rule: &Rule, rule_id: &str) -> String {
     let m = &rule.meta;
@@ -166,14 +122,6 @@ fn description(m: &Meta, warnings: &mut Vec<Warning>) -> String {
             m.title.trim().to_string()
         }
     }
-}
-
-/// Adds a warning located at the key `at` of the Sigma rule.
-pub(super) fn warn(w: &mut Vec<Warning>, message: String, at: &str) {
-    w.push(Warning {
-        message,
-        at: Some(at.to_string()),
-    });
 }
 
 /// `[metadata]`: dates, maturity and the pipeline's `integration` state.

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::error::Warning;
+
 /// A rule in detection-rules' model.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ElasticRule {
@@ -119,4 +121,48 @@ pub struct TechniqueRef {
     /// Sub-techniques.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub subtechnique: Vec<Ref>,
+}
+
+/// Settings that are not in the Sigma rule (their defaults are in `dates.rs`, beside
+/// `today_utc`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// `rule.from`, the look-back (date math). Default `now-9m`, as Elastic's own rules.
+    pub from: String,
+    /// `rule.interval`. Default `5m`.
+    pub interval: String,
+    /// `rule.license` when the Sigma rule has none. Default `DRL-1.1` (SigmaHQ's Detection
+    /// Rule License).
+    pub license: String,
+    /// `rule.timestamp_override`. Default `event.ingested`; `None` leaves it out.
+    pub timestamp_override: Option<String>,
+    /// The date (`YYYY/MM/DD`) used when a rule has no valid `date`. Default: today (UTC).
+    pub today: String,
+}
+
+/// `snake_case` ASCII form of a name for file names.
+#[must_use]
+pub fn snake(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('_') {
+            out.push('_');
+        }
+    }
+    let out = out.trim_matches('_');
+    let mut out: String = out.chars().take(100).collect();
+    while out.ends_with('_') {
+        out.pop();
+    }
+    out
+}
+
+/// Adds a warning located at the key `at` of the Sigma rule.
+pub(super) fn warn(w: &mut Vec<Warning>, message: String, at: &str) {
+    w.push(Warning {
+        message,
+        at: Some(at.to_string()),
+    });
 }

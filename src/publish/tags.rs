@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use super::elastic::{snake, Threat};
+use super::model::{snake, Threat};
 
 /// The operating systems detection-rules files rules under.
 const OS: &[(&str, &str, &str)] = &[

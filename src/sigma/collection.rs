@@ -6,9 +6,9 @@ use serde::Deserialize;
 use serde_yaml::Value;
 
 use super::detection::invalid;
-use super::document;
+use super::{correlation, document, filter};
 use super::{depth, locate};
-use super::{Fail, FailInner, KeyPath, Loaded, SourceWarning};
+use super::{Fail, FailInner, KeyPath, Loaded, SourceWarning, R};
 use crate::error::{Error, ErrorKind};
 use crate::ir;
 
@@ -89,7 +89,7 @@ impl Acc {
     /// Lowers the YAML document `idx` of `file`.
     fn lower(&mut self, idx: usize, doc: &Value, file: Option<&str>) {
         let mut w = Vec::new();
-        match document::lower(doc, &mut w) {
+        match lower_document(doc, &mut w) {
             Ok(mut d) => {
                 let origin = ir::Origin {
                     file: file.map(str::to_string),
@@ -282,6 +282,22 @@ pub(crate) fn parse(source: &str, file: Option<&str>) -> Loaded {
         documents,
         warnings,
     }
+}
+
+/// Lowers one document (already merged with legacy `action: global` parts). Findings that
+/// do not make it invalid (unused search identifiers) are added to `warn`.
+fn lower_document(doc: &Value, warn: &mut Vec<Fail>) -> R<ir::Document> {
+    let root = KeyPath::default();
+    let Value::Mapping(m) = doc else {
+        return Err(root.err(invalid("a mapping of rule fields", doc)));
+    };
+    if m.contains_key("correlation") {
+        return correlation::lower(m).map(ir::Document::Correlation);
+    }
+    if m.contains_key("filter") {
+        return filter::lower(m, warn).map(ir::Document::Filter);
+    }
+    document::lower_rule(m, warn).map(ir::Document::Rule)
 }
 
 #[cfg(test)]

@@ -1,12 +1,13 @@
-//! One YAML document → one IR document: kind dispatch, metadata, `logsource`, and the rule's
-//! `detection` with its condition(s).
+//! A rule document → [`ir::Rule`]: metadata, `logsource`, and the `detection` with its
+//! condition(s); the metadata readers are shared with correlation and filter documents (the
+//! kind dispatch is in `collection.rs`).
 
 use indexmap::IndexMap;
 use serde_yaml::{Mapping, Value};
 
 use super::condition;
 use super::detection::{describe, invalid, lower_identifier, number_text};
-use super::{correlation, filter, Fail, KeyPath, R};
+use super::{Fail, KeyPath, R};
 use crate::error::ErrorKind;
 use crate::ir::{self, Expr, Level, LogSource, Meta, Related, RelationType, Status};
 
@@ -30,22 +31,6 @@ const META_KEYS: &[&str] = &[
     "scope",
     "taxonomy",
 ];
-
-/// Lowers one document (already merged with legacy `action: global` parts). Findings that
-/// do not make it invalid (unused search identifiers) are added to `warn`.
-pub(crate) fn lower(doc: &Value, warn: &mut Vec<Fail>) -> R<ir::Document> {
-    let root = KeyPath::default();
-    let Value::Mapping(m) = doc else {
-        return Err(root.err(invalid("a mapping of rule fields", doc)));
-    };
-    if m.contains_key("correlation") {
-        return correlation::lower(m).map(ir::Document::Correlation);
-    }
-    if m.contains_key("filter") {
-        return filter::lower(m, warn).map(ir::Document::Filter);
-    }
-    lower_rule(m, warn).map(ir::Document::Rule)
-}
 
 /// The value of `key`, if present and not null.
 pub(crate) fn get<'a>(m: &'a Mapping, key: &str) -> Option<&'a Value> {
@@ -381,7 +366,7 @@ pub(crate) fn lower_detection(
     Ok(out)
 }
 
-fn lower_rule(m: &Mapping, warn: &mut Vec<Fail>) -> R<ir::Rule> {
+pub(crate) fn lower_rule(m: &Mapping, warn: &mut Vec<Fail>) -> R<ir::Rule> {
     let root = KeyPath::default();
     let meta = meta(m, &["logsource", "detection"])?;
     let logsource = logsource(m)?;
