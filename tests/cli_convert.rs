@@ -377,3 +377,54 @@ fn a_run_that_converts_nothing_leaves_no_output_file() {
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "old\n");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn warnings_are_aggregated_by_kind_and_skipped_rules_listed_on_one_line_each() {
+    let out = sigmat(&["convert", "-t", "kql", "-s", "rules/adversarial"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    // One line for the case-sensitivity warning, however many rules it concerns.
+    let case: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("matches keyword fields case-sensitively"))
+        .collect();
+    assert_eq!(case.len(), 1, "{stderr}");
+    assert!(
+        case[0].contains(" rules: ") && case[0].contains("more; --verbose"),
+        "{}",
+        case[0]
+    );
+    // Skipped rules: one `skipped:` line each, no error block, and the reasons in the summary.
+    assert!(!stderr.contains("error[unsupported]"), "{stderr}");
+    let skipped = stderr
+        .lines()
+        .filter(|l| l.starts_with("skipped: "))
+        .count();
+    assert!(skipped >= 1, "{stderr}");
+    let summary = stderr.lines().last().unwrap();
+    assert!(
+        summary.contains(&format!(
+            "unsupported {skipped} skipped (unsupported by kql: regular expressions"
+        )),
+        "{summary}"
+    );
+    // --verbose names every rule; -q drops the skipped lines.
+    let verbose = sigmat(&["convert", "-t", "kql", "-s", "-v", "rules/adversarial"]);
+    let line = text(&verbose.stderr)
+        .lines()
+        .find(|l| l.contains("case-sensitively"))
+        .unwrap()
+        .to_string();
+    let n: usize = line
+        .split(" (")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(line.matches("rules/adversarial/").count(), n, "{line}");
+    let quiet = sigmat(&["convert", "-t", "kql", "-s", "-q", "rules/adversarial"]);
+    assert!(!text(&quiet.stderr).contains("skipped: "));
+}

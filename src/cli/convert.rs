@@ -148,6 +148,12 @@ pub struct ConvertArgs {
     /// Do not count rules the backend cannot express as a failure (exit status).
     #[arg(short = 's', long)]
     pub skip_unsupported: bool,
+    /// List every rule a warning concerns (by default: its count and a few rules per kind).
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+    /// Do not list skipped rules one by one (failures, warnings and the summary still show).
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
     /// Load more backends (`DIR/*.yml`) and templates (`DIR/templates/`), overriding built-ins.
     #[arg(long)]
     pub backend_dir: Option<PathBuf>,
@@ -207,32 +213,10 @@ fn run_inner(args: &ConvertArgs) -> Result<i32, Error> {
     }
     let items = session.convert(&batch)?;
 
-    let (mut converted, mut unsupported, mut failed) = (0usize, 0usize, 0usize);
-    let mut report = String::new();
-    for it in &items {
-        match &it.outcome {
-            Outcome::Converted(c) => {
-                converted += 1;
-                for w in &c.warnings {
-                    let _ = writeln!(
-                        report,
-                        "warning: {}: {}",
-                        it.entry.path.display(),
-                        w.message
-                    );
-                }
-            }
-            Outcome::Unsupported(e) => {
-                unsupported += 1;
-                let _ = writeln!(report, "{}", e.render());
-            }
-            Outcome::Failed(e) => {
-                failed += 1;
-                let _ = writeln!(report, "{}", e.render());
-            }
-        }
-    }
-    let _ = std::io::stderr().lock().write_all(report.as_bytes());
+    let mut report = super::report::Report::of(&items, args.skip_unsupported);
+    let _ = std::io::stderr()
+        .lock()
+        .write_all(report.text(args.verbose, args.quiet).as_bytes());
 
     if let Some((format, rules)) = publish {
         let out = super::elastic_out::Target {
@@ -241,14 +225,12 @@ fn run_inner(args: &ConvertArgs) -> Result<i32, Error> {
             output: args.output.as_deref(),
             template_dir: args.backend_dir.as_ref().map(|d| d.join("templates")),
         };
-        failed += out.write(&items)?;
-        eprintln!("converted {converted}, unsupported {unsupported}, failed {failed}");
+        report.failed += out.write(&items)?;
+        eprintln!("{}", report.summary());
         // The process ends right after: see `run_inner`'s end.
         std::mem::forget(items);
         std::mem::forget(batch);
-        return Ok(i32::from(
-            failed > 0 || (unsupported > 0 && !args.skip_unsupported),
-        ));
+        return Ok(exit_code(&report, args.skip_unsupported));
     }
 
     let name = backend.name();
@@ -274,14 +256,12 @@ fn run_inner(args: &ConvertArgs) -> Result<i32, Error> {
         }
     }
 
-    eprintln!("converted {converted}, unsupported {unsupported}, failed {failed}");
+    eprintln!("{}", report.summary());
     // The process ends right after: freeing every rule of a catalog one by one would take
     // longer than writing the output (5% of a catalog run); the OS reclaims it at once.
     std::mem::forget(items);
     std::mem::forget(batch);
-    Ok(i32::from(
-        failed > 0 || (unsupported > 0 && !args.skip_unsupported),
-    ))
+    Ok(exit_code(&report, args.skip_unsupported))
 }
 
 /// `-o DIR`: one file per rule, named after the rule file's path below the input folder it
@@ -320,4 +300,9 @@ fn batch_text(session: &Session, format: Format, items: &[Item<'_>], backend: &s
         format.write_item(&mut text, it, backend);
     }
     text
+}
+
+/// 1 when a rule failed, or was unsupported without `--skip-unsupported`; else 0.
+fn exit_code(report: &super::report::Report, skip: bool) -> i32 {
+    i32::from(report.failed > 0 || (report.unsupported > 0 && !skip))
 }

@@ -6,6 +6,7 @@ pub mod elastic_out;
 pub mod eval;
 pub mod inspect;
 pub mod list;
+pub mod report;
 
 use clap::{Parser, Subcommand};
 
