@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashSet};
 use regex::Regex;
 use sigmat::ir::{Document, Rule};
 use sigmat::pipeline::{self, Pipeline};
-use sigmat::publish::{self, elastic::risk_band, Format, Options, Publisher};
+use sigmat::publish::{elastic::risk_band, Format, Options, Publisher};
 use sigmat::render::{Backend, Options as RenderOptions};
 use sigmat::{attack, sigma};
 
