@@ -120,7 +120,7 @@ pub struct CheckArgs {
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+    #[arg(short = 'f', long, value_enum, default_value_t = CheckFormat::Text)]
     pub format: CheckFormat,
     /// Treat warnings as errors: a document with a warning (such as an unused search
     /// identifier) counts as invalid, and any warning makes the exit code 1.

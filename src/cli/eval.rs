@@ -48,7 +48,7 @@ pub struct EvalArgs {
     #[arg(value_name = "EVENTS")]
     pub events: Vec<PathBuf>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = EvalFormat::Text)]
+    #[arg(short = 'f', long, value_enum, default_value_t = EvalFormat::Text)]
     pub format: EvalFormat,
     /// Include the (normalised) event in each jsonl match.
     #[arg(long)]

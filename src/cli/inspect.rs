@@ -21,7 +21,7 @@ pub struct InspectArgs {
     /// The Sigma file.
     pub rule: PathBuf,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = InspectFormat::Yaml)]
+    #[arg(short = 'f', long, value_enum, default_value_t = InspectFormat::Yaml)]
     pub format: InspectFormat,
     /// Processing pipeline to apply first: a built-in name or a pySigma pipeline YAML file
     /// (repeatable; pipelines run by priority).

@@ -1,6 +1,7 @@
 //! The `sigmat` command line, on top of every stage. One file per subcommand.
 
 pub mod check;
+pub mod completions;
 pub mod convert;
 pub mod elastic_out;
 pub mod eval;
@@ -32,6 +33,10 @@ pub enum Command {
     List(list::ListArgs),
     /// Run Sigma rules natively on JSON events (exit 0 ran, 1 rule/event errors, 2 usage).
     Eval(eval::EvalArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(completions::CompletionsArgs),
+    /// Print the man page (roff), generated from the same definitions as `--help`.
+    Man,
 }
 
 /// Runs the CLI and returns the process exit code.
@@ -44,5 +49,7 @@ pub fn main() -> i32 {
         Command::Convert(a) => convert::run(&a),
         Command::List(a) => list::run(&a),
         Command::Eval(a) => eval::run(&a),
+        Command::Completions(a) => completions::completions(&a),
+        Command::Man => completions::man(),
     }
 }
