@@ -111,6 +111,8 @@ pub enum CheckFormat {
     Text,
     /// One JSON object with the counts and every error.
     Json,
+    /// SARIF 2.1.0 (code scanning): one result per error and warning, located in its file.
+    Sarif,
 }
 
 /// Arguments of `sigmat check`.
@@ -223,6 +225,32 @@ pub fn run(args: &CheckArgs) -> i32 {
                 "{}",
                 serde_json::to_string_pretty(&v)
                     .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+            );
+        }
+        CheckFormat::Sarif => {
+            let mut log = super::sarif::Log::default();
+            for e in &errors {
+                log.error(e, super::sarif::Level::Error);
+            }
+            for e in &front {
+                log.error(e, super::sarif::Level::Warning);
+            }
+            let level = if args.strict {
+                super::sarif::Level::Error
+            } else {
+                super::sarif::Level::Warning
+            };
+            for w in &warnings {
+                let text = match &w.at {
+                    Some(at) => format!("{} ({at})", w.message),
+                    None => w.message.clone(),
+                };
+                log.message("check_warning", level, text, None);
+            }
+            let _ = writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&log.finish()).unwrap_or_default()
             );
         }
     }

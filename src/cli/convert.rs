@@ -26,6 +26,8 @@ pub enum Format {
     ElasticToml,
     /// Kibana detection-engine rule objects, one JSON per line (eql, kql, lucene, esql).
     KibanaNdjson,
+    /// SARIF 2.1.0 (code scanning): the batch's problems, not its queries.
+    Sarif,
 }
 
 impl Format {
@@ -35,6 +37,7 @@ impl Format {
         Format::Jsonl,
         Format::ElasticToml,
         Format::KibanaNdjson,
+        Format::Sarif,
     ];
 
     /// The name on the command line.
@@ -45,6 +48,7 @@ impl Format {
             Format::Jsonl => "jsonl",
             Format::ElasticToml => "elastic-toml",
             Format::KibanaNdjson => "kibana-ndjson",
+            Format::Sarif => "sarif",
         }
     }
 
@@ -62,6 +66,9 @@ impl Format {
             Format::KibanaNdjson => {
                 "Kibana detection-engine rule objects for the import API, one JSON per line (eql, kql, lucene, esql)"
             }
+            Format::Sarif => {
+                "SARIF 2.1.0 for code scanning: one result per failed, unsupported or warned rule, located in its file"
+            }
         }
     }
 
@@ -72,6 +79,7 @@ impl Format {
             Format::Jsonl => "jsonl".to_string(),
             Format::ElasticToml => "toml".to_string(),
             Format::KibanaNdjson => "ndjson".to_string(),
+            Format::Sarif => "sarif".to_string(),
         }
     }
 
@@ -110,7 +118,8 @@ impl Format {
                 let _ = writeln!(out, "{obj}");
             }
             // Written from the rule itself by `elastic_out`, never item by item.
-            Format::ElasticToml | Format::KibanaNdjson => {}
+            // Written from the whole batch (`sarif_text`), never item by item.
+            Format::ElasticToml | Format::KibanaNdjson | Format::Sarif => {}
         }
     }
 
@@ -118,7 +127,7 @@ impl Format {
     #[must_use]
     pub fn publish_format(self) -> Option<publish::Format> {
         match self {
-            Format::Default | Format::Jsonl => None,
+            Format::Default | Format::Jsonl | Format::Sarif => None,
             Format::ElasticToml => Some(publish::Format::ElasticToml),
             Format::KibanaNdjson => Some(publish::Format::KibanaNdjson),
         }
@@ -234,12 +243,21 @@ fn run_inner(args: &ConvertArgs) -> Result<i32, Error> {
     }
 
     let name = backend.name();
-    match &args.output {
+    let sarif_in_folder;
+    let output = match &args.output {
+        // One SARIF log for the batch, whatever `-o` names.
+        Some(dir) if args.format == Format::Sarif && output::names_folder(dir) => {
+            sarif_in_folder = dir.join("sigmat.sarif");
+            Some(&sarif_in_folder)
+        }
+        o => o.as_ref(),
+    };
+    match output {
         Some(dir) if output::names_folder(dir) => {
             write_rule_files(args, dir, &items, name)?;
         }
         Some(file) => {
-            let text = batch_text(&session, args.format, &items, name);
+            let text = batch_text(&session, args.format, &items, name, args.skip_unsupported);
             if text.is_empty() {
                 // Never leave an empty file for a run that converted nothing.
                 eprintln!("nothing written to {}: no rule converted", file.display());
@@ -248,7 +266,7 @@ fn run_inner(args: &ConvertArgs) -> Result<i32, Error> {
             }
         }
         None => {
-            let text = batch_text(&session, args.format, &items, name);
+            let text = batch_text(&session, args.format, &items, name, args.skip_unsupported);
             let mut out = std::io::stdout().lock();
             out.write_all(text.as_bytes())
                 .and_then(|()| out.flush())
@@ -289,7 +307,16 @@ fn write_rule_files(
 
 /// The output of the whole batch; in the default format a pipeline's finalizer (e.g. `concat`)
 /// may join the queries.
-fn batch_text(session: &Session, format: Format, items: &[Item<'_>], backend: &str) -> String {
+fn batch_text(
+    session: &Session,
+    format: Format,
+    items: &[Item<'_>],
+    backend: &str,
+    skip: bool,
+) -> String {
+    if format == Format::Sarif {
+        return sarif_text(items, skip);
+    }
     if format == Format::Default {
         if let Some(joined) = session.finalize(items) {
             return joined + "\n";
@@ -305,4 +332,30 @@ fn batch_text(session: &Session, format: Format, items: &[Item<'_>], backend: &s
 /// 1 when a rule failed, or was unsupported without `--skip-unsupported`; else 0.
 fn exit_code(report: &super::report::Report, skip: bool) -> i32 {
     i32::from(report.failed > 0 || (report.unsupported > 0 && !skip))
+}
+
+/// `-f sarif`: every failure (error), refusal (error, or note under `--skip-unsupported`) and
+/// backend warning (warning) of the batch.
+fn sarif_text(items: &[Item<'_>], skip: bool) -> String {
+    use super::sarif::{Level, Log};
+    let mut log = Log::default();
+    for it in items {
+        match &it.outcome {
+            Outcome::Converted(c) => {
+                let file = it.entry.path.display().to_string();
+                for w in &c.warnings {
+                    let text = match &w.at {
+                        Some(at) => format!("{} (at {at})", w.message),
+                        None => w.message.clone(),
+                    };
+                    log.message("backend_warning", Level::Warning, text, Some(&file));
+                }
+            }
+            Outcome::Unsupported(e) => log.error(e, if skip { Level::Note } else { Level::Error }),
+            Outcome::Failed(e) => log.error(e, Level::Error),
+        }
+    }
+    let mut text = serde_json::to_string_pretty(&log.finish()).unwrap_or_default();
+    text.push('\n');
+    text
 }

@@ -8,6 +8,7 @@ pub mod eval;
 pub mod inspect;
 pub mod list;
 pub mod report;
+pub mod sarif;
 
 use clap::{Parser, Subcommand};
 
