@@ -187,6 +187,10 @@ pub fn from_literal(text: &str, dialect: Dialect, ci: bool) -> Result<String, St
     from_pattern(&Pattern::literal(text), dialect, ci)
 }
 
+/// The largest repetition count PostgreSQL's regex engine accepts (`RE_DUP_MAX`); a larger one
+/// is `invalid repetition count(s)`.
+const POSIX_DUP_MAX: u32 = 255;
+
 struct Writer {
     dialect: Dialect,
     dot_all: bool,
@@ -345,6 +349,18 @@ impl Writer {
                 out.push(']');
             }
             Ast::Repetition(r) => {
+                if let RepetitionKind::Range(
+                    RepetitionRange::Exactly(n)
+                    | RepetitionRange::AtLeast(n)
+                    | RepetitionRange::Bounded(_, n),
+                ) = &r.op.kind
+                {
+                    if self.dialect == Dialect::Posix && *n > POSIX_DUP_MAX {
+                        return Err(format!(
+                            "a regex repetition count above {POSIX_DUP_MAX} ({{{n}}}: PostgreSQL's limit)"
+                        ));
+                    }
+                }
                 self.emit(&r.ast, out)?;
                 match &r.op.kind {
                     RepetitionKind::ZeroOrOne => out.push('?'),
@@ -565,6 +581,25 @@ mod tests {
             "(()|.*\n)ab(()|\n.*)"
         );
         assert!(lucene(r"a^b").is_err());
+    }
+
+    /// Fix: PostgreSQL refuses a repetition count above 255 (`invalid repetition count(s)`,
+    /// three SigmaHQ rules); such regexes are refused for the posix dialect only.
+    #[test]
+    fn posix_refuses_repetition_counts_above_255() {
+        let posix = |src: &str| {
+            translate(
+                &RegexValue::new(src, RegexFlags::default()),
+                Dialect::Posix,
+                false,
+            )
+        };
+        assert_eq!(posix(".{255}").unwrap(), "(?p).{255}");
+        assert_eq!(posix("a{1,255}").unwrap(), "(?p)a{1,255}");
+        for src in [".{1000,}", "[^x]{1,256}", "a{256}"] {
+            assert!(posix(src).unwrap_err().contains("above 255"), "{src}");
+        }
+        assert_eq!(lucene(".{1000,}").unwrap(), ".*[^\n]{1000,}.*");
     }
 
     #[test]
