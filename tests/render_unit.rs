@@ -353,7 +353,6 @@ fn kql_wildcard_values_with_spaces() {
         kql_one("c", "C:\\\\Program Files\\\\*").unwrap(),
         r"c:C\:\\Program Files\\*"
     );
-    assert_eq!(kql_one("c", "*a \\* b*").unwrap(), r"c:*a \* b*");
     assert_eq!(kql_one("c", "*{{ x }}*").unwrap(), r"c:*\{\{ x \}\}*");
     // Control characters other than \t \r \n are written as they are (KQL has no \u escape).
     assert_eq!(kql_one("c", "*a\u{1}b*").unwrap(), "c:*a\u{1}b*");
@@ -369,6 +368,10 @@ fn kql_refuses_wildcard_values_it_cannot_write() {
     assert!(kql_refusal("c", "*a OR b*").contains("a word `or`, `and` or `not`"));
     assert!(kql_refusal("c", " Mozilla/*").contains("beginning or ending with a space"));
     assert!(kql_refusal("c", "*Agent ").contains("beginning or ending with a space"));
+    // Elastic's KQL library reads `\*` in a wildcard value as a wildcard.
+    assert!(kql_refusal("c", "*-Filter \\**").contains("a literal `*`"));
+    assert!(kql_refusal("c", "\\\\\\*x*").contains("a literal `*`"));
+    assert_eq!(kql_one("c", "*\\\\*").unwrap(), r"c:*\\*");
     // Read as `not c:epad*` by Elastic's KQL parser.
     assert!(kql_refusal("c", "notepad*").contains("beginning with `not`"));
     assert!(kql_refusal("c", "NOT*").contains("beginning with `not`"));
