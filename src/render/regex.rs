@@ -191,6 +191,42 @@ pub fn from_literal(text: &str, dialect: Dialect, ci: bool) -> Result<String, St
 /// is `invalid repetition count(s)`.
 const POSIX_DUP_MAX: u32 = 255;
 
+/// `atom{min,max}` (`max` absent: unbounded) with counts above [`POSIX_DUP_MAX`] written as
+/// nested repetitions of at most that count: `a{1000,}` is `(?:(?:a){255}){3}(?:a){235}(?:a)*`,
+/// `a{1,256}` is `(?:a){1}(?:a){0,255}`; the same strings match.
+fn posix_long_repeat(
+    atom: &str,
+    min: u32,
+    max: Option<u32>,
+    out: &mut String,
+) -> Result<(), String> {
+    let chunks = |count: u32, range: bool, out: &mut String| -> Result<(), String> {
+        let (q, r) = (count / POSIX_DUP_MAX, count % POSIX_DUP_MAX);
+        if q > POSIX_DUP_MAX {
+            return Err(format!(
+                "a regex repetition count above {} (PostgreSQL's limit is {POSIX_DUP_MAX} per repetition)",
+                POSIX_DUP_MAX * POSIX_DUP_MAX
+            ));
+        }
+        let lo = if range { "0," } else { "" };
+        if q == 1 {
+            out.push_str(&format!("(?:{atom}){{{lo}{POSIX_DUP_MAX}}}"));
+        } else if q > 1 {
+            out.push_str(&format!("(?:(?:{atom}){{{lo}{POSIX_DUP_MAX}}}){{{q}}}"));
+        }
+        if r > 0 {
+            out.push_str(&format!("(?:{atom}){{{lo}{r}}}"));
+        }
+        Ok(())
+    };
+    chunks(min, false, out)?;
+    match max {
+        None => out.push_str(&format!("(?:{atom})*")),
+        Some(max) => chunks(max - min, true, out)?,
+    }
+    Ok(())
+}
+
 struct Writer {
     dialect: Dialect,
     dot_all: bool,
@@ -349,17 +385,16 @@ impl Writer {
                 out.push(']');
             }
             Ast::Repetition(r) => {
-                if let RepetitionKind::Range(
-                    RepetitionRange::Exactly(n)
-                    | RepetitionRange::AtLeast(n)
-                    | RepetitionRange::Bounded(_, n),
-                ) = &r.op.kind
-                {
-                    if self.dialect == Dialect::Posix && *n > POSIX_DUP_MAX {
-                        return Err(format!(
-                            "a regex repetition count above {POSIX_DUP_MAX} ({{{n}}}: PostgreSQL's limit)"
-                        ));
-                    }
+                let (min, max) = match &r.op.kind {
+                    RepetitionKind::Range(RepetitionRange::Exactly(n)) => (*n, Some(*n)),
+                    RepetitionKind::Range(RepetitionRange::AtLeast(n)) => (*n, None),
+                    RepetitionKind::Range(RepetitionRange::Bounded(m, n)) => (*m, Some(*n)),
+                    _ => (0, Some(0)),
+                };
+                if self.dialect == Dialect::Posix && min.max(max.unwrap_or(0)) > POSIX_DUP_MAX {
+                    let mut atom = String::new();
+                    self.emit(&r.ast, &mut atom)?;
+                    return posix_long_repeat(&atom, min, max, out);
                 }
                 self.emit(&r.ast, out)?;
                 match &r.op.kind {
@@ -584,9 +619,9 @@ mod tests {
     }
 
     /// Fix: PostgreSQL refuses a repetition count above 255 (`invalid repetition count(s)`,
-    /// three SigmaHQ rules); such regexes are refused for the posix dialect only.
+    /// three SigmaHQ rules); in the posix dialect such counts become nested repetitions.
     #[test]
-    fn posix_refuses_repetition_counts_above_255() {
+    fn posix_splits_repetition_counts_above_255() {
         let posix = |src: &str| {
             translate(
                 &RegexValue::new(src, RegexFlags::default()),
@@ -596,8 +631,35 @@ mod tests {
         };
         assert_eq!(posix(".{255}").unwrap(), "(?p).{255}");
         assert_eq!(posix("a{1,255}").unwrap(), "(?p)a{1,255}");
-        for src in [".{1000,}", "[^x]{1,256}", "a{256}"] {
-            assert!(posix(src).unwrap_err().contains("above 255"), "{src}");
+        assert_eq!(
+            posix(".{1000,}").unwrap(),
+            "(?p)(?:(?:.){255}){3}(?:.){235}(?:.)*"
+        );
+        assert_eq!(
+            posix("[^x]{1,256}").unwrap(),
+            "(?p)(?:[^x]){1}(?:[^x]){0,255}"
+        );
+        assert_eq!(posix("a{256}").unwrap(), "(?p)(?:a){255}(?:a){1}");
+        assert_eq!(
+            posix("(ab){300,600}").unwrap(),
+            "(?p)(?:(ab)){255}(?:(ab)){45}(?:(ab)){0,255}(?:(ab)){0,45}"
+        );
+        assert!(posix("a{66000}").unwrap_err().contains("above 65025"));
+        // The split forms match the same strings (checked with Rust's regex, which reads them).
+        for (src, unit) in [
+            (".{1000,}", "a"),
+            ("(ab){300,600}", "ab"),
+            ("[^x]{1,256}", "y"),
+        ] {
+            let split = posix(src).unwrap().replacen("(?p)", "", 1);
+            let whole = |r: &str| ::regex::Regex::new(&format!("^(?:{r})$")).unwrap();
+            let (a, b) = (whole(src), whole(&split));
+            for n in [
+                0, 1, 2, 255, 256, 257, 299, 300, 301, 599, 600, 601, 999, 1000, 1001, 2000,
+            ] {
+                let text = unit.repeat(n);
+                assert_eq!(a.is_match(&text), b.is_match(&text), "{src} on {n}");
+            }
         }
         assert_eq!(lucene(".{1000,}").unwrap(), ".*[^\n]{1000,}.*");
     }
