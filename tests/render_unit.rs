@@ -383,7 +383,8 @@ fn kql_refuses_wildcard_values_it_cannot_write() {
 }
 
 /// Fix: a field name beginning with `not` was written bare, and Elastic's KQL parser read
-/// `notes:x` as a negation; such names are quoted.
+/// `notes:x` as a negation; such names are quoted, and so are names it reads as booleans,
+/// null or numbers.
 #[test]
 fn kql_quotes_field_names_beginning_with_not() {
     assert_eq!(kql_one("notes", "x").unwrap(), "\"notes\":\"x\"");
@@ -394,4 +395,10 @@ fn kql_quotes_field_names_beginning_with_not() {
     assert_eq!(kql_one("n.ot", "x").unwrap(), "n.ot:\"x\"");
     assert_eq!(kql_one("Notes", "x").unwrap(), "Notes:\"x\"");
     assert_eq!(kql_one("not", "x").unwrap(), "\"not\":\"x\"");
+    // Read as a boolean, null or number (`True`, `None`, `10`, `inf`) by that parser.
+    for f in ["true", "False", "null", "1_0", "2fa", "Infinity", "nan"] {
+        assert_eq!(kql_one(f, "x").unwrap(), format!("\"{f}\":\"x\""), "{f}");
+    }
+    assert_eq!(kql_one("_1", "x").unwrap(), "_1:\"x\"");
+    assert_eq!(kql_one("infinity_x", "x").unwrap(), "infinity_x:\"x\"");
 }
