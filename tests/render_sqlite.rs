@@ -5,6 +5,7 @@
 //! declares (with a warning) that it cannot honour it.
 
 mod common;
+mod eval_reference;
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -122,4 +123,86 @@ fn adversarial_fixtures_execute_on_sqlite() {
         }
     }
     assert!(checked > 60, "events checked: {checked}");
+}
+
+/// Fix: a rule with a long list of patterns on one field became an OR chain that SQLite
+/// refuses (`Expression tree is too large (maximum depth 1000)`; four SigmaHQ rules). Such lists
+/// are written as a table of patterns; the verdicts must equal the IR's (reference evaluator),
+/// case-insensitive and `cased`, plain and negated.
+#[test]
+fn long_pattern_lists_execute_on_sqlite() {
+    let values: Vec<String> = (0..1500).map(|i| format!("'tok{i}_x%'")).collect();
+    let list = values.join(", ");
+    let events: Json = [
+        serde_json::json!({"CommandLine": "run TOK7_X% now"}),
+        serde_json::json!({"CommandLine": "run tok1499_x% now"}),
+        serde_json::json!({"CommandLine": "run tok1500_x% now"}),
+        serde_json::json!({"CommandLine": "tok7_xa"}),
+        serde_json::json!({"CommandLine": "nothing"}),
+        serde_json::json!({"Other": "tok7_x%"}),
+    ]
+    .into_iter()
+    .collect();
+    let mut checked = 0;
+    for (modifier, condition) in [
+        ("contains", "sel"),
+        ("contains", "not sel"),
+        ("contains|cased", "sel"),
+        ("contains|cased", "not sel"),
+        ("startswith", "sel"),
+    ] {
+        let src = format!(
+            "title: long list\nlogsource: {{category: process_creation}}\ndetection:\n  sel:\n    CommandLine|{modifier}: [{list}]\n  condition: {condition}\n"
+        );
+        let rule = match sigma::parse_str(&src, None).remove(0).expect("rule parses") {
+            Document::Rule(r) => r,
+            other => panic!("not a rule: {other:?}"),
+        };
+        let conv = Backend::builtin("sqlite")
+            .expect("sqlite backend")
+            .convert(&rule, &Options::new())
+            .expect("converts");
+        let q = &conv.queries[0];
+        assert!(q.contains("EXISTS"), "a table of patterns: {}", &q[..200]);
+        let db = common::sqlite_with_regexp();
+        db.execute(
+            "CREATE TABLE logs (\"_id\" INTEGER, \"CommandLine\", \"Other\")",
+            [],
+        )
+        .expect("create table");
+        for (i, ev) in events.as_array().expect("events").iter().enumerate() {
+            let col = |c: &str| {
+                ev.get(c)
+                    .map_or(rusqlite::types::Value::Null, common::sql_value)
+            };
+            db.execute(
+                "INSERT INTO logs VALUES (?, ?, ?)",
+                params_from_iter([
+                    rusqlite::types::Value::Integer(i as i64),
+                    col("CommandLine"),
+                    col("Other"),
+                ]),
+            )
+            .expect("insert event");
+        }
+        let mut stmt = db
+            .prepare(q)
+            .unwrap_or_else(|e| panic!("{modifier} {condition}: {e}"));
+        let idx = stmt.column_index("_id").expect("_id column");
+        let hits: BTreeSet<i64> = stmt
+            .query_map([], |r| r.get::<_, i64>(idx))
+            .expect("query runs")
+            .map(|r| r.expect("row"))
+            .collect();
+        for (i, ev) in events.as_array().expect("events").iter().enumerate() {
+            let want = eval_reference::rule(&rule, ev).expect("modelled");
+            assert_eq!(
+                hits.contains(&(i as i64)),
+                want,
+                "{modifier} {condition}: event {ev}"
+            );
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 30);
 }

@@ -433,3 +433,88 @@ fn elastic_sections_are_checked_when_the_backend_loads() {
         assert_eq!(f.elastic.as_ref().map(|e| e.language), lang, "{name}");
     }
 }
+
+fn kql_one(field: &str, canonical: &str) -> Result<String, sigmat::error::Error> {
+    conv("kql", &rule("process_creation", s(field, canonical)))
+}
+
+fn kql_refusal(field: &str, canonical: &str) -> String {
+    match kql_one(field, canonical).unwrap_err().kind {
+        ErrorKind::Unsupported { target, what } => {
+            assert_eq!(target, "kql");
+            what
+        }
+        other => panic!("{canonical}: expected a refusal, got {other:?}"),
+    }
+}
+
+/// Fix: a space in a KQL wildcard value was written `\ `, which is not KQL (Elastic's KQL
+/// parser rejected 1,320 of the catalog's queries for it). It is written as it is, and a `*`
+/// that would end a word after a space, or be followed by one, in a value not beginning with
+/// `*` is written `**` (the same pattern), the only form the parser reads.
+#[test]
+fn kql_wildcard_values_with_spaces() {
+    let r = rule(
+        "process_creation",
+        Expr::Or(vec![s("CommandLine", "* -m *"), s("CommandLine", "*http*")]),
+    );
+    assert_eq!(conv("kql", &r).unwrap(), "CommandLine:(* -m * or *http*)");
+    assert_eq!(kql_one("c", "sh -c *").unwrap(), "c:sh -c **");
+    assert_eq!(
+        kql_one("c", "select * from x").unwrap(),
+        "c:select ** from x"
+    );
+    assert_eq!(kql_one("c", "a b* c").unwrap(), "c:a b** c");
+    assert_eq!(
+        kql_one("c", "C:\\\\Program Files\\\\*").unwrap(),
+        r"c:C\:\\Program Files\\*"
+    );
+    assert_eq!(kql_one("c", "*{{ x }}*").unwrap(), r"c:*\{\{ x \}\}*");
+    // Control characters other than \t \r \n are written as they are (KQL has no \u escape).
+    assert_eq!(kql_one("c", "*a\u{1}b*").unwrap(), "c:*a\u{1}b*");
+    assert_eq!(kql_one("c", "a\u{1}b").unwrap(), "c:\"a\u{1}b\"");
+}
+
+/// Fix: KQL wildcard values that Elastic's KQL parser cannot read as one value are refused by
+/// name instead of written (a quoted KQL value has no wildcards, so there is no other form).
+#[test]
+fn kql_refuses_wildcard_values_it_cannot_write() {
+    assert!(kql_refusal("c", "*-Value 'IEX *").contains("both a space and `'`"));
+    assert!(kql_refusal("c", "*string not properly*").contains("a word `or`, `and` or `not`"));
+    assert!(kql_refusal("c", "*a OR b*").contains("a word `or`, `and` or `not`"));
+    assert!(kql_refusal("c", " Mozilla/*").contains("beginning or ending with a space"));
+    assert!(kql_refusal("c", "*Agent ").contains("beginning or ending with a space"));
+    // Elastic's KQL library reads `\*` in a wildcard value as a wildcard.
+    assert!(kql_refusal("c", "*-Filter \\**").contains("a literal `*`"));
+    assert!(kql_refusal("c", "\\\\\\*x*").contains("a literal `*`"));
+    assert_eq!(kql_one("c", "*\\\\*").unwrap(), r"c:*\\*");
+    // Read as `not c:epad*` by Elastic's KQL parser.
+    assert!(kql_refusal("c", "notepad*").contains("beginning with `not`"));
+    assert!(kql_refusal("c", "NOT*").contains("beginning with `not`"));
+    // Without a space, `'`, `or` and `and` are fine, and so is `Not`.
+    assert_eq!(kql_one("c", "*x'y*").unwrap(), "c:*x'y*");
+    assert_eq!(kql_one("c", "or*").unwrap(), "c:or*");
+    assert_eq!(kql_one("c", "Notepad*").unwrap(), "c:Notepad*");
+    assert_eq!(kql_one("c", "*ornot bar*").unwrap(), "c:*ornot bar*");
+}
+
+/// Fix: a field name beginning with `not` was written bare, and Elastic's KQL parser read
+/// `notes:x` as a negation; such names are quoted, and so are names it reads as booleans,
+/// null or numbers.
+#[test]
+fn kql_quotes_field_names_beginning_with_not() {
+    assert_eq!(kql_one("notes", "x").unwrap(), "\"notes\":\"x\"");
+    assert_eq!(kql_one("NOTE", "x").unwrap(), "\"NOTE\":\"x\"");
+    assert_eq!(kql_one("note", "x").unwrap(), "\"note\":\"x\"");
+    assert_eq!(kql_one("nope", "x").unwrap(), "nope:\"x\"");
+    assert_eq!(kql_one("no", "x").unwrap(), "no:\"x\"");
+    assert_eq!(kql_one("n.ot", "x").unwrap(), "n.ot:\"x\"");
+    assert_eq!(kql_one("Notes", "x").unwrap(), "Notes:\"x\"");
+    assert_eq!(kql_one("not", "x").unwrap(), "\"not\":\"x\"");
+    // Read as a boolean, null or number (`True`, `None`, `10`, `inf`) by that parser.
+    for f in ["true", "False", "null", "1_0", "2fa", "Infinity", "nan"] {
+        assert_eq!(kql_one(f, "x").unwrap(), format!("\"{f}\":\"x\""), "{f}");
+    }
+    assert_eq!(kql_one("_1", "x").unwrap(), "_1:\"x\"");
+    assert_eq!(kql_one("infinity_x", "x").unwrap(), "infinity_x:\"x\"");
+}

@@ -2,8 +2,9 @@
 //!
 //! Every value reaches a query only through one of these: a quote pair, a per-character
 //! replacement table (a `null` replacement means "cannot be written": a typed refusal), a
-//! format for other control characters, how the pattern wildcards `*`/`?` are written, and
-//! optionally a regex dialect the value is translated to first.
+//! format for other control characters, how the pattern wildcards `*`/`?` are written,
+//! optionally a regex dialect the value is translated to first, and shapes of the written value
+//! that the target cannot read (`refuse`).
 
 use std::collections::HashMap;
 
@@ -53,6 +54,27 @@ pub struct EscapeSpec {
     /// (`[aA]`) for engines without a case-insensitive regex operator.
     #[serde(default)]
     pub fold_case: bool,
+    /// How a pattern's `*` is written where it ends a word (a space follows it, or it is last
+    /// and a space precedes it) in a pattern that holds a space and does not begin with `*`.
+    /// Absent: `many`. (KQL's unquoted wildcard value with spaces cannot have such a `*`:
+    /// `sh -c *` and `a b* c` do not parse, `sh -c **` and `a b** c`, the same patterns, do.)
+    #[serde(default)]
+    pub many_word_end: Option<String>,
+    /// Shapes of the written value (without its quotes) the target cannot read: a value that
+    /// any `match` regex finds is refused with that entry's `what`.
+    #[serde(default)]
+    pub refuse: Vec<RefuseSpec>,
+}
+
+/// One `refuse` entry: a regex on the written value and what is refused.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefuseSpec {
+    /// A regex searched in the written value (quotes excluded).
+    #[serde(rename = "match")]
+    pub pattern: String,
+    /// The refusal message (`unsupported by <backend>: <what>`).
+    pub what: String,
 }
 
 /// The quote pair.
@@ -84,6 +106,8 @@ pub struct Escape {
     reserved: Vec<String>,
     regex: Option<Dialect>,
     fold_case: bool,
+    many_word_end: Option<String>,
+    refuse: Vec<(::regex::Regex, String)>,
 }
 
 /// Why a value cannot be written: the "what" of an `Unsupported` error.
@@ -104,7 +128,7 @@ impl Escape {
     /// Compiles `spec` under `name`.
     ///
     /// # Errors
-    /// A `chars` key that is not one character, or an invalid `bare` regex.
+    /// A `chars` key that is not one character, or an invalid `bare` or `refuse` regex.
     pub fn compile(name: &str, spec: &EscapeSpec) -> Result<Self, String> {
         let mut chars = HashMap::new();
         for (k, v) in &spec.chars {
@@ -126,6 +150,15 @@ impl Escape {
             .map(|b| ::regex::Regex::new(&format!("^(?:{b})$")))
             .transpose()
             .map_err(|e| format!("escape `{name}`: invalid `bare` regex: {e}"))?;
+        let refuse = spec
+            .refuse
+            .iter()
+            .map(|r| {
+                ::regex::Regex::new(&r.pattern)
+                    .map(|re| (re, r.what.clone()))
+                    .map_err(|e| format!("escape `{name}`: invalid `refuse` regex: {e}"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let (open, close) = match &spec.quote {
             Quote::None => (String::new(), String::new()),
             Quote::Same(q) => (q.clone(), q.clone()),
@@ -148,6 +181,8 @@ impl Escape {
             reserved: spec.reserved.iter().map(|r| r.to_lowercase()).collect(),
             regex: spec.regex,
             fold_case: spec.fold_case,
+            many_word_end: spec.many_word_end.clone(),
+            refuse,
         })
     }
 
@@ -162,6 +197,20 @@ impl Escape {
     /// # Errors
     /// A [`Refusal`] naming what cannot be expressed.
     pub fn apply(&self, input: &Input<'_>) -> Result<String, Refusal> {
+        let out = self.write(input)?;
+        if !self.refuse.is_empty() {
+            let body = out
+                .strip_prefix(self.open.as_str())
+                .and_then(|b| b.strip_suffix(self.close.as_str()))
+                .unwrap_or(&out);
+            if let Some((_, what)) = self.refuse.iter().find(|(re, _)| re.is_match(body)) {
+                return Err(Refusal(what.clone()));
+            }
+        }
+        Ok(out)
+    }
+
+    fn write(&self, input: &Input<'_>) -> Result<String, Refusal> {
         if let Some(dialect) = self.regex {
             let re = match input {
                 Input::Text(t) => regex::from_literal(t, dialect, false),
@@ -190,15 +239,32 @@ impl Escape {
             }
             Input::Pattern(p, _) => {
                 if let Some(t) = p.as_literal() {
-                    return self.apply(&Input::Text(t));
+                    return self.write(&Input::Text(t));
                 }
+                let pieces = p.pieces();
+                let spaced = |s: &str| s.contains(' ');
+                let word_end = self.many_word_end.as_deref().filter(|_| {
+                    !matches!(pieces.first(), Some(Piece::AnyMany))
+                        && pieces
+                            .iter()
+                            .any(|q| matches!(q, Piece::Lit(s) if spaced(s)))
+                });
                 let mut out = self.open.clone();
-                for piece in p.pieces() {
+                for (i, piece) in pieces.iter().enumerate() {
                     match piece {
                         Piece::Lit(s) => self.push_text(&mut out, s, self.lower)?,
-                        Piece::AnyMany => out.push_str(self.many.as_deref().ok_or_else(|| {
-                            Refusal(format!("the wildcard `*` in {}", self.what))
-                        })?),
+                        Piece::AnyMany => out.push_str(
+                            match (
+                                word_end,
+                                i.checked_sub(1).map(|j| &pieces[j]),
+                                pieces.get(i + 1),
+                            ) {
+                                (Some(w), Some(Piece::Lit(s)), None) if s.ends_with(' ') => Some(w),
+                                (Some(w), _, Some(Piece::Lit(s))) if s.starts_with(' ') => Some(w),
+                                _ => self.many.as_deref(),
+                            }
+                            .ok_or_else(|| Refusal(format!("the wildcard `*` in {}", self.what)))?,
+                        ),
                         Piece::AnyOne => out.push_str(self.one.as_deref().ok_or_else(|| {
                             Refusal(format!("the wildcard `?` in {}", self.what))
                         })?),
@@ -309,5 +375,52 @@ mod tests {
         assert_eq!(e.apply(&Input::Text("abc")).unwrap(), "abc");
         assert_eq!(e.apply(&Input::Text("where")).unwrap(), "`where`");
         assert_eq!(e.apply(&Input::Text("a-`b")).unwrap(), "`a-``b`");
+    }
+
+    #[test]
+    fn refuse_matches_the_written_value_without_quotes() {
+        let e = spec(
+            r#"{quote: '"', chars: {'"': '\"'}, many: '*', refuse: [{match: '^a|"', what: 'no'}]}"#,
+        );
+        assert_eq!(e.apply(&Input::Text("ba")).unwrap(), r#""ba""#);
+        assert_eq!(
+            e.apply(&Input::Text("ab")).unwrap_err(),
+            Refusal("no".into())
+        );
+        assert_eq!(
+            e.apply(&Input::Text("b\"")).unwrap_err(),
+            Refusal("no".into())
+        );
+        let p = Pattern::parse_canonical("a*").unwrap();
+        assert_eq!(
+            e.apply(&Input::Pattern(&p, false)).unwrap_err(),
+            Refusal("no".into())
+        );
+        assert!(Escape::compile(
+            "t",
+            &serde_yaml::from_str("{refuse: [{match: '(', what: 'x'}]}").unwrap()
+        )
+        .unwrap_err()
+        .contains("invalid `refuse` regex"));
+    }
+
+    #[test]
+    fn many_word_end_in_values_with_spaces() {
+        let e = spec("{many: '*', many_word_end: '**'}");
+        let w = |c: &str| {
+            e.apply(&Input::Pattern(
+                &Pattern::parse_canonical(c).unwrap(),
+                false,
+            ))
+            .unwrap()
+        };
+        assert_eq!(w("sh -c *"), "sh -c **");
+        assert_eq!(w("a b* c"), "a b** c");
+        assert_eq!(w("a * b*"), "a ** b*");
+        // Not needed: no space, a leading `*`, or a `*` that ends a word without a space.
+        assert_eq!(w("a*"), "a*");
+        assert_eq!(w("* -c *"), "* -c *");
+        assert_eq!(w("a b*"), "a b*");
+        assert_eq!(w("a*b c"), "a*b c");
     }
 }

@@ -223,6 +223,52 @@ mod tests {
         assert!(lucene(r"a^b").is_err());
     }
 
+    /// Fix: PostgreSQL refuses a repetition count above 255 (`invalid repetition count(s)`,
+    /// three SigmaHQ rules); in the posix dialect such counts become nested repetitions.
+    #[test]
+    fn posix_splits_repetition_counts_above_255() {
+        let posix = |src: &str| {
+            translate(
+                &RegexValue::new(src, RegexFlags::default()),
+                Dialect::Posix,
+                false,
+            )
+        };
+        assert_eq!(posix(".{255}").unwrap(), "(?p).{255}");
+        assert_eq!(posix("a{1,255}").unwrap(), "(?p)a{1,255}");
+        assert_eq!(
+            posix(".{1000,}").unwrap(),
+            "(?p)(?:(?:.){255}){3}(?:.){235}(?:.)*"
+        );
+        assert_eq!(
+            posix("[^x]{1,256}").unwrap(),
+            "(?p)(?:[^x]){1}(?:[^x]){0,255}"
+        );
+        assert_eq!(posix("a{256}").unwrap(), "(?p)(?:a){255}(?:a){1}");
+        assert_eq!(
+            posix("(ab){300,600}").unwrap(),
+            "(?p)(?:(ab)){255}(?:(ab)){45}(?:(ab)){0,255}(?:(ab)){0,45}"
+        );
+        assert!(posix("a{66000}").unwrap_err().contains("above 65025"));
+        // The split forms match the same strings (checked with Rust's regex, which reads them).
+        for (src, unit) in [
+            (".{1000,}", "a"),
+            ("(ab){300,600}", "ab"),
+            ("[^x]{1,256}", "y"),
+        ] {
+            let split = posix(src).unwrap().replacen("(?p)", "", 1);
+            let whole = |r: &str| ::regex::Regex::new(&format!("^(?:{r})$")).unwrap();
+            let (a, b) = (whole(src), whole(&split));
+            for n in [
+                0, 1, 2, 255, 256, 257, 299, 300, 301, 599, 600, 601, 999, 1000, 1001, 2000,
+            ] {
+                let text = unit.repeat(n);
+                assert_eq!(a.is_match(&text), b.is_match(&text), "{src} on {n}");
+            }
+        }
+        assert_eq!(lucene(".{1000,}").unwrap(), ".*[^\n]{1000,}.*");
+    }
+
     #[test]
     fn leading_flags_move_into_flags() {
         let r = RegexValue::new("(?i)abc", RegexFlags::default());

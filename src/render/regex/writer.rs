@@ -8,6 +8,46 @@ use regex_syntax::ast::{
 
 use super::Dialect;
 
+/// The largest repetition count PostgreSQL's regex engine accepts (`RE_DUP_MAX`); a larger one
+/// is `invalid repetition count(s)`.
+const POSIX_DUP_MAX: u32 = 255;
+
+/// `atom{min,max}` (`max` absent: unbounded) with counts above [`POSIX_DUP_MAX`] written as
+/// nested repetitions of at most that count: `a{1000,}` is `(?:(?:a){255}){3}(?:a){235}(?:a)*`,
+/// `a{1,256}` is `(?:a){1}(?:a){0,255}`; the same strings match.
+fn posix_long_repeat(
+    atom: &str,
+    min: u32,
+    max: Option<u32>,
+    out: &mut String,
+) -> Result<(), String> {
+    let chunks = |count: u32, range: bool, out: &mut String| -> Result<(), String> {
+        let (q, r) = (count / POSIX_DUP_MAX, count % POSIX_DUP_MAX);
+        if q > POSIX_DUP_MAX {
+            return Err(format!(
+                "a regex repetition count above {} (PostgreSQL's limit is {POSIX_DUP_MAX} per repetition)",
+                POSIX_DUP_MAX * POSIX_DUP_MAX
+            ));
+        }
+        let lo = if range { "0," } else { "" };
+        if q == 1 {
+            out.push_str(&format!("(?:{atom}){{{lo}{POSIX_DUP_MAX}}}"));
+        } else if q > 1 {
+            out.push_str(&format!("(?:(?:{atom}){{{lo}{POSIX_DUP_MAX}}}){{{q}}}"));
+        }
+        if r > 0 {
+            out.push_str(&format!("(?:{atom}){{{lo}{r}}}"));
+        }
+        Ok(())
+    };
+    chunks(min, false, out)?;
+    match max {
+        None => out.push_str(&format!("(?:{atom})*")),
+        Some(max) => chunks(max - min, true, out)?,
+    }
+    Ok(())
+}
+
 /// Writes a parsed regex in a dialect.
 pub(super) struct Writer {
     pub(super) dialect: Dialect,
@@ -138,6 +178,19 @@ impl Writer {
                 out.push(']');
             }
             Ast::Repetition(r) => {
+                let (min, max) = match &r.op.kind {
+                    RepetitionKind::Range(RepetitionRange::Exactly(n)) => (*n, Some(*n)),
+                    RepetitionKind::Range(RepetitionRange::AtLeast(n)) => (*n, None),
+                    RepetitionKind::Range(RepetitionRange::Bounded(m, n)) => (*m, Some(*n)),
+                    RepetitionKind::ZeroOrOne
+                    | RepetitionKind::ZeroOrMore
+                    | RepetitionKind::OneOrMore => (0, Some(0)),
+                };
+                if self.dialect == Dialect::Posix && min.max(max.unwrap_or(0)) > POSIX_DUP_MAX {
+                    let mut atom = String::new();
+                    self.emit(&r.ast, &mut atom)?;
+                    return posix_long_repeat(&atom, min, max, out);
+                }
                 self.emit(&r.ast, out)?;
                 repetition(&r.op.kind, out);
             }
