@@ -272,6 +272,15 @@ fn trim_newline(l: &mut Vec<u8>) {
     }
 }
 
+/// Whether a line ends inside a value for sure (its last non-blank byte is `{`, `[`, `,` or
+/// `:`), as the lines of pretty-printed JSON do.
+fn opens_a_value(l: &[u8]) -> bool {
+    l.iter()
+        .rev()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| matches!(b, b'{' | b'[' | b',' | b':'))
+}
+
 fn is_blank(b: &[u8]) -> bool {
     b.iter().all(u8::is_ascii_whitespace)
 }
@@ -326,11 +335,21 @@ impl EventReader {
         let opts = ReadOptions {
             max_record: opts.max_record.max(1),
         };
-        let mut br = BufReader::with_capacity(1 << 16, r);
-        let gz = {
-            let head = br.fill_buf().map_err(io_err)?;
-            head.starts_with(&[0x1f, 0x8b])
-        };
+        // The first two bytes tell gzip (a pipe may deliver them one at a time).
+        let mut r = r;
+        let mut magic = [0u8; 2];
+        let mut got = 0;
+        while got < 2 {
+            match r.read(&mut magic[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(io_err(e)),
+            }
+        }
+        let gz = magic == [0x1f, 0x8b];
+        let head = io::Cursor::new(magic[..got].to_vec());
+        let br = BufReader::with_capacity(1 << 16, head.chain(r));
         let input: Box<dyn BufRead + Send> = if gz {
             Box::new(BufReader::with_capacity(1 << 16, MultiGzDecoder::new(br)))
         } else {
@@ -356,17 +375,21 @@ impl EventReader {
                 continue;
             }
             at_start = false;
-            let Some(&b) = buf.first() else {
+            if buf.is_empty() {
                 reader.mode = Mode::Done;
                 return Ok(reader);
-            };
-            if !b.is_ascii_whitespace() {
+            }
+            let blanks = buf
+                .iter()
+                .position(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+                .unwrap_or(buf.len());
+            reader.line += buf[..blanks].iter().filter(|&&b| b == b'\n').count();
+            if blanks < buf.len() {
+                let b = buf[blanks];
+                reader.input.consume(blanks);
                 break b;
             }
-            if b == b'\n' {
-                reader.line += 1;
-            }
-            reader.input.consume(1);
+            reader.input.consume(blanks);
         };
         if first == b'[' {
             reader.stream(Vec::new());
@@ -455,10 +478,16 @@ impl EventReader {
                         return None;
                     }
                     Ok(Line::Text(mut l)) => {
-                        self.line += 1;
                         if is_blank(&l) {
+                            self.line += 1;
                             continue;
                         }
+                        if opens_a_value(&l) {
+                            // Not a complete value: pretty-printed JSON from here on.
+                            self.stream(l);
+                            return self.next_raw();
+                        }
+                        self.line += 1;
                         trim_newline(&mut l);
                         return Some(RawRecord {
                             line: self.line,
@@ -1026,14 +1055,50 @@ mod tests {
     use super::*;
     use std::io::Write;
 
+    /// A reader giving at most `step` bytes per read (so records, strings and escapes cross
+    /// buffer boundaries).
+    struct Trickle {
+        data: Vec<u8>,
+        pos: usize,
+        step: usize,
+    }
+
+    impl Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.step.min(buf.len()).min(self.data.len() - self.pos);
+            buf[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
+            self.pos += n;
+            Ok(n)
+        }
+    }
+
+    /// Reads `bytes` at once and in pieces of 1, 2, 3 and 7 bytes: the same records.
     fn read_with(bytes: &[u8], max: usize) -> Vec<(usize, Result<Value>)> {
-        EventReader::from_reader_with(
+        let opts = ReadOptions { max_record: max };
+        let whole: Vec<_> = EventReader::from_reader_with(
             "t.json",
             Box::new(io::Cursor::new(bytes.to_vec())),
-            ReadOptions { max_record: max },
+            opts,
         )
         .unwrap()
-        .collect()
+        .collect();
+        for step in [1, 2, 3, 7] {
+            let src = Trickle {
+                data: bytes.to_vec(),
+                pos: 0,
+                step,
+            };
+            let pieces: Vec<_> = EventReader::from_reader_with("t.json", Box::new(src), opts)
+                .unwrap()
+                .collect();
+            assert_eq!(
+                format!("{pieces:?}"),
+                format!("{whole:?}"),
+                "read {step} bytes at a time: {}",
+                String::from_utf8_lossy(bytes)
+            );
+        }
+        whole
     }
 
     fn read(bytes: &[u8]) -> Vec<(usize, Result<Value>)> {
@@ -1156,8 +1221,10 @@ mod tests {
     fn concatenated_on_one_line_and_non_objects() {
         assert_eq!(summary(&read(b"{\"a\":1}{\"a\":2}\n")), ["1", "2"]);
         assert_eq!(
-            summary(&read(b"{\"a\":0}\n{\"a\":1} {\"a\":2}{\"a\":\n{\"a\":3}\n")),
-            ["0", "1", "2", "err@2:20", "3"]
+            summary(&read(
+                b"{\"a\":0}\n{\"a\":1} {\"a\":2}{\"a\":x\n{\"a\":3}\n"
+            )),
+            ["0", "1", "2", "err@2:21", "3"]
         );
         let out = read(b"{\"a\":1}\n[1,2,3]\n\"str\"\n42\nnull\n{\"a\":2}\n");
         assert_eq!(
@@ -1208,6 +1275,16 @@ mod tests {
                 format!("\"{}\"", "x".repeat(200))
             );
         }
+    }
+
+    /// Pretty-printed objects after a first one that fits on its line are streamed too.
+    #[test]
+    fn pretty_objects_after_a_one_line_object() {
+        let text = b"{}\n{\"a\": 1}\n{\n  \"a\": 2,\n  \"b\": [\n    3\n  ]\n}\n{\"a\": 4}\n";
+        assert_eq!(summary(&read(text)), ["null", "1", "2", "4"]);
+        // A line cut short ends in a value for sure: the next line starts the next record.
+        let text = b"{\"a\": 1}\n{\"a\": 2,\n{\"a\": 3}\n";
+        assert_eq!(summary(&read(text)), ["1", "err@3:1", "3"]);
     }
 
     /// A broken structure in a stream: reading resumes at the next line that starts a record.
@@ -1278,5 +1355,63 @@ mod tests {
             read.load(std::sync::atomic::Ordering::Relaxed),
             1 + 4_000_000 * 8
         );
+    }
+
+    /// A small JSON object with escapes, non-ASCII text, nesting and numbers.
+    fn object() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i32>().prop_map(Value::from),
+            "[ -~é\\u{1F600}\"\\\\\n\t{}\\[\\],:]{0,10}".prop_map(Value::from),
+        ];
+        let value = leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                prop::collection::btree_map("[a-z{}\\[\\]\"]{0,4}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        });
+        proptest::collection::btree_map("[a-zA-Z_.\"\\\\]{1,6}", value, 0..5)
+            .prop_map(|m| Value::Object(m.into_iter().collect()))
+    }
+
+    proptest::proptest! {
+        /// Every form of the same objects reads back the same objects, whole or in pieces.
+        #[test]
+        fn every_form_reads_the_same_objects(events in proptest::collection::vec(object(), 0..6)) {
+            let compact: Vec<String> = events.iter().map(Value::to_string).collect();
+            let pretty: Vec<String> = events
+                .iter()
+                .map(|e| serde_json::to_string_pretty(e).unwrap())
+                .collect();
+            let forms = [
+                compact.join("\n"),
+                compact.concat(),
+                pretty.join("\n"),
+                format!("[{}]", compact.join(",")),
+                serde_json::to_string_pretty(&events).unwrap(),
+            ];
+            for text in forms {
+                let got: Vec<Value> = read(text.as_bytes())
+                    .into_iter()
+                    .map(|(_, r)| r.expect("valid record"))
+                    .collect();
+                proptest::prop_assert_eq!(&got, &events, "{}", text);
+            }
+        }
+
+        /// Any bytes: reading ends, without a panic, and numbers records 1, 2, 3, ...
+        #[test]
+        fn any_bytes_end_in_records_or_errors(
+            bytes in proptest::collection::vec(proptest::sample::select(
+                b"{}[]\",:\\ \n\"ab1\xe9".to_vec()), 0..60)
+        ) {
+            let out = read_with(&bytes, 16);
+            for (i, (n, _)) in out.iter().enumerate() {
+                proptest::prop_assert_eq!(*n, i + 1);
+            }
+        }
     }
 }
