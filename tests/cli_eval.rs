@@ -239,7 +239,10 @@ fn max_record_size_skips_larger_records() {
         let (code, out, err) = sigmat(&["eval", "-r", SEED, "--max-record-size", "1K"], &input);
         assert_eq!(code, 1, "{err}");
         assert_eq!(out.lines().count(), 2, "{out}");
-        assert!(err.contains("larger than the limit of 1024 bytes"), "{err}");
+        assert!(
+            err.contains("larger than the limit of 1 KiB (1024 bytes)"),
+            "{err}"
+        );
         assert!(err.contains("3 events (1 malformed), 2 matches"), "{err}");
         let (code, out, err) = sigmat(&["eval", "-r", SEED], &input);
         assert_eq!(code, 0, "{err}");

@@ -705,9 +705,9 @@ impl Scanner {
             self.oversize = false;
             Body::Error(
                 format!(
-                    "the record is larger than the limit of {} bytes (--max-record-size); \
-                     it is skipped",
-                    self.max
+                    "the record is larger than the limit of {} (--max-record-size); it is \
+                     skipped",
+                    size_text(self.max)
                 ),
                 self.start.0,
                 Some(self.start.1),
@@ -1030,6 +1030,17 @@ impl Scanner {
             self.keep(&buf[r..]);
         }
         (i, Done::Nothing)
+    }
+}
+
+/// `100 bytes`, `64 MiB (67108864 bytes)`.
+fn size_text(n: usize) -> String {
+    match [(30, "GiB"), (20, "MiB"), (10, "KiB")]
+        .iter()
+        .find(|(shift, _)| n >= 1 << shift && n % (1 << shift) == 0)
+    {
+        Some((shift, unit)) => format!("{} {unit} ({n} bytes)", n >> shift),
+        None => format!("{n} bytes"),
     }
 }
 
