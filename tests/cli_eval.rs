@@ -115,3 +115,140 @@ fn pipelines_apply_before_compilation() {
     let (code, _, err) = sigmat(&["eval", "-r", SEED, "-p", "no_such_pipeline"], ecs);
     assert_eq!(code, 2, "{err}");
 }
+
+/// A fresh folder for one test's files.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("sigmat-cli-eval-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+const HIT: &str = r#"{"Image": "/usr/bin/python3", "CommandLine": "python3 -m http.server 8000"}"#;
+
+/// Issue 11, item 1: an invalid UTF-8 byte is reported on its record and skipped; the records
+/// after it are read, in NDJSON, gzip, JSON arrays and concatenated JSON.
+#[test]
+fn invalid_utf8_is_one_skipped_record() {
+    let dir = scratch("utf8");
+    let bad = b"{\"a\":\"caf\xe9\"}";
+    let mut ndjson = Vec::new();
+    for _ in 0..10_000 {
+        ndjson.extend_from_slice(b"{\"a\": 1}\n");
+    }
+    ndjson.extend_from_slice(bad);
+    ndjson.push(b'\n');
+    for _ in 0..10 {
+        ndjson.extend_from_slice(HIT.as_bytes());
+        ndjson.push(b'\n');
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&ndjson).unwrap();
+    let gz = gz.finish().unwrap();
+    let array = [
+        b"[".as_slice(),
+        HIT.as_bytes(),
+        b",",
+        bad,
+        b",",
+        HIT.as_bytes(),
+        b"]",
+    ]
+    .concat();
+    // Concatenated JSON (the first value spans two lines).
+    let multi_line = format!("{{\n{}", &HIT[1..]);
+    let pretty = [
+        multi_line.as_bytes(),
+        b"\n{\n  \"a\": \"caf\xe9\"\n}\n",
+        HIT.as_bytes(),
+    ]
+    .concat();
+    let first = [bad.as_slice(), b"\n", HIT.as_bytes(), b"\n"].concat();
+    for (name, bytes, events, matches, at) in [
+        (
+            "events.ndjson",
+            &ndjson,
+            10_011,
+            10,
+            "10001:10 (record 10001)",
+        ),
+        (
+            "events.ndjson.gz",
+            &gz,
+            10_011,
+            10,
+            "10001:10 (record 10001)",
+        ),
+        ("array.json", &array, 3, 2, "1:87 (record 2)"),
+        ("pretty.json", &pretty, 3, 2, "4:12 (record 2)"),
+        ("first.json", &first, 2, 1, "1:10 (record 1)"),
+    ] {
+        let f = dir.join(name);
+        std::fs::write(&f, bytes).unwrap();
+        let fs = f.to_str().unwrap();
+        let (code, out, err) = sigmat(&["eval", "-r", SEED, fs], "");
+        assert_eq!(code, 1, "{name}: {err}");
+        assert_eq!(out.lines().count(), matches, "{name}: {out}");
+        assert!(
+            err.contains(&format!("{events} events (1 malformed), {matches} matches")),
+            "{name}: {err}"
+        );
+        assert!(err.contains("invalid UTF-8 (byte 0xe9)"), "{name}: {err}");
+        assert!(err.contains(&format!("{fs}:{at}")), "{name}: {err}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Issue 11, item 15: concatenated values on one line are read one by one; a record that is
+/// not a JSON object is reported and skipped.
+#[test]
+fn concatenated_on_one_line_and_non_object_records() {
+    let input = format!("{HIT}{HIT}\n[1,2,3]\n\"str\"\n{HIT} {{\"a\":1}}\n");
+    let (code, out, err) = sigmat(&["eval", "-r", SEED, "--format", "jsonl"], &input);
+    assert_eq!(code, 1, "{err}");
+    let records: Vec<u64> = out
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["record"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    // NDJSON: line 1 holds records 1 and 2, line 2 (an array) is record 3, line 3 (a string)
+    // record 4, line 4 records 5 and 6.
+    assert_eq!(records, [1, 2, 5], "{out}");
+    assert!(err.contains("6 events (2 malformed), 3 matches"), "{err}");
+    assert_eq!(err.matches("must be a JSON object").count(), 2, "{err}");
+    assert!(err.contains("found an array"), "{err}");
+    assert!(err.contains("found a string"), "{err}");
+    assert!(err.contains("<stdin>:3:1 (record 4)"), "{err}");
+}
+
+/// Issue 11, item 6: a record larger than `--max-record-size` is reported and skipped; the
+/// others are read.
+#[test]
+fn max_record_size_skips_larger_records() {
+    let big = format!(
+        r#"{{"Image": "/usr/bin/python3", "CommandLine": "python3 -m http.server {}"}}"#,
+        "9".repeat(2000)
+    );
+    for input in [
+        format!("{HIT}\n{big}\n{HIT}\n"),
+        format!("[{HIT}, {big}, {HIT}]"),
+        format!("{HIT}{big}{HIT}"),
+    ] {
+        let (code, out, err) = sigmat(&["eval", "-r", SEED, "--max-record-size", "1K"], &input);
+        assert_eq!(code, 1, "{err}");
+        assert_eq!(out.lines().count(), 2, "{out}");
+        assert!(
+            err.contains("larger than the limit of 1 KiB (1024 bytes)"),
+            "{err}"
+        );
+        assert!(err.contains("3 events (1 malformed), 2 matches"), "{err}");
+        let (code, out, err) = sigmat(&["eval", "-r", SEED], &input);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(out.lines().count(), 3, "{out}");
+    }
+    let (code, _, err) = sigmat(&["eval", "-r", SEED, "--max-record-size", "12X"], HIT);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("unknown size unit"), "{err}");
+}

@@ -222,11 +222,28 @@ fn variants(g: &Gen) -> Vec<Value> {
         with(json!([]));
         with(Value::Null);
         with(json!([[s]]));
+        with(json!([null, s]));
         let mut e = g.ev.clone();
         e.remove(f);
         out.push(Value::Object(e.clone()));
         if let Some((a, b)) = f.split_once('.') {
             e.insert(a.to_string(), json!({ b: s }));
+            out.push(Value::Object(e));
+        }
+    }
+    // Null-valued fields: any field set to `null` (an `exists: true` field among them), and
+    // the fields that must have no value given as `null`, `[]` or `[null]` instead of missing.
+    for f in g.ev.keys() {
+        let mut e = g.ev.clone();
+        e.insert(f.clone(), Value::Null);
+        out.push(Value::Object(e));
+    }
+    if !g.missing.is_empty() {
+        for none in [Value::Null, json!([]), json!([null])] {
+            let mut e = g.ev.clone();
+            for f in &g.missing {
+                e.insert(f.clone(), none.clone());
+            }
             out.push(Value::Object(e));
         }
     }
@@ -338,9 +355,14 @@ fn native_verdicts_agree_with_the_reference() {
             "rule set on {text} parsed as Val"
         );
     }
-    let (sql_rules, sql_events, sql_hits) = sqlite_agrees(&rules, &compiled, &events);
+    let (sql_rules, sql_events, sql_hits, sql_nulls) = sqlite_agrees(&rules, &compiled, &events);
     eprintln!(
-        "sqlite: {sql_rules} rules, {sql_events} events ({sql_hits} selected) agree with the native verdicts"
+        "sqlite: {sql_rules} rules, {sql_events} events ({sql_hits} selected, {sql_nulls} with a \
+         null-valued field) agree with the native verdicts"
+    );
+    assert!(
+        sql_nulls * 10 > sql_events,
+        "too few null-valued events compared through sqlite: {sql_nulls}"
     );
     assert!(
         sql_events > 200,
@@ -363,101 +385,206 @@ fn native_verdicts_agree_with_the_reference() {
     assert!(checked > 500, "only {checked} events checked");
 }
 
-/// Whether an event can be a row: flat scalars (no arrays, objects or nulls, which a table of
-/// one column per field cannot tell apart from missing) and ASCII text (SQLite folds ASCII
-/// case only, as its backend warns).
+/// Whether an event can be a row: flat scalars or `null` (a SQL `NULL`, which the IR treats
+/// as no value, like a missing field), no arrays or objects, and ASCII text (SQLite folds
+/// ASCII case only, as its backend warns).
 fn tabular(e: &Value) -> bool {
     e.as_object().is_some_and(|m| {
-        m.values()
-            .all(|v| matches!(v, Value::String(_) | Value::Number(_) | Value::Bool(_)))
+        m.values().all(|v| {
+            matches!(
+                v,
+                Value::String(_) | Value::Number(_) | Value::Bool(_) | Value::Null
+            )
+        })
     }) && e.to_string().is_ascii()
 }
 
 /// The same events through the `sqlite` backend's SQL, executed by rusqlite: for every rule
 /// the backend converts without a warning and without keywords, and every tabular event,
 /// the SQL selects the event exactly when the native evaluator matches it. Returns the rules
-/// and events compared and the events selected.
+/// and events compared, the events selected and the events holding a null-valued field.
 fn sqlite_agrees(
     rules: &[Rule],
     compiled: &[Option<sigmat::eval::CompiledRule>],
     events: &[(usize, &'static str, Value)],
-) -> (usize, usize, usize) {
-    use sigmat::render::{Backend, Options};
-    let backend = Backend::builtin("sqlite").expect("sqlite backend");
+) -> (usize, usize, usize, usize) {
     let mut per_rule: Vec<Vec<&Value>> = vec![Vec::new(); rules.len()];
     for (i, _, e) in events {
         if tabular(e) {
             per_rule[*i].push(e);
         }
     }
-    let (mut n_rules, mut n_events, mut n_hits) = (0, 0, 0);
+    let (mut n_rules, mut n_events, mut n_hits, mut n_nulls) = (0, 0, 0, 0);
     for (i, rule) in rules.iter().enumerate() {
         let Some(native) = &compiled[i] else { continue };
         let evs = &per_rule[i];
-        let mut keywords = false;
-        for c in &rule.conditions {
-            c.for_each_pred(&mut |p| keywords |= p.field.is_none());
-        }
-        if evs.is_empty() || keywords {
+        if evs.is_empty() {
             continue;
         }
-        let Ok(conv) = backend.convert(rule, &Options::new()) else {
+        let Some((hits, queries)) = sqlite_select(rule, evs) else {
             continue;
         };
-        if !conv.warnings.is_empty() {
-            continue;
-        }
-        let db = common::sqlite_with_regexp();
-        let mut cols: std::collections::BTreeSet<String> =
-            rule.fields().iter().map(|s| (*s).to_string()).collect();
-        cols.insert("_raw".into());
-        for e in evs {
-            cols.extend(e.as_object().unwrap().keys().cloned());
-        }
-        let cols: Vec<String> = cols.into_iter().collect();
-        let quoted: Vec<String> = cols.iter().map(|c| format!("\"{c}\"")).collect();
-        db.execute(
-            &format!("CREATE TABLE logs (\"_id\" INTEGER, {})", quoted.join(", ")),
-            [],
-        )
-        .expect("create table");
-        for (k, e) in evs.iter().enumerate() {
-            let m = e.as_object().unwrap();
-            let mut values = vec![rusqlite::types::Value::Integer(k as i64)];
-            values.extend(cols.iter().map(|c| {
-                m.get(c)
-                    .map_or(rusqlite::types::Value::Null, common::sql_value)
-            }));
-            let marks = vec!["?"; values.len()].join(", ");
-            db.execute(
-                &format!("INSERT INTO logs VALUES ({marks})"),
-                rusqlite::params_from_iter(values),
-            )
-            .expect("insert");
-        }
-        let mut hits = HashSet::new();
-        for q in &conv.queries {
-            let mut stmt = db
-                .prepare(q)
-                .unwrap_or_else(|e| panic!("{}: {e}\n{q}", rule.meta.title));
-            let idx = stmt.column_index("_id").expect("_id");
-            for r in stmt.query_map([], |r| r.get::<_, i64>(idx)).expect("query") {
-                hits.insert(r.expect("row"));
-            }
-        }
         for (k, e) in evs.iter().enumerate() {
             assert_eq!(
-                hits.contains(&(k as i64)),
-                native.is_match(e),
+                hits.contains(&k),
+                native.is_match(*e),
                 "sqlite and native disagree on {} ({}):\n{e}\n{}",
                 rule.meta.title,
                 rule.origin.file.as_deref().unwrap_or("?"),
-                conv.queries.join("\n")
+                queries.join("\n")
             );
             n_events += 1;
-            n_hits += usize::from(hits.contains(&(k as i64)));
+            n_hits += usize::from(hits.contains(&k));
+            n_nulls += usize::from(e.as_object().unwrap().values().any(Value::is_null));
         }
         n_rules += 1;
     }
-    (n_rules, n_events, n_hits)
+    (n_rules, n_events, n_hits, n_nulls)
+}
+
+/// Runs the `sqlite` backend's SQL for `rule` on a table holding `evs` (one column per field,
+/// a missing field or JSON `null` is SQL `NULL`): the indexes of the events selected, and the
+/// queries. `None` when the rule uses keywords or the backend refuses it or warns.
+fn sqlite_select(rule: &Rule, evs: &[&Value]) -> Option<(HashSet<usize>, Vec<String>)> {
+    use sigmat::render::{Backend, Options};
+    let mut keywords = false;
+    for c in &rule.conditions {
+        c.for_each_pred(&mut |p| keywords |= p.field.is_none());
+    }
+    if keywords {
+        return None;
+    }
+    let backend = Backend::builtin("sqlite").expect("sqlite backend");
+    let conv = backend.convert(rule, &Options::new()).ok()?;
+    if !conv.warnings.is_empty() {
+        return None;
+    }
+    let db = common::sqlite_with_regexp();
+    let mut cols: std::collections::BTreeSet<String> =
+        rule.fields().iter().map(|s| (*s).to_string()).collect();
+    cols.insert("_raw".into());
+    for e in evs {
+        cols.extend(e.as_object().unwrap().keys().cloned());
+    }
+    let cols: Vec<String> = cols.into_iter().collect();
+    let quoted: Vec<String> = cols.iter().map(|c| format!("\"{c}\"")).collect();
+    db.execute(
+        &format!("CREATE TABLE logs (\"_id\" INTEGER, {})", quoted.join(", ")),
+        [],
+    )
+    .expect("create table");
+    for (k, e) in evs.iter().enumerate() {
+        let m = e.as_object().unwrap();
+        let mut values = vec![rusqlite::types::Value::Integer(k as i64)];
+        values.extend(cols.iter().map(|c| {
+            m.get(c)
+                .map_or(rusqlite::types::Value::Null, common::sql_value)
+        }));
+        let marks = vec!["?"; values.len()].join(", ");
+        db.execute(
+            &format!("INSERT INTO logs VALUES ({marks})"),
+            rusqlite::params_from_iter(values),
+        )
+        .expect("insert");
+    }
+    let mut hits = HashSet::new();
+    for q in &conv.queries {
+        let mut stmt = db
+            .prepare(q)
+            .unwrap_or_else(|e| panic!("{}: {e}\n{q}", rule.meta.title));
+        let idx = stmt.column_index("_id").expect("_id");
+        for r in stmt.query_map([], |r| r.get::<_, i64>(idx)).expect("query") {
+            hits.insert(usize::try_from(r.expect("row")).expect("row id"));
+        }
+    }
+    Some((hits, conv.queries))
+}
+
+/// `exists` and `null` on null-valued fields (issue 11, item 8): a JSON `null` is no value, as
+/// every target stores it. The native evaluator, the reference evaluator and SQLite (for the
+/// events a table can hold) give the verdicts the IR docs state.
+#[test]
+fn exists_and_null_treat_json_null_as_no_value() {
+    let rule_for = |field: &str, test: &str| -> Rule {
+        let text = format!(
+            "title: t\nlogsource: {{product: p}}\ndetection:\n  sel:\n    {field}{test}\n  condition: sel\n"
+        );
+        match sigmat::sigma::parse_str(&text, Some("exists_null.yml")).remove(0) {
+            Ok(Document::Rule(r)) => r,
+            other => panic!("{text}: {other:?}"),
+        }
+    };
+    // (event, has a value at `a`): the IR's definition, written out.
+    let cases = [
+        (json!({}), false),
+        (json!({"a": null}), false),
+        (json!({"a": []}), false),
+        (json!({"a": [null]}), false),
+        (json!({"a": [null, [null]]}), false),
+        (json!({"a": [null, "x"]}), true),
+        (json!({"a": "x"}), true),
+        (json!({"a": ""}), true),
+        (json!({"a": 0}), true),
+        (json!({"a": false}), true),
+        (json!({"a": {"b": null}}), true),
+        (json!({"b": null}), false),
+    ];
+    let tests = [
+        ("|exists: true", true),
+        ("|exists: false", false),
+        (": null", false),
+    ];
+    let mut sql_checked = 0;
+    for field in ["a", "p.a"] {
+        for (test, holds_with_value) in tests {
+            let rule = rule_for(field, test);
+            let native = compile_rule(&rule).expect("compiles");
+            let mut tabular_events = Vec::new();
+            let mut want_sql = Vec::new();
+            for (event, has_value) in &cases {
+                // The same event with `a` nested under `p` for the dotted field.
+                let event = if field == "a" {
+                    event.clone()
+                } else {
+                    json!({ "p": event })
+                };
+                let want = *has_value == holds_with_value;
+                let p = &rule.conditions[0];
+                assert_eq!(
+                    native.is_match(&event),
+                    want,
+                    "native: {field}{test} on {event}"
+                );
+                assert_eq!(
+                    eval_reference::expr(p, &event),
+                    Some(want),
+                    "reference: {field}{test} on {event}"
+                );
+                let text = event.to_string();
+                assert_eq!(
+                    native.is_match(&Val::parse(&text).unwrap()),
+                    want,
+                    "native on Val: {field}{test} on {text}"
+                );
+                if tabular(&event) {
+                    tabular_events.push(event);
+                    want_sql.push(want);
+                }
+            }
+            if field == "a" {
+                let refs: Vec<&Value> = tabular_events.iter().collect();
+                let (hits, queries) = sqlite_select(&rule, &refs).expect("sqlite converts");
+                for (k, e) in tabular_events.iter().enumerate() {
+                    assert_eq!(
+                        hits.contains(&k),
+                        want_sql[k],
+                        "sqlite: {field}{test} on {e}\n{}",
+                        queries.join("\n")
+                    );
+                    sql_checked += 1;
+                }
+            }
+        }
+    }
+    assert!(sql_checked >= 15, "sqlite events checked: {sql_checked}");
 }

@@ -2,7 +2,10 @@
 //! events, after the pipelines (so one Sigma rule runs on Sysmon-shaped or ECS-shaped events).
 //!
 //! Events come from the files given (NDJSON, JSON array, concatenated JSON objects, optionally
-//! gzip-compressed; `-` or no file at all means stdin). Windows event JSON is understood as is.
+//! gzip-compressed; `-` or no file at all means stdin), streamed whatever their size. Windows
+//! event JSON is understood as is. A record that cannot be read (malformed JSON, invalid UTF-8,
+//! not a JSON object, larger than `--max-record-size`) is reported with its location and
+//! skipped.
 //! Matches go to stdout, one line each; a per-rule summary and every error go to stderr; on a
 //! terminal, stderr also shows a progress line.
 //!
@@ -20,7 +23,7 @@ use rayon::prelude::*;
 use serde_json::Value;
 
 use crate::error::Error;
-use crate::eval::input::{EventReader, RawRecord};
+use crate::eval::input::{EventReader, RawRecord, ReadOptions, DEFAULT_MAX_RECORD};
 use crate::eval::{RuleSet, Scratch};
 use crate::ir::Document;
 use crate::session::Session;
@@ -59,14 +62,74 @@ pub struct EvalArgs {
     /// No per-rule summary or progress on stderr (errors are still shown).
     #[arg(short = 'q', long)]
     pub quiet: bool,
+    /// The largest event record read (an NDJSON line or one value), in bytes or with a K, M
+    /// or G suffix (binary units); a larger record is reported and skipped.
+    #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_size)]
+    pub max_record_size: usize,
 }
+
+/// `123`, `64K`, `64M`, `1G` (binary units) as a number of bytes.
+fn parse_size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let (digits, unit) = match t.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => t.split_at(i),
+        None => (t, ""),
+    };
+    let shift = match unit.to_ascii_uppercase().trim_end_matches(['B', 'I']) {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        _ => return Err(format!("unknown size unit `{unit}` (use K, M or G)")),
+    };
+    let n: usize = digits
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size (e.g. 64M)"))?;
+    n.checked_mul(1 << shift)
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("`{s}` is not a usable size (1 byte up to the address space)"))
+}
+
+const _: () = assert!(
+    DEFAULT_MAX_RECORD == 64 << 20,
+    "the --max-record-size default says 64M"
+);
 
 /// Records per parallel batch.
 const BATCH: usize = 4096;
 
-/// A record's number and its matches with the event, or why it could not be read.
-/// The event is kept only when it is printed (`--with-event` and some match).
-type Outcome = (usize, Result<(Vec<usize>, Option<Value>), Error>);
+/// An event's matches with the event, or why its record could not be read (numbered later, in
+/// order). The event is kept only when it is printed (`--with-event` and some match).
+type Outcome = Result<(Vec<usize>, Option<Value>), Error>;
+
+/// The outcomes of one record: one event, or several for a line of concatenated values.
+enum Outcomes {
+    None,
+    One(Outcome),
+    Many(Vec<Outcome>),
+}
+
+impl Outcomes {
+    fn push(&mut self, o: Outcome) {
+        *self = match std::mem::replace(self, Outcomes::None) {
+            Outcomes::None => Outcomes::One(o),
+            Outcomes::One(a) => Outcomes::Many(vec![a, o]),
+            Outcomes::Many(mut v) => {
+                v.push(o);
+                Outcomes::Many(v)
+            }
+        };
+    }
+
+    fn into_iter(self) -> impl Iterator<Item = Outcome> {
+        let (one, many) = match self {
+            Outcomes::None => (None, Vec::new()),
+            Outcomes::One(o) => (Some(o), Vec::new()),
+            Outcomes::Many(v) => (None, v),
+        };
+        one.into_iter().chain(many)
+    }
+}
 
 /// Runs `eval`; see the module docs for the exit status.
 #[must_use]
@@ -127,16 +190,19 @@ pub fn run(args: &EvalArgs) -> i32 {
         args.events.iter().cloned().map(Some).collect()
     };
     let mut run = Run::new(&set, args, pool);
+    let opts = ReadOptions {
+        max_record: args.max_record_size,
+    };
     // A reader thread reads and splits the inputs while batches are evaluated in parallel.
     let (tx, rx) = std::sync::mpsc::sync_channel::<Msg>(4);
     std::thread::scope(|scope| {
         scope.spawn(move || {
-            for input in &inputs {
-                match EventReader::open(input.as_deref()) {
+            for (k, input) in inputs.iter().enumerate() {
+                match EventReader::open_with(input.as_deref(), opts) {
                     Ok(mut reader) => {
                         let name: std::sync::Arc<str> = reader.name().into();
                         while let Some(batch) = reader.next_batch(BATCH) {
-                            if tx.send(Msg::Batch(name.clone(), batch)).is_err() {
+                            if tx.send(Msg::Batch(k, name.clone(), batch)).is_err() {
                                 return;
                             }
                         }
@@ -151,8 +217,8 @@ pub fn run(args: &EvalArgs) -> i32 {
         });
         for msg in rx {
             match msg {
-                Msg::Batch(name, batch) => {
-                    if run.batch(&name, batch).is_err() {
+                Msg::Batch(k, name, batch) => {
+                    if run.batch(k, &name, batch).is_err() {
                         // stdout closed (e.g. piped into `head`): stop quietly.
                         break;
                     }
@@ -169,9 +235,9 @@ pub fn run(args: &EvalArgs) -> i32 {
     i32::from(failed)
 }
 
-/// What the reader thread sends.
+/// What the reader thread sends: records of the input numbered `.0`, or an input error.
 enum Msg {
-    Batch(std::sync::Arc<str>, Vec<RawRecord>),
+    Batch(usize, std::sync::Arc<str>, Vec<RawRecord>),
     Error(Error),
 }
 
@@ -190,6 +256,9 @@ struct Run<'a> {
     events: u64,
     bad_events: u64,
     bytes: u64,
+    /// The input being read and the records numbered in it so far.
+    input: Option<usize>,
+    record: usize,
     started: Instant,
     last_progress: Instant,
     progress: bool,
@@ -212,28 +281,36 @@ impl<'a> Run<'a> {
             events: 0,
             bad_events: 0,
             bytes: 0,
+            input: None,
+            record: 0,
             started: Instant::now(),
             last_progress: Instant::now(),
             progress: !args.quiet && std::io::stderr().is_terminal(),
         }
     }
 
-    fn batch(&mut self, name: &str, batch: Vec<RawRecord>) -> std::io::Result<()> {
+    fn batch(&mut self, input: usize, name: &str, batch: Vec<RawRecord>) -> std::io::Result<()> {
         self.bytes += batch.iter().map(|r| r.text_len() as u64).sum::<u64>();
+        if self.input != Some(input) {
+            self.input = Some(input);
+            self.record = 0;
+        }
         let set = self.set;
         let keep = self.args.with_event && self.args.format == EvalFormat::Jsonl;
-        let work = || -> Vec<Outcome> {
+        let work = || -> Vec<Outcomes> {
             batch
                 .into_par_iter()
                 .map_init(Scratch::default, |scratch, r| {
-                    let number = r.number;
-                    let res = r.parse(name).map(|ev| {
-                        let mut m = Vec::new();
-                        set.matches_with(&ev, scratch, &mut m);
-                        let ev = (keep && !m.is_empty()).then(|| ev.to_value());
-                        (m, ev)
+                    let mut outs = Outcomes::None;
+                    r.for_each_event(name, &mut |res| {
+                        outs.push(res.map(|ev| {
+                            let mut m = Vec::new();
+                            set.matches_with(&ev, scratch, &mut m);
+                            let ev = (keep && !m.is_empty()).then(|| ev.to_value());
+                            (m, ev)
+                        }));
                     });
-                    (number, res)
+                    outs
                 })
                 .collect()
         };
@@ -241,8 +318,10 @@ impl<'a> Run<'a> {
             Some(pool) => pool.install(work),
             None => work(),
         };
-        for (number, res) in results {
+        for res in results.into_iter().flat_map(Outcomes::into_iter) {
             self.events += 1;
+            self.record += 1;
+            let number = self.record;
             match res {
                 Ok((matches, ev)) => {
                     for r in matches {
@@ -252,7 +331,7 @@ impl<'a> Run<'a> {
                 }
                 Err(e) => {
                     self.bad_events += 1;
-                    report(&e);
+                    report(&e.at(format!("record {number}")));
                 }
             }
         }

@@ -499,6 +499,12 @@ impl<'v, 'e> Ctx<'_, 'v, 'e> {
         })
     }
 
+    /// Whether the field resolves to some value other than `null` (arrays through their
+    /// elements).
+    fn has_value(&self, fid: FieldId) -> bool {
+        self.any_value(fid, &mut |x| !x.is_null())
+    }
+
     /// Whether `f` holds for some leaf value of the field.
     fn any_value(&self, fid: FieldId, f: &mut dyn FnMut(&Val<'e>) -> bool) -> bool {
         let mut hit = false;
@@ -524,23 +530,9 @@ impl<'v, 'e> Ctx<'_, 'v, 'e> {
             }
             CTest::Num(c) => self.any_value(field_of(l), &mut |x| c.holds(x)),
             CTest::Bool(b) => self.any_value(field_of(l), &mut |x| bool_holds(x, *b)),
-            CTest::Null => {
-                let fid = field_of(l);
-                let mut present = false;
-                let mut null = false;
-                self.lookup(fid, &mut |v| {
-                    present = true;
-                    null |= for_each_leaf(v, &mut Val::is_null);
-                });
-                !present || null
-            }
-            CTest::Exists(want) => {
-                let mut present = false;
-                self.lookup(field_of(l), &mut |_| {
-                    present = true;
-                });
-                present == *want
-            }
+            // A JSON `null` is no value (see the IR docs): `null` and `exists: false` agree.
+            CTest::Null => !self.has_value(field_of(l)),
+            CTest::Exists(want) => self.has_value(field_of(l)) == *want,
             CTest::Cidr(net) => self.any_value(field_of(l), &mut |x| cidr_holds(net, x)),
             CTest::TimePart { part, cmp } => self.any_value(field_of(l), &mut |x| {
                 x.as_str()

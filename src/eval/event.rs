@@ -311,11 +311,14 @@ fn resolve_in<'v, 'a>(
     }
 }
 
-/// Whether `path` resolves to at least one value (possibly `null`).
+/// Whether `path` has a value in the IR's sense: it resolves to at least one value that is not
+/// `null`, arrays counted through their elements (`null`, `[]` and `[null]` are no value).
 #[must_use]
-pub fn is_present(event: &Val<'_>, path: &str) -> bool {
+pub fn has_value(event: &Val<'_>, path: &str) -> bool {
     let mut found = false;
-    resolve(event, path, &mut |_| found = true);
+    resolve(event, path, &mut |v| {
+        found = found || for_each_leaf(v, &mut |x| !x.is_null());
+    });
     found
 }
 
@@ -478,10 +481,22 @@ mod tests {
     }
 
     #[test]
-    fn null_is_present() {
-        let e = json!({"a": null});
-        assert!(is_present(&Val::from_value(&e), "a"));
-        assert!(!is_present(&Val::from_value(&e), "b"));
+    fn null_is_no_value() {
+        let e = json!({"a": null, "b": [], "c": [null, [null]], "d": [null, "x"], "e": 0,
+            "f": {"g": null}});
+        let e = Val::from_value(&e);
+        for (path, want) in [
+            ("a", false),
+            ("b", false),
+            ("c", false),
+            ("d", true),
+            ("e", true),
+            ("f", true),
+            ("f.g", false),
+            ("missing", false),
+        ] {
+            assert_eq!(has_value(&e, path), want, "{path}");
+        }
     }
 
     #[test]

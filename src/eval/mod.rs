@@ -15,8 +15,10 @@
 //! - Events are read as [`Val`] ([`event`]): JSON whose strings borrow from the input text and
 //!   whose objects are entry vectors, parsed by `serde_json` in about half the time a
 //!   `serde_json::Value` takes. Every entry point also takes a `serde_json::Value` ([`AsEvent`]).
-//! - [`input`] reads NDJSON, JSON arrays, concatenated JSON objects, gzip and stdin, and
-//!   normalises Windows event JSON so that Sigma field names resolve ([`event`]).
+//! - [`input`] streams NDJSON, JSON arrays (element by element), concatenated JSON objects,
+//!   gzip and stdin in bounded memory, reports and skips each record it cannot read (invalid
+//!   JSON or UTF-8, not an object, over the size bound), and normalises Windows event JSON so
+//!   that Sigma field names resolve ([`event`]).
 //!
 //! Correlation rules are refused by name ([`ErrorKind::Unsupported`]); a rule still holding a
 //! placeholder is refused with [`ErrorKind::UnresolvedPlaceholder`].

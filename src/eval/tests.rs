@@ -168,15 +168,31 @@ fn missing_null_exists_and_not() {
         &[
             (json!({}), true),
             (json!({"a": null}), true),
+            (json!({"a": []}), true),
+            (json!({"a": [null]}), true),
+            (json!({"a": [null, "x"]}), false),
             (json!({"a": ""}), false),
         ],
     );
+    // A JSON null is no value: `exists: true` does not hold on it (issue 11, item 8).
     check(
         pred(Some("a"), Test::Exists(true)),
         &[
-            (json!({"a": null}), true),
+            (json!({"a": null}), false),
+            (json!({"a": []}), false),
+            (json!({"a": [null]}), false),
+            (json!({"a": [null, 0]}), true),
+            (json!({"a": ""}), true),
             (json!({}), false),
             (json!({"a": {"b": 1}}), true),
+        ],
+    );
+    check(
+        pred(Some("a"), Test::Exists(false)),
+        &[
+            (json!({"a": null}), true),
+            (json!({"a": [null]}), true),
+            (json!({"a": false}), false),
         ],
     );
     check(

@@ -37,9 +37,14 @@
 //! **Booleans** ([`Test::Bool`]) hold for JSON `true`/`false`, or the strings `true`/`false`
 //! in any case.
 //!
-//! **Null** ([`Test::Null`]) holds when the field is missing or JSON `null`. **Exists**
-//! ([`Test::Exists`]) with `true` holds when the field is present (even if `null`), with `false`
-//! when it is missing.
+//! **Null and exists.** A field *has a value* when it resolves to at least one value that is not
+//! JSON `null`, arrays counted through their (flattened) elements. A JSON `null` is therefore
+//! absent, as every target stores it (Elasticsearch indexes neither `null` nor `[]` nor
+//! `[null]`; a JSON `null` is SQL `NULL`): `{"a": null}`, `{"a": []}` and `{"a": [null]}` are
+//! all like `{}`, while `{"a": [null, "x"]}` has a value. **Exists** ([`Test::Exists`]) with
+//! `true` holds when the field has a value, with `false` when it has none. **Null**
+//! ([`Test::Null`]) holds when the field has no value (missing or `null`): the same as
+//! `exists: false`.
 //!
 //! **CIDR** ([`Test::Cidr`]) holds for a string holding an IPv4 or IPv6 address inside the
 //! network.
@@ -312,7 +317,7 @@ pub enum Test {
     Bool(bool),
     /// The field is missing or null.
     Null,
-    /// The field exists (`true`) or does not (`false`).
+    /// The field has a value (`true`) or has none (`false`); JSON `null` is no value.
     Exists(bool),
     /// The value is an IP address inside the network.
     Cidr(String),

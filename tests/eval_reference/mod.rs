@@ -173,8 +173,9 @@ pub fn pred(p: &Predicate, e: &Value) -> Option<bool> {
             Value::String(s) => s.eq_ignore_ascii_case(&b.to_string()),
             _ => false,
         }),
-        Test::Null => vals.is_empty() || leaf.iter().any(|v| v.is_null()),
-        Test::Exists(b) => vals.is_empty() != *b,
+        // "Has a value": some leaf that is not JSON null (null, [] and [null] are none).
+        Test::Null => leaf.iter().all(|v| v.is_null()),
+        Test::Exists(b) => leaf.iter().any(|v| !v.is_null()) == *b,
         Test::Cidr(net) => {
             let net: ipnet::IpNet = net.parse().ok()?;
             let net = net.trunc();
