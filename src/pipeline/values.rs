@@ -86,6 +86,38 @@ pub(crate) fn number_text(n: &Number) -> String {
     n.as_i64().map_or_else(|| n.text.clone(), |i| i.to_string())
 }
 
+/// The pattern and `cased` flag of a string test; `None` for every other kind of test, which
+/// the string transformations and conditions leave alone. The one place that decides it, so
+/// a new kind of test is decided here.
+pub(crate) fn string_test(t: &Test) -> Option<(&Pattern, bool)> {
+    match t {
+        Test::Str { pattern, cased } => Some((pattern, *cased)),
+        Test::Regex { .. }
+        | Test::Num { .. }
+        | Test::Bool(_)
+        | Test::Null
+        | Test::Exists(_)
+        | Test::Cidr(_)
+        | Test::FieldRef { .. }
+        | Test::TimePart { .. } => None,
+    }
+}
+
+/// The field a field reference test names; `None` for every other kind of test.
+pub(crate) fn field_ref(t: &Test) -> Option<&str> {
+    match t {
+        Test::FieldRef { field, .. } => Some(field),
+        Test::Str { .. }
+        | Test::Regex { .. }
+        | Test::Num { .. }
+        | Test::Bool(_)
+        | Test::Null
+        | Test::Exists(_)
+        | Test::Cidr(_)
+        | Test::TimePart { .. } => None,
+    }
+}
+
 /// A YAML scalar as a test (`set_value`): strings are Sigma strings.
 pub(crate) fn scalar_test(v: &Value) -> Test {
     match v {

@@ -11,7 +11,7 @@ use crate::error::Result;
 use crate::ir::Test;
 use crate::pipeline::node::Ctx;
 use crate::pipeline::reader::{compile, cond_params, type_of, Reader};
-use crate::pipeline::values::{plain, value_equals, Wanted};
+use crate::pipeline::values::{plain, string_test, value_equals, Wanted};
 
 /// `any` or `all` values of a detection item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -141,32 +141,14 @@ impl DetectionItemCondition {
                 regex,
                 negate,
             } => quant(*cond, &|t| {
-                let hit = match t {
-                    Test::Str { pattern, .. } => regex.is_match(&plain(pattern)),
-                    Test::Regex { .. }
-                    | Test::Num { .. }
-                    | Test::Bool(_)
-                    | Test::Null
-                    | Test::Exists(_)
-                    | Test::Cidr(_)
-                    | Test::FieldRef { .. }
-                    | Test::TimePart { .. } => false,
-                };
+                let hit = string_test(t).is_some_and(|(p, _)| regex.is_match(&plain(p)));
                 hit != *negate
             }),
             DetectionItemCondition::MatchValue { cond, value } => {
                 quant(*cond, &|t| value_equals(t, value))
             }
-            DetectionItemCondition::ContainsWildcard(cond) => quant(*cond, &|t| match t {
-                Test::Str { pattern, .. } => pattern.has_wildcards(),
-                Test::Regex { .. }
-                | Test::Num { .. }
-                | Test::Bool(_)
-                | Test::Null
-                | Test::Exists(_)
-                | Test::Cidr(_)
-                | Test::FieldRef { .. }
-                | Test::TimePart { .. } => false,
+            DetectionItemCondition::ContainsWildcard(cond) => quant(*cond, &|t| {
+                string_test(t).is_some_and(|(p, _)| p.has_wildcards())
             }),
             DetectionItemCondition::IsNull(cond) => quant(*cond, &|t| matches!(t, Test::Null)),
             DetectionItemCondition::ProcessingItemApplied(id) => applied.iter().any(|a| a == id),

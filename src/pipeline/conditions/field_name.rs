@@ -9,9 +9,9 @@ use serde_json::{Map, Value};
 use super::set::Conditions;
 use super::state::{ItemApplied, StateTest};
 use crate::error::Result;
-use crate::ir::Test;
 use crate::pipeline::node::{Ctx, Leaf};
 use crate::pipeline::reader::{compile, cond_params, type_of, OneOrMany, Reader};
+use crate::pipeline::values::field_ref;
 
 /// A condition on a field name.
 #[derive(Debug, Clone)]
@@ -107,17 +107,7 @@ pub(crate) fn name_ok(
 /// field or its referenced field matches; `processing_item_applied` asks whether the item was
 /// processed by that item.
 pub(crate) fn item_ok(set: &Conditions<FieldNameCondition>, leaf: &Leaf, ctx: &Ctx<'_>) -> bool {
-    let reference = match &leaf.pred.test {
-        Test::FieldRef { field, .. } => Some(field.as_str()),
-        Test::Str { .. }
-        | Test::Regex { .. }
-        | Test::Num { .. }
-        | Test::Bool(_)
-        | Test::Null
-        | Test::Exists(_)
-        | Test::Cidr(_)
-        | Test::TimePart { .. } => None,
-    };
+    let reference = field_ref(&leaf.pred.test);
     let field = leaf.pred.field.as_deref();
     set.combine(|_, c| match c {
         FieldNameCondition::Include(l) => {

@@ -16,6 +16,7 @@ use serde::Deserialize;
 use crate::error::Result;
 use crate::ir::{Pattern, Piece, Test};
 use crate::pipeline::node::Ctx;
+use crate::pipeline::values::string_test;
 use crate::pipeline::work::{for_each_item, set_test, Changed, Scope, Work};
 
 /// The YAML `type`.
@@ -46,7 +47,7 @@ pub struct Case {
 impl Case {
     pub(crate) fn apply(&self, item: &Scope, w: &mut Work<'_>, ctx: &mut Ctx<'_>) -> Result<()> {
         for_each_item(item, NAME, w, ctx, &mut |leaf, _, _| {
-            let Test::Str { pattern, cased } = &leaf.pred.test else {
+            let Some((pattern, cased)) = string_test(&leaf.pred.test) else {
                 return Ok(Changed::No);
             };
             let pieces = pattern.pieces().iter().map(|p| match p {
@@ -59,7 +60,7 @@ impl Case {
             });
             let test = Test::Str {
                 pattern: Pattern::new(pieces),
-                cased: *cased,
+                cased,
             };
             Ok(set_test(leaf, test))
         })

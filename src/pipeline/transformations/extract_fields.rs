@@ -24,7 +24,7 @@ use crate::error::Result;
 use crate::ir::{CmpOp, Number, Pattern, Test};
 use crate::pipeline::node::{Ctx, Node};
 use crate::pipeline::reader::{compile, Reader};
-use crate::pipeline::values::plain;
+use crate::pipeline::values::{plain, string_test};
 use crate::pipeline::work::{for_each_item, Changed, Scope, Work};
 
 /// The YAML `type`.
@@ -63,7 +63,7 @@ impl ExtractFields {
             return Ok(());
         };
         for_each_item(item, NAME, w, ctx, &mut |leaf, _, _| {
-            let Test::Str { pattern, .. } = &leaf.pred.test else {
+            let Some((pattern, _)) = string_test(&leaf.pred.test) else {
                 return Ok(Changed::No);
             };
             let text = plain(pattern);

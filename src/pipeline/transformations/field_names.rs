@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::ir::{Correlation, Test};
 use crate::pipeline::conditions::field_name;
 use crate::pipeline::node::{Ctx, Leaf, Node};
+use crate::pipeline::values::field_ref;
 use crate::pipeline::work::{for_each_item, Changed, Scope, Work};
 
 /// How one field name maps: `None` when the transformation leaves it alone.
@@ -55,7 +56,7 @@ fn map_leaf(
 ) -> std::result::Result<Changed, String> {
     let conditions = &item.field_name_conditions;
     let mut refs: Option<Vec<String>> = None;
-    if let Test::FieldRef { field: r, .. } = &leaf.pred.test {
+    if let Some(r) = field_ref(&leaf.pred.test) {
         if field_name::name_ok(conditions, Some(r), ctx) {
             let dest = apply_field_name(item, map, r, ctx);
             if map(r).is_some() {
@@ -89,21 +90,32 @@ fn map_leaf(
         ));
     }
     let mut alts = Vec::new();
+    let reference = match &leaf.pred.test {
+        Test::FieldRef { how, cased, .. } => refs.as_ref().map(|rs| (rs, *how, *cased)),
+        Test::Str { .. }
+        | Test::Regex { .. }
+        | Test::Num { .. }
+        | Test::Bool(_)
+        | Test::Null
+        | Test::Exists(_)
+        | Test::Cidr(_)
+        | Test::TimePart { .. } => None,
+    };
     for f in &fields {
-        match (&refs, &leaf.pred.test) {
-            (Some(rs), Test::FieldRef { how, cased, .. }) => {
+        match reference {
+            Some((rs, how, cased)) => {
                 for r in rs {
                     let mut l = leaf.clone();
                     l.pred.field.clone_from(f);
                     l.pred.test = Test::FieldRef {
                         field: r.clone(),
-                        how: *how,
-                        cased: *cased,
+                        how,
+                        cased,
                     };
                     alts.push(Node::Leaf(l));
                 }
             }
-            _ => {
+            None => {
                 let mut l = leaf.clone();
                 l.pred.field.clone_from(f);
                 alts.push(Node::Leaf(l));

@@ -23,7 +23,7 @@ use serde::Deserialize;
 use crate::error::Result;
 use crate::ir::Test;
 use crate::pipeline::node::{Ctx, Leaf, Node};
-use crate::pipeline::values::plain;
+use crate::pipeline::values::{plain, string_test};
 use crate::pipeline::work::{for_each_item, groups, selection, Changed, Scope, Work};
 use crate::sigma;
 
@@ -134,7 +134,7 @@ impl HashesFields {
             if !self.parses(leaf) || skipped[i] {
                 return Ok(Changed::No);
             }
-            let Test::Str { pattern, .. } = &leaf.pred.test else {
+            let Some((pattern, _)) = string_test(&leaf.pred.test) else {
                 return Ok(Changed::No);
             };
             Ok(match self.split(&plain(pattern)) {

@@ -23,7 +23,7 @@ use crate::error::Result;
 use crate::ir::Test;
 use crate::pipeline::node::{Ctx, Node};
 use crate::pipeline::reader::OneOrMany;
-use crate::pipeline::values::plain;
+use crate::pipeline::values::{plain, string_test};
 use crate::pipeline::work::{for_each_item, with_test, Changed, Scope, Work};
 use crate::sigma;
 
@@ -41,7 +41,7 @@ pub struct MapString {
 impl MapString {
     pub(crate) fn apply(&self, item: &Scope, w: &mut Work<'_>, ctx: &mut Ctx<'_>) -> Result<()> {
         for_each_item(item, NAME, w, ctx, &mut |leaf, _, _| {
-            let Test::Str { pattern, .. } = &leaf.pred.test else {
+            let Some((pattern, _)) = string_test(&leaf.pred.test) else {
                 return Ok(Changed::No);
             };
             let Some(to) = self.mapping.get(plain(pattern).as_ref()) else {

@@ -474,9 +474,10 @@ pub(crate) fn apply_correlation_item(
 
 /// Whether any of the items (nested ones included) is a `strict_field_mapping_failure`.
 pub(crate) fn uses_strict_mapping(items: &[Item]) -> bool {
-    items.iter().any(|i| match &i.transformation {
-        Transformation::StrictFieldMappingFailure(_) => true,
-        Transformation::Nest(n) => uses_strict_mapping(&n.items),
-        _ => false,
+    items.iter().any(|i| {
+        matches!(
+            i.transformation,
+            Transformation::StrictFieldMappingFailure(_)
+        ) || matches!(&i.transformation, Transformation::Nest(n) if uses_strict_mapping(&n.items))
     })
 }

@@ -6,6 +6,7 @@ use crate::error::Result;
 use crate::ir::{Pattern, Piece, Test};
 use crate::pipeline::node::{Leaf, Node};
 use crate::pipeline::reader::Reader;
+use crate::pipeline::values::string_test;
 use crate::pipeline::work::{set_test, with_test, Changed};
 
 /// Whether the placeholder `name` is handled: only the `include`d ones, or all but the
@@ -33,7 +34,7 @@ pub(crate) fn expand(
     handled: &dyn Fn(&str) -> bool,
     values: &mut dyn FnMut(&str) -> std::result::Result<Vec<Pattern>, String>,
 ) -> std::result::Result<Changed, String> {
-    let Test::Str { pattern, cased } = &leaf.pred.test else {
+    let Some((pattern, cased)) = string_test(&leaf.pred.test) else {
         return Ok(Changed::No);
     };
     if !pattern.placeholders().any(handled) {
@@ -59,7 +60,6 @@ pub(crate) fn expand(
             other => results.iter_mut().for_each(|r| r.push(other.clone())),
         }
     }
-    let cased = *cased;
     match results.len() {
         0 => Ok(Changed::Drop),
         1 => {

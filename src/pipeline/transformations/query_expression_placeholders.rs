@@ -20,9 +20,9 @@ use serde::Deserialize;
 
 use super::placeholders;
 use crate::error::Result;
-use crate::ir::Test;
 use crate::pipeline::node::Ctx;
 use crate::pipeline::reader::Reader;
+use crate::pipeline::values::string_test;
 use crate::pipeline::work::{for_each_item, Changed, Scope, Work};
 
 /// The YAML `type`.
@@ -54,7 +54,7 @@ impl QueryExpressionPlaceholders {
     pub(crate) fn apply(&self, item: &Scope, w: &mut Work<'_>, ctx: &mut Ctx<'_>) -> Result<()> {
         let mut hit: Option<String> = None;
         for_each_item(item, NAME, w, ctx, &mut |leaf, _, _| {
-            if let Test::Str { pattern, .. } = &leaf.pred.test {
+            if let Some((pattern, _)) = string_test(&leaf.pred.test) {
                 let handled = |n: &str| {
                     placeholders::handles(self.include.as_deref(), self.exclude.as_deref(), n)
                 };

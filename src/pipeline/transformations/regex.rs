@@ -23,7 +23,7 @@ use serde::Deserialize;
 use crate::error::Result;
 use crate::ir::{Pattern, Piece, RegexFlags, Test};
 use crate::pipeline::node::Ctx;
-use crate::pipeline::values::plain;
+use crate::pipeline::values::{plain, string_test};
 use crate::pipeline::work::{for_each_item, set_test, Changed, Scope, Work};
 
 /// The YAML `type`.
@@ -55,7 +55,7 @@ impl RegexTransformation {
     pub(crate) fn apply(&self, item: &Scope, w: &mut Work<'_>, ctx: &mut Ctx<'_>) -> Result<()> {
         let mut bad: Option<String> = None;
         for_each_item(item, NAME, w, ctx, &mut |leaf, _, _| {
-            let Test::Str { pattern, .. } = &leaf.pred.test else {
+            let Some((pattern, _)) = string_test(&leaf.pred.test) else {
                 return Ok(Changed::No);
             };
             if pattern.is_empty() {
