@@ -372,3 +372,60 @@ fn list_keys_must_be_lists() {
         assert!(Pipeline::from_yaml(&empty, "p.yml").is_ok(), "{key}: null");
     }
 }
+
+/// A `rule_cond_expr` nested 200,000 deep (`not not ...` or `((( ... )))`) is read by the Sigma
+/// front end's condition parser: a located error at its depth limit, not a stack overflow
+/// (`sigmat convert` aborted with exit 134 before).
+#[test]
+fn deep_condition_expression_is_a_located_error() {
+    let dir = std::env::temp_dir().join(format!("sigmat-deep-expr-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let seed = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("rules/seed/python_webserver_execution_linux.yml");
+    let n = 200_000;
+    for (name, expr) in [
+        ("nots", format!("{}a", "not ".repeat(n))),
+        ("parens", format!("{}a{}", "(".repeat(n), ")".repeat(n))),
+    ] {
+        let path = dir.join(format!("{name}.yml"));
+        std::fs::write(
+            &path,
+            format!(
+                "name: deep\ntransformations:\n- type: set_state\n  key: k\n  val: v\n  rule_conditions:\n    a:\n      type: is_sigma_rule\n  rule_cond_expr: '{expr}'\n"
+            ),
+        )
+        .unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_sigmat"))
+            .args(["convert", "-t", "eql", "-p"])
+            .arg(&path)
+            .arg(&seed)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{name}: {}",
+            &err[..err.len().min(500)]
+        );
+        assert!(
+            err.contains("nesting too deep"),
+            "{name}: {}",
+            &err[..err.len().min(500)]
+        );
+        assert!(
+            err.contains(&format!("{}.yml (transformations[0].rule_cond_expr)", name)),
+            "{name}: {}",
+            &err[err.len().saturating_sub(500)..]
+        );
+        // The same through the library.
+        let text = std::fs::read_to_string(&path).unwrap();
+        let e = Pipeline::from_yaml(&text, "deep.yml").unwrap_err();
+        assert_eq!(e.kind.code(), "condition_syntax", "{name}");
+        assert_eq!(
+            e.location.path.as_deref(),
+            Some("transformations[0].rule_cond_expr")
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
