@@ -429,3 +429,76 @@ fn deep_condition_expression_is_a_located_error() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Detection item conditions on values (`match_string`, `match_value`, ...) are decided once
+/// per detection item. They were evaluated once per value of the item before, each time over
+/// all its values: quadratic, minutes for a selection of 40,000 hashes.
+#[test]
+fn detection_item_conditions_are_linear_in_the_values() {
+    use sigmat::ir::{Expr, Pattern, Predicate, Test};
+    let n = 40_000;
+    let mut r = rule("win_proc");
+    r.conditions = vec![Expr::Or(
+        (0..n)
+            .map(|i| {
+                Expr::Pred(Predicate {
+                    field: Some("Hashes".into()),
+                    test: Test::Str {
+                        pattern: Pattern::literal(&format!("MD5={i:032}")),
+                        cased: false,
+                    },
+                    at: format!("detection.selection.Hashes[{i}]"),
+                })
+            })
+            .collect(),
+    )];
+    let p = Pipeline::from_yaml(
+        "name: quantified\ntransformations:\n- id: lower\n  type: case\n  method: lower\n  detection_item_conditions:\n  - type: match_string\n    cond: all\n    pattern: 'MD5='\n  - type: contains_wildcard\n    cond: any\n  detection_item_cond_op: or\n",
+        "quantified.yml",
+    )
+    .unwrap();
+    let start = std::time::Instant::now();
+    pipeline::apply(&[p], &mut r).unwrap();
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        start.elapsed()
+    );
+    let Expr::Or(xs) = &r.conditions[0] else {
+        panic!("{:?}", r.conditions[0])
+    };
+    assert_eq!(xs.len(), n);
+    let seventh = serde_json::to_string(&xs[7]).unwrap();
+    assert!(
+        seventh.contains("md5=00000000000000000000000000000007"),
+        "{seventh}"
+    );
+    assert_eq!(r.applied, vec!["lower"]);
+}
+
+/// `add_condition` is read by the Sigma front end: its modifiers (here `windash`, which the
+/// pipeline reader did not know) and its errors (an unknown modifier with a suggestion).
+#[test]
+fn add_condition_reads_detections_with_the_front_end() {
+    let p = Pipeline::from_yaml(
+        "name: front\ntransformations:\n- id: dash\n  type: add_condition\n  conditions:\n    process.args|windash|contains: -enc\n",
+        "front.yml",
+    )
+    .unwrap();
+    let mut r = rule("win_proc");
+    pipeline::apply(&[p], &mut r).unwrap();
+    let text = serde_json::to_string(&r.conditions[0]).unwrap();
+    assert!(text.contains("*/enc*") && text.contains("*-enc*"), "{text}");
+    let e = Pipeline::from_yaml(
+        "name: typo\ntransformations:\n- type: add_condition\n  conditions:\n    process.args|contians: x\n",
+        "typo.yml",
+    )
+    .unwrap_err();
+    assert_eq!(e.kind.code(), "unknown_modifier", "{}", e.render());
+    assert_eq!(e.location.file.as_deref(), Some("typo.yml"));
+    assert!(
+        e.render().contains("did you mean `contains`?"),
+        "{}",
+        e.render()
+    );
+}

@@ -27,6 +27,9 @@
 //!   sources).
 //! * `regex` produces anchored regexes (`^...$`, `*` crossing newlines), because sigmat
 //!   regexes match anywhere while the string they replace matched the whole value.
+//! * The Sigma syntax inside a pipeline is the front end's: `add_condition` accepts every
+//!   modifier a selection does, and `*_cond_expr` is read by the Sigma condition parser (64
+//!   levels of nesting at most; names are Sigma identifiers; no `1 of` / `all of`).
 //! * Postprocessing: `embed`, `simple_template`, `replace`, `nest`; finalizers: `concat`,
 //!   `json`. Jinja `template`, `json` postprocessing and the `yaml`/`template`/`nested`
 //!   finalizers are refused when the pipeline is read.

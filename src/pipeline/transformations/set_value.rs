@@ -20,6 +20,7 @@ use serde_json::Value;
 
 use super::convert_type::TargetType;
 use crate::error::Result;
+use crate::ir::Test;
 use crate::pipeline::node::Ctx;
 use crate::pipeline::reader::{kind_of, Reader};
 use crate::pipeline::values::scalar_test;
@@ -37,6 +38,9 @@ pub struct SetValue {
     /// Convert the value to this type first.
     #[serde(default)]
     pub force_type: Option<TargetType>,
+    /// The value as a test, made when the pipeline is read.
+    #[serde(skip)]
+    test: Option<Test>,
 }
 
 impl SetValue {
@@ -60,11 +64,14 @@ impl SetValue {
             (_, v) => return Err(r.err(&at, format!("unsupported value type: {}", kind_of(&v)))),
         };
         self.force_type = None;
+        self.test = Some(scalar_test(&self.value));
         Ok(())
     }
 
     pub(crate) fn apply(&self, item: &Scope, w: &mut Work<'_>, ctx: &mut Ctx<'_>) -> Result<()> {
-        let test = scalar_test(&self.value);
+        let Some(test) = &self.test else {
+            return Ok(());
+        };
         for_each_item(item, NAME, w, ctx, &mut |leaf, _, _| {
             Ok(set_test(leaf, test.clone()))
         })
