@@ -173,6 +173,16 @@ pub fn ordered(pipelines: &[Pipeline]) -> Vec<&Pipeline> {
 /// `drop_detection_item`, missing placeholder variables, and other failures, each naming the
 /// pipeline, the item and the rule.
 pub fn apply(pipelines: &[Pipeline], rule: &mut Rule) -> Result<()> {
+    *rule = run::apply_rule(&ordered(pipelines), rule.clone())?;
+    Ok(())
+}
+
+/// [`apply`] on a rule the caller gives away: the same result without copying the rule (a
+/// batch that converts a copy of each rule saves one copy).
+///
+/// # Errors
+/// As [`apply`].
+pub fn apply_owned(pipelines: &[Pipeline], rule: Rule) -> Result<Rule> {
     run::apply_rule(&ordered(pipelines), rule)
 }
 

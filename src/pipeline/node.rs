@@ -4,17 +4,18 @@
 //! state shared by all pipelines while they process one rule ([`Ctx`]).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 use indexmap::IndexMap;
 use serde_json::Value;
 
 use crate::ir::{Expr, Predicate};
 
-/// A predicate and the processing items applied to it.
+/// A predicate and the processing items applied to it (their ids, shared with the items).
 #[derive(Debug, Clone)]
 pub(crate) struct Leaf {
     pub pred: Predicate,
-    pub applied: Vec<String>,
+    pub applied: Vec<Arc<str>>,
 }
 
 /// A rule condition while pipelines run.
@@ -35,6 +36,19 @@ impl Node {
             Expr::Not(x) => Node::Not(Box::new(Node::from_expr(x))),
             Expr::Pred(pred) => Node::Leaf(Leaf {
                 pred: pred.clone(),
+                applied: Vec::new(),
+            }),
+        }
+    }
+
+    /// The node of an IR expression, taking it (nothing applied yet).
+    pub(crate) fn from_owned(e: Expr) -> Node {
+        match e {
+            Expr::And(xs) => Node::And(xs.into_iter().map(Node::from_owned).collect()),
+            Expr::Or(xs) => Node::Or(xs.into_iter().map(Node::from_owned).collect()),
+            Expr::Not(x) => Node::Not(Box::new(Node::from_owned(*x))),
+            Expr::Pred(pred) => Node::Leaf(Leaf {
+                pred,
                 applied: Vec::new(),
             }),
         }
@@ -69,7 +83,7 @@ impl Node {
     }
 
     /// Records on every leaf that the item `id` was applied.
-    pub(crate) fn mark(&mut self, id: &str) {
+    pub(crate) fn mark(&mut self, id: &Arc<str>) {
         match self {
             Node::And(xs) | Node::Or(xs) => xs.iter_mut().for_each(|x| x.mark(id)),
             Node::Not(x) => x.mark(id),
@@ -89,10 +103,15 @@ impl Node {
 
 impl Leaf {
     /// Records that the item `id` was applied to this predicate.
-    pub(crate) fn mark(&mut self, id: &str) {
-        if !self.applied.iter().any(|a| a == id) {
-            self.applied.push(id.to_string());
+    pub(crate) fn mark(&mut self, id: &Arc<str>) {
+        if !self.applied.iter().any(|a| Arc::ptr_eq(a, id) || a == id) {
+            self.applied.push(Arc::clone(id));
         }
+    }
+
+    /// Whether the item `id` was applied to this predicate.
+    pub(crate) fn was_applied(&self, id: &str) -> bool {
+        self.applied.iter().any(|a| &**a == id)
     }
 }
 

@@ -20,16 +20,17 @@ fn context<'p>(pipelines: &[&'p Pipeline]) -> Ctx<'p> {
     }
 }
 
-/// Runs the pipelines (in the given order) over a rule; on error the rule is unchanged.
-pub(crate) fn apply_rule(pipelines: &[&Pipeline], rule: &mut Rule) -> Result<()> {
+/// Runs the pipelines (in the given order) over a rule, taking it.
+pub(crate) fn apply_rule(pipelines: &[&Pipeline], mut rule: Rule) -> Result<Rule> {
     let mut ctx = context(pipelines);
-    ctx.state.clone_from(&rule.state);
-    ctx.applied.clone_from(&rule.applied);
+    ctx.state = std::mem::take(&mut rule.state);
+    ctx.applied = std::mem::take(&mut rule.applied);
+    let conditions = std::mem::take(&mut rule.conditions);
     let mut w = Work {
         pipeline: "",
-        meta: rule.meta.clone(),
-        logsource: rule.logsource.clone(),
-        conditions: rule.conditions.iter().map(Node::from_expr).collect(),
+        meta: std::mem::take(&mut rule.meta),
+        logsource: std::mem::take(&mut rule.logsource),
+        conditions: conditions.into_iter().map(Node::from_owned).collect(),
         file: rule.origin.file.as_deref(),
     };
     for p in pipelines {
@@ -38,12 +39,16 @@ pub(crate) fn apply_rule(pipelines: &[&Pipeline], rule: &mut Rule) -> Result<()>
             apply_item(item, &mut w, &mut ctx)?;
         }
     }
-    rule.meta = w.meta;
-    rule.logsource = w.logsource;
-    rule.conditions = w.conditions.into_iter().map(Node::into_expr).collect();
-    rule.state = ctx.state;
-    rule.applied = ctx.applied;
-    Ok(())
+    let (meta, logsource) = (w.meta, w.logsource);
+    let conditions = w.conditions.into_iter().map(Node::into_expr).collect();
+    Ok(Rule {
+        meta,
+        logsource,
+        conditions,
+        state: ctx.state,
+        applied: ctx.applied,
+        origin: rule.origin,
+    })
 }
 
 /// Runs the pipelines over a correlation rule and returns the `set_state` values.

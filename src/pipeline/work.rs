@@ -4,6 +4,8 @@
 //! predicates an item selects, and the in-place rewrite of the selected predicates
 //! ([`for_each_item`]).
 
+use std::sync::Arc;
+
 use crate::error::{Error, ErrorKind, Result};
 use crate::ir::{LogSource, Meta, Test};
 use crate::pipeline::conditions::field_name;
@@ -26,6 +28,8 @@ pub struct Scope {
     pub detection_item_conditions: Conditions<DetectionItemCondition>,
     /// `field_name_conditions` with their op / not / expr.
     pub field_name_conditions: Conditions<FieldNameCondition>,
+    /// `id`, shared with the predicates it is applied to.
+    pub(crate) shared_id: Option<Arc<str>>,
 }
 
 impl Scope {
@@ -203,9 +207,9 @@ pub(crate) fn selection(item: &Scope, w: &Work<'_>, ctx: &Ctx<'_>) -> Vec<bool> 
         let memo = &mut cache[g];
         selected[i] = dic.combine(|ci, c| {
             if c.on_values() {
-                *memo[ci].get_or_insert_with(|| c.holds(vals, &[], ctx))
+                *memo[ci].get_or_insert_with(|| c.holds(vals, None, ctx))
             } else {
-                c.holds(vals, &l.applied, ctx)
+                c.holds(vals, Some(l), ctx)
             }
         });
     }
@@ -239,13 +243,13 @@ pub(crate) fn for_each_item<'p>(
         }
         match f(leaf, i, ctx) {
             Ok(Changed::Edited) => {
-                if let Some(id) = &item.id {
+                if let Some(id) = &item.shared_id {
                     leaf.mark(id);
                 }
                 Ok(Changed::Edited)
             }
             Ok(Changed::Replaced(mut n)) => {
-                if let Some(id) = &item.id {
+                if let Some(id) = &item.shared_id {
                     n.mark(id);
                 }
                 Ok(Changed::Replaced(n))

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use super::state::{ItemApplied, StateTest};
 use crate::error::Result;
 use crate::ir::Test;
-use crate::pipeline::node::Ctx;
+use crate::pipeline::node::{Ctx, Leaf};
 use crate::pipeline::reader::{compile, cond_params, type_of, Reader};
 use crate::pipeline::values::{plain, string_test, value_equals, Wanted};
 
@@ -128,9 +128,9 @@ impl DetectionItemCondition {
         }
     }
 
-    /// Whether the condition holds for a detection item with these values, on a predicate
-    /// to which the items `applied` were applied.
-    pub(crate) fn holds(&self, values: &[&Test], applied: &[String], ctx: &Ctx<'_>) -> bool {
+    /// Whether the condition holds for a detection item with these values, on the predicate
+    /// `leaf` (`None`: a condition on the values only).
+    pub(crate) fn holds(&self, values: &[&Test], leaf: Option<&Leaf>, ctx: &Ctx<'_>) -> bool {
         let quant = |q: Quantifier, f: &dyn Fn(&Test) -> bool| match q {
             Quantifier::Any => values.iter().any(|t| f(t)),
             Quantifier::All => values.iter().all(|t| f(t)),
@@ -151,7 +151,9 @@ impl DetectionItemCondition {
                 string_test(t).is_some_and(|(p, _)| p.has_wildcards())
             }),
             DetectionItemCondition::IsNull(cond) => quant(*cond, &|t| matches!(t, Test::Null)),
-            DetectionItemCondition::ProcessingItemApplied(id) => applied.iter().any(|a| a == id),
+            DetectionItemCondition::ProcessingItemApplied(id) => {
+                leaf.is_some_and(|l| l.was_applied(id))
+            }
             DetectionItemCondition::ProcessingState(t) => t.holds(ctx),
         }
     }

@@ -116,7 +116,7 @@ pub(crate) fn item_ok(set: &Conditions<FieldNameCondition>, leaf: &Leaf, ctx: &C
         FieldNameCondition::Exclude(l) => {
             !field.is_some_and(|n| l.has(n)) || reference.is_some_and(|n| !l.has(n))
         }
-        FieldNameCondition::ProcessingItemApplied(id) => leaf.applied.iter().any(|a| a == id),
+        FieldNameCondition::ProcessingItemApplied(id) => leaf.was_applied(id),
         FieldNameCondition::ProcessingState(t) => t.holds(ctx),
     })
 }

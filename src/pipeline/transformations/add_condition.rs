@@ -94,7 +94,7 @@ impl AddCondition {
             }
         };
         let mut added = Node::from_expr(expr);
-        if let Some(id) = &item.id {
+        if let Some(id) = &item.shared_id {
             added.mark(id);
         }
         if self.negated {

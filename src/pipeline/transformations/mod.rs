@@ -60,6 +60,8 @@ pub use strict_field_mapping_failure::StrictFieldMappingFailure;
 pub use value_placeholders::ValuePlaceholders;
 pub use wildcard_placeholders::WildcardPlaceholders;
 
+use std::sync::Arc;
+
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
@@ -213,6 +215,7 @@ pub(crate) fn read_item(r: &Reader, v: &Value, path: &str) -> Result<Item> {
         .collect();
     let transformation = read_transformation(r, ty, rest, path, &label)?;
     let scope = Scope {
+        shared_id: id.as_deref().map(Arc::from),
         id,
         path: path.to_string(),
         rule_conditions: set::read(r, map, path, "rule", rule::read)?,
