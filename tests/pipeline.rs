@@ -372,3 +372,133 @@ fn list_keys_must_be_lists() {
         assert!(Pipeline::from_yaml(&empty, "p.yml").is_ok(), "{key}: null");
     }
 }
+
+/// A `rule_cond_expr` nested 200,000 deep (`not not ...` or `((( ... )))`) is read by the Sigma
+/// front end's condition parser: a located error at its depth limit, not a stack overflow
+/// (`sigmat convert` aborted with exit 134 before).
+#[test]
+fn deep_condition_expression_is_a_located_error() {
+    let dir = std::env::temp_dir().join(format!("sigmat-deep-expr-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let seed = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("rules/seed/python_webserver_execution_linux.yml");
+    let n = 200_000;
+    for (name, expr) in [
+        ("nots", format!("{}a", "not ".repeat(n))),
+        ("parens", format!("{}a{}", "(".repeat(n), ")".repeat(n))),
+    ] {
+        let path = dir.join(format!("{name}.yml"));
+        std::fs::write(
+            &path,
+            format!(
+                "name: deep\ntransformations:\n- type: set_state\n  key: k\n  val: v\n  rule_conditions:\n    a:\n      type: is_sigma_rule\n  rule_cond_expr: '{expr}'\n"
+            ),
+        )
+        .unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_sigmat"))
+            .args(["convert", "-t", "eql", "-p"])
+            .arg(&path)
+            .arg(&seed)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{name}: {}",
+            &err[..err.len().min(500)]
+        );
+        assert!(
+            err.contains("nesting too deep"),
+            "{name}: {}",
+            &err[..err.len().min(500)]
+        );
+        assert!(
+            err.contains(&format!("{}.yml (transformations[0].rule_cond_expr)", name)),
+            "{name}: {}",
+            &err[err.len().saturating_sub(500)..]
+        );
+        // The same through the library.
+        let text = std::fs::read_to_string(&path).unwrap();
+        let e = Pipeline::from_yaml(&text, "deep.yml").unwrap_err();
+        assert_eq!(e.kind.code(), "condition_syntax", "{name}");
+        assert_eq!(
+            e.location.path.as_deref(),
+            Some("transformations[0].rule_cond_expr")
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Detection item conditions on values (`match_string`, `match_value`, ...) are decided once
+/// per detection item. They were evaluated once per value of the item before, each time over
+/// all its values: quadratic, minutes for a selection of 40,000 hashes.
+#[test]
+fn detection_item_conditions_are_linear_in_the_values() {
+    use sigmat::ir::{Expr, Pattern, Predicate, Test};
+    let n = 40_000;
+    let mut r = rule("win_proc");
+    r.conditions = vec![Expr::Or(
+        (0..n)
+            .map(|i| {
+                Expr::Pred(Predicate {
+                    field: Some("Hashes".into()),
+                    test: Test::Str {
+                        pattern: Pattern::literal(&format!("MD5={i:032}")),
+                        cased: false,
+                    },
+                    at: format!("detection.selection.Hashes[{i}]"),
+                })
+            })
+            .collect(),
+    )];
+    let p = Pipeline::from_yaml(
+        "name: quantified\ntransformations:\n- id: lower\n  type: case\n  method: lower\n  detection_item_conditions:\n  - type: match_string\n    cond: all\n    pattern: 'MD5='\n  - type: contains_wildcard\n    cond: any\n  detection_item_cond_op: or\n",
+        "quantified.yml",
+    )
+    .unwrap();
+    let start = std::time::Instant::now();
+    pipeline::apply(&[p], &mut r).unwrap();
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        start.elapsed()
+    );
+    let Expr::Or(xs) = &r.conditions[0] else {
+        panic!("{:?}", r.conditions[0])
+    };
+    assert_eq!(xs.len(), n);
+    let seventh = serde_json::to_string(&xs[7]).unwrap();
+    assert!(
+        seventh.contains("md5=00000000000000000000000000000007"),
+        "{seventh}"
+    );
+    assert_eq!(r.applied, vec!["lower"]);
+}
+
+/// `add_condition` is read by the Sigma front end: its modifiers (here `windash`, which the
+/// pipeline reader did not know) and its errors (an unknown modifier with a suggestion).
+#[test]
+fn add_condition_reads_detections_with_the_front_end() {
+    let p = Pipeline::from_yaml(
+        "name: front\ntransformations:\n- id: dash\n  type: add_condition\n  conditions:\n    process.args|windash|contains: -enc\n",
+        "front.yml",
+    )
+    .unwrap();
+    let mut r = rule("win_proc");
+    pipeline::apply(&[p], &mut r).unwrap();
+    let text = serde_json::to_string(&r.conditions[0]).unwrap();
+    assert!(text.contains("*/enc*") && text.contains("*-enc*"), "{text}");
+    let e = Pipeline::from_yaml(
+        "name: typo\ntransformations:\n- type: add_condition\n  conditions:\n    process.args|contians: x\n",
+        "typo.yml",
+    )
+    .unwrap_err();
+    assert_eq!(e.kind.code(), "unknown_modifier", "{}", e.render());
+    assert_eq!(e.location.file.as_deref(), Some("typo.yml"));
+    assert!(
+        e.render().contains("did you mean `contains`?"),
+        "{}",
+        e.render()
+    );
+}

@@ -27,6 +27,9 @@
 //!   sources).
 //! * `regex` produces anchored regexes (`^...$`, `*` crossing newlines), because sigmat
 //!   regexes match anywhere while the string they replace matched the whole value.
+//! * The Sigma syntax inside a pipeline is the front end's: `add_condition` accepts every
+//!   modifier a selection does, and `*_cond_expr` is read by the Sigma condition parser (64
+//!   levels of nesting at most; names are Sigma identifiers; no `1 of` / `all of`).
 //! * Postprocessing: `embed`, `simple_template`, `replace`, `nest`; finalizers: `concat`,
 //!   `json`. Jinja `template`, `json` postprocessing and the `yaml`/`template`/`nested`
 //!   finalizers are refused when the pipeline is read.
@@ -34,21 +37,51 @@
 //! [`ir::Predicate`]: crate::ir::Predicate
 //! [`ir::Piece::Placeholder`]: crate::ir::Piece::Placeholder
 
-// `crate::error::Error` (the shared error type) is 160 bytes; boxing it is the contract's call.
+//! # Code map
+//!
+//! | file | concern |
+//! |---|---|
+//! | `model.rs` | [`Pipeline`] |
+//! | `load.rs` | pipeline YAML → [`Pipeline`] (top-level keys) |
+//! | `reader.rs` | located errors, typed parameters, regexes, Python replacements |
+//! | `transformations/` | one file per transformation type (parameters, `apply`, docs); `mod.rs` reads an item and dispatches |
+//! | `conditions/` | one file per condition kind (`rule`, `detection_item`, `field_name`), `set` (op / not / expr), `state` |
+//! | `work.rs` | detection items, selection, the in-place rewrite of selected predicates |
+//! | `node.rs` | a rule's conditions while pipelines run, the per-rule state |
+//! | `values.rs` | plain forms, YAML scalars as tests, value equality |
+//! | `run.rs` | running pipelines over rules and correlations |
+//! | `query.rs` | postprocessing and finalizers on rendered text |
+//! | `builtin.rs` | the shipped pipelines |
+//!
+//! The Sigma syntax inside pipelines (string values, `add_condition` detections, `*_cond_expr`
+//! expressions) is read by the Sigma front end's public API ([`crate::sigma::string_pattern`],
+//! [`crate::sigma::detection_item`], [`crate::sigma::parse_condition`]): its modifiers, limits
+//! and error messages apply to pipelines too.
 
 mod builtin;
 mod conditions;
+mod load;
 mod model;
+mod node;
 mod query;
+mod reader;
+mod run;
 mod transformations;
+mod values;
+mod work;
 
 pub use builtin::{builtin_names, describe_builtins};
-pub use model::{
-    AttrOp, CaseMethod, CondExpr, Conditions, DetectionItemCondition, FieldList,
-    FieldNameCondition, Finalizer, Item, Logic, Pipeline, PlaceholderFilter, PostItem,
-    PostTransformation, Quantifier, RegexMethod, RuleCondition, StateTest, TargetType,
-    Transformation,
+pub use conditions::{
+    AttrOp, CondExpr, Conditions, ContainsDetectionItem, DetectionItemCondition, FieldList,
+    FieldNameCondition, Logic, LogsourceCondition, Quantifier, RuleAttribute, RuleCondition,
+    StateTest,
 };
+pub use model::Pipeline;
+pub use query::{Finalizer, PostItem, PostTransformation};
+pub use reader::OneOrMany;
+pub use transformations::*;
+pub use values::Wanted;
+pub use work::Scope;
 
 use indexmap::IndexMap;
 use serde_json::Value;
@@ -64,7 +97,7 @@ impl Pipeline {
     /// Malformed YAML, unknown keys, and transformation or condition types that sigmat does not
     /// support (named in the message).
     pub fn from_yaml(text: &str, origin: &str) -> Result<Pipeline> {
-        model::parse(text, origin)
+        load::parse(text, origin)
     }
 
     /// A built-in pipeline by name (`ecs_windows`, `ecs_linux`, `ecs_macos`...).
@@ -114,13 +147,13 @@ impl Pipeline {
     /// # Errors
     /// A `simple_template` naming an unknown attribute.
     pub fn postprocess(&self, rule: &Rule, query: String) -> Result<String> {
-        query::postprocess(self, rule, query)
+        query::postprocess(&self.name, &self.postprocessing, rule, query)
     }
 
     /// Joins the queries of a batch with this pipeline's finalizers; `None` when it has none.
     #[must_use]
     pub fn finalize(&self, queries: &[String]) -> Option<String> {
-        query::finalize(self, queries)
+        query::finalize(&self.finalizers, queries)
     }
 }
 
@@ -140,7 +173,17 @@ pub fn ordered(pipelines: &[Pipeline]) -> Vec<&Pipeline> {
 /// `drop_detection_item`, missing placeholder variables, and other failures, each naming the
 /// pipeline, the item and the rule.
 pub fn apply(pipelines: &[Pipeline], rule: &mut Rule) -> Result<()> {
-    transformations::apply_rule(&ordered(pipelines), rule)
+    *rule = run::apply_rule(&ordered(pipelines), rule.clone())?;
+    Ok(())
+}
+
+/// [`apply`] on a rule the caller gives away: the same result without copying the rule (a
+/// batch that converts a copy of each rule saves one copy).
+///
+/// # Errors
+/// As [`apply`].
+pub fn apply_owned(pipelines: &[Pipeline], rule: Rule) -> Result<Rule> {
+    run::apply_rule(&ordered(pipelines), rule)
 }
 
 /// Runs the pipelines over a correlation rule and returns the `set_state` values (the IR has no
@@ -152,7 +195,7 @@ pub fn apply_correlation(
     pipelines: &[Pipeline],
     corr: &mut Correlation,
 ) -> Result<IndexMap<String, Value>> {
-    transformations::apply_correlation(&ordered(pipelines), corr)
+    run::apply_correlation(&ordered(pipelines), corr)
 }
 
 /// Runs the pipelines over any document: rules and correlations as above; filters are left

@@ -24,9 +24,10 @@ enum Tok {
     Word(String),
 }
 
-/// A parsed condition.
+/// A parsed condition: the boolean structure over identifiers, before they are resolved. The
+/// `usize` of a leaf is its byte offset in the condition text.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Ast {
+pub enum Ast {
     /// An identifier.
     Ident(String, usize),
     /// `1 of` (false) / `all of` (true) a pattern (`None` = `them`).

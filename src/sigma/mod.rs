@@ -295,6 +295,50 @@ fn apply_filters(loaded: &mut [(PathBuf, Loaded)]) {
     }
 }
 
+/// The parsed form of a condition expression ([`parse_condition`]).
+pub use condition::Ast as ConditionAst;
+
+/// Reads a Sigma string value (spec § Escape Character, as pySigma's `SigmaString`): `*` and
+/// `?` are wildcards; `\*`, `\?` and `\\` are the literal characters; a backslash before any
+/// other character, or at the end, stays literal.
+#[must_use]
+pub fn string_pattern(text: &str) -> ir::Pattern {
+    value::parse_sigma_string(text)
+}
+
+/// Lowers one detection item, `field|modifier|...: value` or a list of values, exactly as a
+/// rule's selection would: the modifier chain rules, value checks and expansion limits of the
+/// front end apply. The predicates' key paths (and the error's) start with `at` (none when
+/// empty).
+///
+/// # Errors
+/// Unknown or misplaced modifiers, values of the wrong type, invalid regexes or networks, each
+/// with its key path and hint.
+pub fn detection_item(key: &str, value: &serde_yaml::Value, at: &str) -> Result<ir::Expr, Error> {
+    let base = if at.is_empty() {
+        KeyPath::default()
+    } else {
+        KeyPath::default().key(at)
+    };
+    detection::lower_item(key, value, &base.key(key)).map_err(|f| f.0.error)
+}
+
+/// Parses a condition expression (`a and not (b or 1 of c*)`) with the front end's lexer,
+/// precedence and nesting limit; identifiers are not resolved.
+///
+/// # Errors
+/// [`ErrorKind::ConditionSyntax`] with the byte offset (nesting too deep included), or
+/// [`ErrorKind::Deprecated`] for Sigma 1 aggregations.
+pub fn parse_condition(text: &str) -> Result<ConditionAst, Error> {
+    condition::parse(text).map_err(|(kind, hint)| {
+        let e = Error::new(kind);
+        match hint {
+            Some(h) => e.hint(h),
+            None => e,
+        }
+    })
+}
+
 /// The closest of `candidates` to `word` by edit distance, when close enough to be a likely
 /// typo.
 pub(crate) fn closest<'a>(
