@@ -355,22 +355,27 @@ impl Session {
         let file = || path.display().to_string();
         let (id, title, doc) = match doc {
             Err(e) => (None, None, Err(Failure::Load(e.in_file(file())))),
-            Ok(mut d) => {
+            Ok(d) => {
                 let meta = match &d {
                     ir::Document::Rule(r) => &r.meta,
                     ir::Document::Correlation(c) => &c.meta,
                     ir::Document::Filter(f) => &f.meta,
                 };
                 let (id, title) = (meta.id.clone(), Some(meta.title.clone()));
-                let prepared = if self.pipelines.is_empty() || matches!(d, ir::Document::Filter(_))
-                {
-                    Ok(d)
-                } else {
-                    match pipeline::apply_document(&self.pipelines, &mut d) {
-                        Ok(()) => Ok(d),
-                        Err(e) => Err(Failure::Pipeline(e.in_file(file()))),
+                let pipelined = match d {
+                    d if self.pipelines.is_empty() => Ok(d),
+                    // The rule is ours: the pipelines rewrite it without a copy.
+                    ir::Document::Rule(r) => {
+                        pipeline::apply_owned(&self.pipelines, r).map(ir::Document::Rule)
                     }
+                    ir::Document::Correlation(mut c) => {
+                        pipeline::apply_correlation(&self.pipelines, &mut c)
+                            .map(|_| ir::Document::Correlation(c))
+                    }
+                    // Applied to their rules by the loader.
+                    d @ ir::Document::Filter(_) => Ok(d),
                 };
+                let prepared = pipelined.map_err(|e| Failure::Pipeline(e.in_file(file())));
                 (id, title, prepared)
             }
         };

@@ -90,7 +90,9 @@ impl Walker<'_> {
         flags: RegexFlags,
         neg: bool,
     ) -> Result<(String, Prec)> {
-        if let Err(e) = ::regex::Regex::new(pattern) {
+        // Syntax only: the front end already compiled Sigma regexes (and their size limit is
+        // the Rust engine's, not the target's); parsing is a small part of compiling.
+        if let Err(e) = regex_syntax::Parser::new().parse(pattern) {
             return Err(Error::new(ErrorKind::InvalidRegex(e.to_string())).at(&p.at));
         }
         if ["\\d", "\\w", "\\s", "\\D", "\\W", "\\S"]
