@@ -25,5 +25,6 @@ pub mod eval;
 pub mod ir;
 pub mod pipeline;
 pub mod publish;
+pub mod read;
 pub mod render;
 pub mod sigma;
