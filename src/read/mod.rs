@@ -6,6 +6,7 @@
 //!   [`crate::ir::Meta`] by [`ElasticRule::to_meta`]).
 //! - [`source`]: spans inside a query and their file positions.
 
+pub mod eql;
 pub mod source;
 pub mod toml;
 
