@@ -246,10 +246,10 @@ pub fn lex(src: &str) -> Result<Vec<Token>, LexError> {
                 ));
             }
             b'.' if b.get(i + 1).is_some_and(u8::is_ascii_digit)
-                && !matches!(
-                    out.last().map(|t| &t.tok),
-                    Some(Tok::Ident { .. } | Tok::Quoted(_) | Tok::RBracket)
-                ) =>
+                && !out.last().is_some_and(|t| {
+                    t.span.end as usize == i
+                        && matches!(t.tok, Tok::Ident { .. } | Tok::Quoted(_) | Tok::RBracket)
+                }) =>
             {
                 let n = number_len(&b[i..]);
                 (Tok::Dec(src[i..i + n].to_string()), n)
