@@ -7,6 +7,7 @@
 //! - [`source`]: spans inside a query and their file positions.
 
 pub mod eql;
+pub mod kql;
 pub mod source;
 pub mod toml;
 
