@@ -19,7 +19,7 @@ fn toml_rule(kind: &str, lang: &str, query: &str, extra: &str) -> String {
 
 fn lower(kind: &str, lang: &str, query: &str) -> Result<ir::Rule, Error> {
     let r = read::read_str(&toml_rule(kind, lang, query, ""), Some("t.toml")).unwrap();
-    read::lower_rule(&r)
+    read::lower_rule(r)
 }
 
 fn eql(q: &str) -> ir::Rule {
@@ -142,7 +142,7 @@ fn eql_categories_negation_nulls_arrays() {
         None,
     )
     .unwrap();
-    assert_eq!(hits(&read::lower_rule(&r).unwrap(), &ev), [0]);
+    assert_eq!(hits(&read::lower_rule(r).unwrap(), &ev), [0]);
 }
 
 #[test]
@@ -208,7 +208,7 @@ fn kql_follows_kibana_on_keyword_fields() {
 #[test]
 fn the_fixture_rule_lowers_and_matches() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/elastic/python_webserver.toml");
-    let r = read::lower_rule(&read::read_file(&path).unwrap()).unwrap();
+    let r = read::lower_rule(read::read_file(&path).unwrap()).unwrap();
     assert_eq!(r.meta.title, "Python Web Server Fixture");
     let base = json!({
         "event": {"category": ["process"], "type": ["start"]},
@@ -339,8 +339,8 @@ fn corpus_lowers_or_refuses_by_name() {
         .iter()
         .map(|(name, text)| {
             let r = read::read_str(text, Some(name)).unwrap();
-            let l = read::lower_rule(&r);
-            (r.rule_type, r.language, l)
+            let (ty, lang) = (r.rule_type, r.language);
+            (ty, lang, read::lower_rule(r))
         })
         .collect();
     let elapsed = t.elapsed();

@@ -3,7 +3,7 @@
 
 use crate::error::{Error, ErrorKind};
 use crate::ir::{self, Pattern, Piece};
-use crate::read::source::{line_col, QueryOrigin, Span};
+use crate::read::source::{LineIndex, QueryOrigin, Span};
 
 /// The target named in refusals.
 pub const TARGET: &str = "the Elastic reader";
@@ -152,8 +152,8 @@ pub fn number(text: &str, negative: bool) -> Option<ir::Number> {
 
 /// Where a predicate was written: `rule.query@line:column` inside the query.
 #[must_use]
-pub fn at(query: &str, span: Span) -> String {
-    let (l, c) = line_col(query, span.start());
+pub fn at(lines: &LineIndex<'_>, span: Span) -> String {
+    let (l, c) = lines.line_col(span.start());
     format!("rule.query@{l}:{c}")
 }
 

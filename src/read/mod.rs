@@ -119,7 +119,24 @@ impl ElasticRule {
 /// kind for yet (`threshold`, `new_terms`, `threat_match`, `saved_query`, `esql`,
 /// `machine_learning`), for rules with enabled Kibana `filters`, and for query constructs
 /// the IR cannot express exactly (named, located in the query).
-pub fn lower_rule(rule: &ElasticRule) -> Result<ir::Rule> {
+pub fn lower_rule(rule: ElasticRule) -> Result<ir::Rule> {
+    let cond = lower_condition(&rule)?;
+    let file = rule.file.clone();
+    Ok(ir::Rule {
+        meta: rule.into_meta(),
+        logsource: ir::LogSource::default(),
+        conditions: vec![cond],
+        state: indexmap::IndexMap::new(),
+        applied: Vec::new(),
+        origin: ir::Origin { file, document: 0 },
+    })
+}
+
+/// The condition of [`lower_rule`], without the metadata.
+///
+/// # Errors
+/// As [`lower_rule`].
+pub fn lower_condition(rule: &ElasticRule) -> Result<ir::Expr> {
     let query = rule.parse_query()?;
     let hint = "the IR has no kind for it yet";
     match rule.rule_type {
@@ -162,12 +179,13 @@ pub fn lower_rule(rule: &ElasticRule) -> Result<ir::Rule> {
         }
     }
     if rule.has_filters {
-        return Err(refusal(
+        let mut e = refusal(
             rule,
             "Kibana `filters` (query DSL ANDed to the query)".into(),
             "the IR does not read Elasticsearch query DSL",
-        )
-        .at("rule.filters"));
+        );
+        e.location.path = Some("rule.filters".into());
+        return Err(e);
     }
     let Some(q) = rule.query.as_ref() else {
         return Err(Error::new(ErrorKind::MissingKey("rule.query".into())).at("rule.query"));
@@ -185,15 +203,5 @@ pub fn lower_rule(rule: &ElasticRule) -> Result<ir::Rule> {
         }
         Query::Kql(k) => kql::lower::lower(k, &q.text, &q.origin, kql::lower::Options::default())?,
     };
-    Ok(ir::Rule {
-        meta: rule.to_meta(),
-        logsource: ir::LogSource::default(),
-        conditions: vec![cond],
-        state: indexmap::IndexMap::new(),
-        applied: Vec::new(),
-        origin: ir::Origin {
-            file: rule.file.clone(),
-            document: 0,
-        },
-    })
+    Ok(cond)
 }

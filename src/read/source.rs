@@ -55,6 +55,35 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
+/// Line starts of a text, for many [`line_col`] look-ups without rescanning.
+#[derive(Debug, Clone)]
+pub struct LineIndex<'a> {
+    text: &'a str,
+    starts: Vec<usize>,
+}
+
+impl<'a> LineIndex<'a> {
+    /// Indexes `text`.
+    #[must_use]
+    pub fn new(text: &'a str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
+        LineIndex { text, starts }
+    }
+
+    /// As [`line_col`].
+    #[must_use]
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let mut off = offset.min(self.text.len());
+        while !self.text.is_char_boundary(off) {
+            off -= 1;
+        }
+        let line = self.starts.partition_point(|&s| s <= off);
+        let start = self.starts[line - 1];
+        (line, self.text[start..off].chars().count() + 1)
+    }
+}
+
 /// Where a query text sits in its file, so that a position inside the query is reported as a
 /// file position.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -133,6 +162,15 @@ mod tests {
         assert_eq!(line_col("ab\ncé d", 3), (2, 1));
         assert_eq!(line_col("ab\ncé d", 7), (2, 4));
         assert_eq!(line_col("é", 1), (1, 1));
+    }
+
+    #[test]
+    fn line_index_agrees_with_line_col() {
+        let t = "ab\ncé d\n\nx";
+        let ix = LineIndex::new(t);
+        for off in 0..=t.len() + 2 {
+            assert_eq!(ix.line_col(off), line_col(t, off), "{off}");
+        }
     }
 
     #[test]

@@ -164,16 +164,16 @@ pub struct QueryText {
 /// An Elastic detection rule as read from its TOML file.
 ///
 /// `metadata` and `rule` hold every key of `[metadata]` and `[rule]` as JSON (TOML datetimes
-/// as strings), so a rule read and written again keeps what it had; the typed fields are what
-/// the readers and the IR mapping use.
+/// as strings; the query is in [`ElasticRule::query`] only), so a rule read and written again
+/// keeps what it had; the typed fields are what the readers and the IR mapping use.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ElasticRule {
     /// The file, if read from one.
     pub file: Option<String>,
     /// `[metadata]`, every key.
-    pub metadata: IndexMap<String, serde_json::Value>,
-    /// `[rule]`, every key (the query included).
-    pub rule: IndexMap<String, serde_json::Value>,
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+    /// `[rule]`, every key but `query`.
+    pub rule: serde_json::Map<String, serde_json::Value>,
     /// `[transform]`, if present.
     pub transform: Option<serde_json::Value>,
     /// `rule.name`.
@@ -206,8 +206,6 @@ pub struct ElasticRule {
     pub author: Vec<String>,
     /// `rule.license`.
     pub license: Option<String>,
-    /// `rule.note` (Markdown investigation guide).
-    pub note: Option<String>,
     /// `rule.false_positives`.
     pub false_positives: Vec<String>,
     /// `rule.event_category_override` (EQL): the field holding the event category instead of
@@ -329,8 +327,9 @@ fn to_json(v: &DeValue<'_>) -> serde_json::Value {
     }
 }
 
-fn to_map(t: &DeTable<'_>) -> IndexMap<String, serde_json::Value> {
+fn to_map(t: &DeTable<'_>, skip: Option<&str>) -> serde_json::Map<String, serde_json::Value> {
     t.iter()
+        .filter(|(k, _)| Some(k.get_ref().as_ref()) != skip)
         .map(|(k, v)| (k.get_ref().to_string(), to_json(v.get_ref())))
         .collect()
 }
@@ -349,8 +348,8 @@ pub fn read_str(text: &str, file: Option<&str>) -> Result<ElasticRule> {
     })?;
     let top = doc.get_ref();
     let metadata = match top.get("metadata") {
-        Some(m) => to_map(cx.table(m, "metadata")?),
-        None => IndexMap::new(),
+        Some(m) => to_map(cx.table(m, "metadata")?, None),
+        None => serde_json::Map::new(),
     };
     let Some(rule_v) = top.get("rule") else {
         return Err(cx.err(ErrorKind::MissingKey("rule".into()), 0..0, "rule"));
@@ -456,7 +455,7 @@ pub fn read_str(text: &str, file: Option<&str>) -> Result<ElasticRule> {
 
     Ok(ElasticRule {
         file: file.map(str::to_string),
-        rule: to_map(rt),
+        rule: to_map(rt, Some("query")),
         metadata,
         transform,
         name,
@@ -474,7 +473,6 @@ pub fn read_str(text: &str, file: Option<&str>) -> Result<ElasticRule> {
         references: opt_strs("references")?,
         author: opt_strs("author")?,
         license: opt_str("license")?,
-        note: opt_str("note")?,
         false_positives: opt_strs("false_positives")?,
         event_category_override: opt_str("event_category_override")?,
         query,
@@ -641,12 +639,19 @@ impl ElasticRule {
     /// without the query, so writing the rule back loses nothing.
     #[must_use]
     pub fn to_meta(&self) -> ir::Meta {
+        self.clone().into_meta()
+    }
+
+    /// [`ElasticRule::to_meta`], consuming the rule (no copies).
+    #[must_use]
+    pub fn into_meta(self) -> ir::Meta {
         let date = |k: &str| {
             self.metadata
                 .get(k)
                 .and_then(serde_json::Value::as_str)
                 .map(|s| s.replace('/', "-"))
         };
+        let (date, modified) = (date("creation_date"), date("updated_date"));
         let level = self.severity.as_deref().and_then(|s| match s {
             "low" => Some(ir::Level::Low),
             "medium" => Some(ir::Level::Medium),
@@ -688,34 +693,26 @@ impl ElasticRule {
                 }
             }
         }
-        let mut rule = self.rule.clone();
-        rule.shift_remove("query");
         let mut elastic = serde_json::Map::new();
-        elastic.insert(
-            "metadata".into(),
-            serde_json::Value::Object(self.metadata.clone().into_iter().collect()),
-        );
-        elastic.insert(
-            "rule".into(),
-            serde_json::Value::Object(rule.into_iter().collect()),
-        );
-        if let Some(t) = &self.transform {
-            elastic.insert("transform".into(), t.clone());
+        elastic.insert("metadata".into(), serde_json::Value::Object(self.metadata));
+        elastic.insert("rule".into(), serde_json::Value::Object(self.rule));
+        if let Some(t) = self.transform {
+            elastic.insert("transform".into(), t);
         }
         let mut custom = IndexMap::new();
         custom.insert("elastic".to_string(), serde_json::Value::Object(elastic));
         ir::Meta {
-            title: self.name.clone(),
-            id: Some(self.rule_id.clone()),
+            title: self.name,
+            id: Some(self.rule_id),
             status,
-            description: self.description.clone(),
-            license: self.license.clone(),
+            description: self.description,
+            license: self.license,
             author: (!self.author.is_empty()).then(|| self.author.join(", ")),
-            references: self.references.clone(),
-            date: date("creation_date"),
-            modified: date("updated_date"),
+            references: self.references,
+            date,
+            modified,
             tags,
-            falsepositives: self.false_positives.clone(),
+            falsepositives: self.false_positives,
             level,
             custom,
             ..ir::Meta::default()

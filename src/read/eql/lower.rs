@@ -29,7 +29,7 @@ use crate::read::lower::{
     TextFields,
 };
 use crate::read::lucene_regex;
-use crate::read::source::{QueryOrigin, Span};
+use crate::read::source::{LineIndex, QueryOrigin, Span};
 
 /// How to lower.
 #[derive(Debug, Clone, Copy)]
@@ -58,7 +58,12 @@ impl Default for Options<'_> {
 /// comparisons, string ordering, constant conditions...), [`ErrorKind::InvalidRegex`] /
 /// [`ErrorKind::InvalidCidr`] for bad constants; located at the construct.
 pub fn lower(q: &Query, src: &str, origin: &QueryOrigin, opts: Options<'_>) -> Result<ir::Expr> {
-    let l = Lower { src, origin, opts };
+    let l = Lower {
+        src,
+        lines: LineIndex::new(src),
+        origin,
+        opts,
+    };
     let e = match &q.body {
         Body::Event(e) => e,
         Body::Sequence(s) => {
@@ -101,6 +106,7 @@ pub fn lower(q: &Query, src: &str, origin: &QueryOrigin, opts: Options<'_>) -> R
 
 struct Lower<'a> {
     src: &'a str,
+    lines: LineIndex<'a>,
     origin: &'a QueryOrigin,
     opts: Options<'a>,
 }
@@ -124,7 +130,7 @@ impl Lower<'_> {
     }
 
     fn at(&self, span: Span) -> String {
-        at(self.src, span)
+        at(&self.lines, span)
     }
 
     fn event(&self, e: &EventQuery) -> Result<Cond> {

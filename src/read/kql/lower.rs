@@ -20,7 +20,7 @@ use crate::ir::{self, Pattern, Piece, Test};
 use crate::read::lower::{
     at, default_text_fields, field_name, number, pred, refuse, str_test, Cond, TextFields,
 };
-use crate::read::source::{QueryOrigin, Span};
+use crate::read::source::{LineIndex, QueryOrigin, Span};
 
 /// How to lower.
 #[derive(Debug, Clone, Copy)]
@@ -43,7 +43,12 @@ impl Default for Options {
 /// [`crate::error::ErrorKind::Unsupported`] naming the construct the IR cannot express
 /// exactly; located at the construct.
 pub fn lower(q: &Node, src: &str, origin: &QueryOrigin, opts: Options) -> Result<ir::Expr> {
-    let l = Lower { src, origin, opts };
+    let l = Lower {
+        src,
+        lines: LineIndex::new(src),
+        origin,
+        opts,
+    };
     match l.node(q)? {
         Cond::Expr(e) => Ok(e),
         Cond::True => Err(l.refuse(
@@ -61,6 +66,7 @@ pub fn lower(q: &Node, src: &str, origin: &QueryOrigin, opts: Options) -> Result
 
 struct Lower<'a> {
     src: &'a str,
+    lines: LineIndex<'a>,
     origin: &'a QueryOrigin,
     opts: Options,
 }
@@ -108,7 +114,7 @@ impl Lower<'_> {
                 Ok(Cond::Expr(pred(
                     &f,
                     Test::Num { op, value: num },
-                    at(self.src, n.span),
+                    at(&self.lines, n.span),
                 )))
             }
             NodeKind::Is { field: None, value } => Err(self.refuse(
@@ -152,7 +158,7 @@ impl Lower<'_> {
             return Ok(Cond::True);
         }
         let (f, caseless) = self.field(field)?;
-        let at = at(self.src, span);
+        let at = at(&self.lines, span);
         let cased = !caseless;
         let test = match &value.value {
             v if star_only(v) => {
