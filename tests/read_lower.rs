@@ -100,6 +100,33 @@ fn eql_case_and_wildcards_follow_elasticsearch() {
         ),
         [2]
     );
+    // Two fields: false when either is missing; `not` then holds.
+    let ev2 = [
+        json!({"process": {"executable": "/usr/bin/python3", "name": "python3"}}),
+        json!({"process": {"executable": "/usr/bin/PYTHON3", "name": "python3"}}),
+        json!({"process": {"executable": "/usr/bin/python3"}}),
+    ];
+    assert_eq!(
+        hits(
+            &eql("any where endsWith(process.executable, process.name)"),
+            &ev2
+        ),
+        [0]
+    );
+    assert_eq!(
+        hits(
+            &eql("any where endsWith~(process.executable, process.name)"),
+            &ev2
+        ),
+        [0, 1]
+    );
+    assert_eq!(
+        hits(
+            &eql("any where not stringContains(process.executable, process.name)"),
+            &ev2
+        ),
+        [1, 2]
+    );
     // `.caseless` is the base field compared case-insensitively.
     assert_eq!(
         hits(

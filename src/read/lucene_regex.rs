@@ -14,9 +14,11 @@
 //!
 //! Case-insensitive matching (`regex~`) follows Lucene 9's `ASCII_CASE_INSENSITIVE`, which
 //! applies to literal characters and strings only: ASCII letters match both cases (written
-//! out as `[aA]`, so that no Unicode folding such as K / KELVIN SIGN creeps in). A letter
-//! inside a character class or range, and a non-ASCII letter, are refused under `regex~`:
-//! Lucene versions differ on whether case folding reaches them.
+//! out as `[aA]`, so that no Unicode folding such as K / KELVIN SIGN creeps in). Lucene 9
+//! leaves character classes case-sensitive and later versions fold them, so under `regex~` a
+//! class is lowered only when both readings agree (it holds both cases of each of its ASCII
+//! letters, e.g. `[a-zA-Z0-9]`); other classes with letters, and non-ASCII letters, are
+//! refused.
 
 use std::fmt::Write as _;
 
@@ -266,6 +268,8 @@ impl P<'_> {
         let negate = self.eat('^');
         let mut out = String::from(if negate { "[^" } else { "[" });
         let mut first = true;
+        // ASCII letters in the class, bit i for `a` + i (lower) and 26 + i (upper).
+        let mut letters: u64 = 0;
         loop {
             match self.peek() {
                 None => return Err("expected `]` closing a Lucene regexp class".into()),
@@ -279,6 +283,8 @@ impl P<'_> {
             let c = if self.eat('\\') {
                 match self.escaped()? {
                     Ok(cls) => {
+                        // \w holds both cases; \d, \s and the negated forms no letters
+                        // (\W, \S, \D hold none of ASCII's or all of them, both cases).
                         out.push_str(cls);
                         continue;
                     }
@@ -294,27 +300,41 @@ impl P<'_> {
             } else {
                 None
             };
-            if self.ci && (c.is_alphabetic() || to.is_some_and(char::is_alphabetic)) {
-                return Err(
-                    "a letter in a character class under `regex~` (Lucene versions differ on whether case folding applies to classes)"
-                        .into(),
-                );
+            let t = to.unwrap_or(c);
+            if c > t {
+                return Err(format!("invalid range `{c}-{t}` in a Lucene regexp class"));
             }
-            if let Some(t) = to {
-                if c > t {
-                    return Err(format!("invalid range `{c}-{t}` in a Lucene regexp class"));
+            if self.ci {
+                for x in c..=t.min('\u{7f}') {
+                    if x.is_ascii_lowercase() {
+                        letters |= 1 << (x as u32 - 'a' as u32);
+                    } else if x.is_ascii_uppercase() {
+                        letters |= 1 << (26 + x as u32 - 'A' as u32);
+                    }
                 }
-                if self.ci && ('A'..='z').contains(&c) != ('A'..='z').contains(&t) {
+                let wide = t as u32 > 0x7f
+                    && (t as u32 - (c as u32).max(0x80) > 0x1000
+                        || (c.max('\u{80}')..=t).any(char::is_alphabetic));
+                if wide {
                     return Err(
-                        "a range spanning letters in a character class under `regex~`".into(),
+                        "a non-ASCII letter in a character class under `regex~` (Lucene versions differ on its case folding)"
+                            .into(),
                     );
                 }
-                class_escape(c, &mut out);
+            }
+            class_escape(c, &mut out);
+            if let Some(t) = to {
                 out.push('-');
                 class_escape(t, &mut out);
-            } else {
-                class_escape(c, &mut out);
             }
+        }
+        // Lucene 9 does not fold case inside classes, later versions do: the two agree
+        // exactly when the class holds both cases of each of its ASCII letters.
+        if self.ci && (letters & 0x3ff_ffff) != (letters >> 26) {
+            return Err(
+                "a letter in a character class under `regex~` without its other case (Lucene versions differ on whether case folding applies to classes)"
+                    .into(),
+            );
         }
         out.push(']');
         Ok(out)
@@ -358,6 +378,11 @@ mod tests {
         }
         assert!(to_ir_regex("[a-z]", true).is_err());
         assert!(to_ir_regex("[0-9]", true).is_ok());
+        assert!(to_ir_regex("[a-zA-Z_0-9]", true).is_ok());
+        assert!(to_ir_regex("[^xX]", true).is_ok());
+        assert!(to_ir_regex("[C-Zc-z]", true).is_ok());
+        assert!(to_ir_regex("[C-Zb-z]", true).is_err());
+        assert!(to_ir_regex("[é]", true).is_err());
         assert!(to_ir_regex("a)", false).is_err());
         assert!(to_ir_regex("a{2,1}", false).is_err());
     }

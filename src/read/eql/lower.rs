@@ -13,13 +13,16 @@
 //! | `f == null` / `f != null` | `Null` / `Not(Null)` |
 //! | `!=`, `not`, `not in` | `Not(...)`: true on a missing field, as Elasticsearch's `must_not` |
 //! | `startsWith(f, "s")`, `endsWith`, `stringContains` (`~`: case-insensitive) | `Str` `s*`, `*s`, `*s*` |
+//! | `startsWith(f, g)`, `endsWith(f, g)`, `stringContains(f, g)` | `FieldRef` (`starts_with`, `ends_with`, `contains`; false when either is missing) |
 //! | `cidrMatch(f, "net", ...)` | `Or` of `Cidr` |
 //! | `X.caseless` | `X`, every string test case-insensitive |
 //! | `?f` | `f` (optional only changes schema validation) |
 //!
-//! `startsWith`, `endsWith` and `stringContains` on a field with constant arguments are taken
-//! as Elasticsearch translates them: prefix and wildcard queries, so two-valued like every
-//! other predicate (a script evaluation would make `not endsWith(missing, ...)` false).
+//! Negation is two-valued everywhere, as Elasticsearch's query translation makes it: a
+//! function on a field and a constant becomes a prefix or wildcard query, one on two fields a
+//! script query (false when an argument is missing), and `not` wraps either in `must_not`
+//! (`ExpressionTranslators` `Nots`: `wrappedQuery.negate()`), which matches documents the
+//! inner query does not, missing fields included.
 
 use super::ast::{Body, Category, CmpOp, EventQuery, Expr, ExprKind, Field, MatchOp, Query};
 use crate::error::{Error, ErrorKind, Result};
@@ -415,11 +418,25 @@ impl Lower<'_> {
                 ));
             };
             let (field, caseless) = self.field(f)?;
+            if let ExprKind::Field(other) = &s.kind {
+                let (other, other_caseless) = self.field_of(other, s.span)?;
+                let how = match lname.as_str() {
+                    "startswith" => ir::RefMatch::StartsWith,
+                    "endswith" => ir::RefMatch::EndsWith,
+                    _ => ir::RefMatch::Contains,
+                };
+                let test = Test::FieldRef {
+                    field: other,
+                    how,
+                    cased: !(insensitive || caseless || other_caseless),
+                };
+                return Ok(Cond::Expr(pred(&field, test, self.at(span))));
+            }
             let ExprKind::Str(text) = &s.kind else {
                 return Err(self.refuse(
                     s.span,
-                    format!("`{name}` with a non-string argument"),
-                    "the IR matches a field against constant strings",
+                    format!("`{name}` with a computed argument"),
+                    "the IR matches a field against constant strings or another field",
                 ));
             };
             let p = shape(Pattern::new([Piece::Lit(text.clone())]));
