@@ -89,6 +89,16 @@ pub enum ErrorKind {
     Event(String),
     /// Command-line usage.
     Usage(String),
+    /// A TOML file (an Elastic detection-rules file) whose TOML syntax is malformed.
+    Toml(String),
+    /// An Elastic query (EQL, KQL) that does not parse. The location holds the file position;
+    /// the message names the position inside the query.
+    QuerySyntax {
+        /// `eql` or `kql`.
+        language: String,
+        /// What is wrong, with the line:column inside the query.
+        message: String,
+    },
 }
 
 impl ErrorKind {
@@ -119,6 +129,8 @@ impl ErrorKind {
             ErrorKind::Backend(_) => "backend",
             ErrorKind::Event(_) => "event",
             ErrorKind::Usage(_) => "usage",
+            ErrorKind::Toml(_) => "toml",
+            ErrorKind::QuerySyntax { .. } => "query_syntax",
         }
     }
 }
@@ -177,6 +189,10 @@ impl fmt::Display for ErrorKind {
             ErrorKind::Backend(m) => write!(f, "backend: {m}"),
             ErrorKind::Event(m) => write!(f, "event: {m}"),
             ErrorKind::Usage(m) => write!(f, "{m}"),
+            ErrorKind::Toml(m) => write!(f, "invalid TOML: {m}"),
+            ErrorKind::QuerySyntax { language, message } => {
+                write!(f, "{language} syntax: {message}")
+            }
         }
     }
 }

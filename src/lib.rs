@@ -29,6 +29,7 @@ pub mod ir;
 pub mod output;
 pub mod pipeline;
 pub mod publish;
+pub mod read;
 pub mod render;
 pub mod session;
 pub mod sigma;

@@ -1,0 +1,207 @@
+//! Readers of Elastic rules: stages beside the Sigma front end that turn detection-rules TOML
+//! files and their EQL and KQL queries into the IR. They depend on [`crate::ir`] and
+//! [`crate::error`] only.
+//!
+//! - [`toml`]: the detection-rules TOML file → [`ElasticRule`] (metadata kept whole, mapped to
+//!   [`crate::ir::Meta`] by [`ElasticRule::to_meta`]).
+//! - [`eql`], [`kql`]: lexer, parser (spanned syntax tree, depth-limited, located errors),
+//!   lowering to the IR with Elasticsearch's / Kibana's meaning.
+//! - [`lucene_regex`]: Lucene regexp (EQL `regex`) → IR regex, exactly or refused.
+//! - [`source`]: spans inside a query and their file positions.
+//!
+//! [`lower_rule`] puts them together: a rule whose query the IR expresses exactly becomes an
+//! [`crate::ir::Rule`]; every other rule is refused with
+//! [`crate::error::ErrorKind::Unsupported`] naming the rule type or query construct.
+
+pub mod eql;
+pub mod kql;
+pub mod lower;
+pub mod lucene_regex;
+pub mod source;
+pub mod toml;
+
+pub use self::toml::{read_str, ElasticRule, Language, RuleType};
+pub use source::{QueryOrigin, Span};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::ir;
+
+/// Reads a detection-rules TOML file.
+///
+/// # Errors
+/// [`ErrorKind::Io`] when the file cannot be read, else as [`read_str`].
+pub fn read_file(path: &std::path::Path) -> Result<ElasticRule> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::new(ErrorKind::Io(e.to_string())).in_file(name.clone()))?;
+    read_str(&text, Some(&name))
+}
+
+/// A rule's query, parsed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Query {
+    /// EQL.
+    Eql(eql::Query),
+    /// KQL (kuery).
+    Kql(kql::Node),
+}
+
+fn refusal(rule: &ElasticRule, what: String, hint: &str) -> Error {
+    let mut e = Error::new(ErrorKind::Unsupported {
+        target: lower::TARGET.into(),
+        what,
+    })
+    .at("rule.type")
+    .hint(hint);
+    if let Some(f) = &rule.file {
+        e = e.in_file(f.clone());
+    }
+    e
+}
+
+impl ElasticRule {
+    /// Parses the rule's query in its language (`eql` for EQL rules, `kuery` otherwise).
+    ///
+    /// # Errors
+    /// [`ErrorKind::QuerySyntax`] located in the file; [`ErrorKind::MissingKey`] without a
+    /// query; [`ErrorKind::Unsupported`] for Lucene and ES|QL queries and machine-learning
+    /// rules.
+    pub fn parse_query(&self) -> Result<Query> {
+        let lang = match (self.rule_type, self.language) {
+            (RuleType::MachineLearning, _) => {
+                return Err(refusal(
+                    self,
+                    "a machine_learning rule (an anomaly-detection job, no query)".into(),
+                    "nothing to read",
+                ))
+            }
+            (RuleType::Eql, _) | (_, Some(Language::Eql)) => Language::Eql,
+            (_, Some(l)) => l,
+            (RuleType::Esql, None) => Language::Esql,
+            (_, None) => Language::Kuery,
+        };
+        let missing = || {
+            let mut e = Error::new(ErrorKind::MissingKey("rule.query".into())).at("rule.query");
+            if let Some(f) = &self.file {
+                e = e.in_file(f.clone());
+            }
+            e
+        };
+        match lang {
+            Language::Eql => {
+                let q = self.query.as_ref().ok_or_else(missing)?;
+                eql::parse(&q.text, &q.origin).map(Query::Eql)
+            }
+            Language::Kuery => {
+                let q = self.query.as_ref().ok_or_else(missing)?;
+                kql::parse(&q.text, &q.origin).map(Query::Kql)
+            }
+            Language::Lucene => Err(refusal(
+                self,
+                "a Lucene (query_string) query".into(),
+                "only EQL and KQL are read",
+            )),
+            Language::Esql => Err(refusal(
+                self,
+                "an ES|QL query".into(),
+                "only EQL and KQL are read",
+            )),
+        }
+    }
+}
+
+/// Reads the rule into the IR: metadata ([`ElasticRule::to_meta`]) and the query lowered as
+/// one condition. The rule's `index` stays in the metadata (`custom["elastic"]`); the log
+/// source is left empty (the query itself says which events it selects).
+///
+/// # Errors
+/// As [`ElasticRule::parse_query`]; [`ErrorKind::Unsupported`] for rule types the IR has no
+/// kind for yet (`threshold`, `new_terms`, `threat_match`, `saved_query`, `esql`,
+/// `machine_learning`), for rules with enabled Kibana `filters`, and for query constructs
+/// the IR cannot express exactly (named, located in the query).
+pub fn lower_rule(rule: ElasticRule) -> Result<ir::Rule> {
+    let cond = lower_condition(&rule)?;
+    let file = rule.file.clone();
+    Ok(ir::Rule {
+        meta: rule.into_meta(),
+        logsource: ir::LogSource::default(),
+        conditions: vec![cond],
+        state: indexmap::IndexMap::new(),
+        applied: Vec::new(),
+        origin: ir::Origin { file, document: 0 },
+    })
+}
+
+/// The condition of [`lower_rule`], without the metadata.
+///
+/// # Errors
+/// As [`lower_rule`].
+pub fn lower_condition(rule: &ElasticRule) -> Result<ir::Expr> {
+    let query = rule.parse_query()?;
+    let hint = "the IR has no kind for it yet";
+    match rule.rule_type {
+        RuleType::Eql | RuleType::Query => {}
+        RuleType::Threshold => {
+            return Err(refusal(
+                rule,
+                "a threshold rule (event count per group: an IR correlation over the query)".into(),
+                hint,
+            ))
+        }
+        RuleType::NewTerms => {
+            return Err(refusal(
+                rule,
+                "a new_terms rule (first occurrence of a value combination in a history window)"
+                    .into(),
+                hint,
+            ))
+        }
+        RuleType::ThreatMatch => {
+            return Err(refusal(
+                rule,
+                "a threat_match rule (matching against threat-indicator indices)".into(),
+                hint,
+            ))
+        }
+        RuleType::SavedQuery => {
+            return Err(refusal(
+                rule,
+                "a saved_query rule (the query lives in Kibana)".into(),
+                hint,
+            ))
+        }
+        RuleType::Esql | RuleType::MachineLearning => {
+            return Err(refusal(
+                rule,
+                format!("rule type `{}`", rule.rule_type.name()),
+                hint,
+            ))
+        }
+    }
+    if rule.has_filters {
+        let mut e = refusal(
+            rule,
+            "Kibana `filters` (query DSL ANDed to the query)".into(),
+            "the IR does not read Elasticsearch query DSL",
+        );
+        e.location.path = Some("rule.filters".into());
+        return Err(e);
+    }
+    let Some(q) = rule.query.as_ref() else {
+        return Err(Error::new(ErrorKind::MissingKey("rule.query".into())).at("rule.query"));
+    };
+    let cond = match &query {
+        Query::Eql(e) => {
+            let opts = eql::lower::Options {
+                category_field: rule
+                    .event_category_override
+                    .as_deref()
+                    .unwrap_or("event.category"),
+                ..eql::lower::Options::default()
+            };
+            eql::lower::lower(e, &q.text, &q.origin, opts)?
+        }
+        Query::Kql(k) => kql::lower::lower(k, &q.text, &q.origin, kql::lower::Options::default())?,
+    };
+    Ok(cond)
+}
