@@ -256,11 +256,11 @@ impl Escape {
                         Piece::AnyMany => out.push_str(
                             match (
                                 word_end,
-                                i.checked_sub(1).map(|j| &pieces[j]),
-                                pieces.get(i + 1),
+                                i.checked_sub(1).and_then(|j| literal(&pieces[j])),
+                                pieces.get(i + 1).map(literal),
                             ) {
-                                (Some(w), Some(Piece::Lit(s)), None) if s.ends_with(' ') => Some(w),
-                                (Some(w), _, Some(Piece::Lit(s))) if s.starts_with(' ') => Some(w),
+                                (Some(w), Some(s), None) if s.ends_with(' ') => Some(w),
+                                (Some(w), _, Some(Some(s))) if s.starts_with(' ') => Some(w),
                                 _ => self.many.as_deref(),
                             }
                             .ok_or_else(|| Refusal(format!("the wildcard `*` in {}", self.what)))?,
@@ -334,6 +334,14 @@ pub fn describe(c: char) -> String {
         format!("U+{:04X}", u32::from(c))
     } else {
         format!("`{c}`")
+    }
+}
+
+/// The text of a literal piece; `None` for wildcards and placeholders.
+fn literal(p: &Piece) -> Option<&str> {
+    match p {
+        Piece::Lit(s) => Some(s),
+        Piece::AnyMany | Piece::AnyOne | Piece::Placeholder(_) => None,
     }
 }
 
