@@ -41,6 +41,7 @@ use rayon::prelude::*;
 use crate::error::{Error, ErrorKind, Result};
 use crate::ir;
 use crate::pipeline::{self, Pipeline};
+use crate::read;
 use crate::render::{Backend, Conversion, Library, Options};
 use crate::sigma;
 
@@ -313,11 +314,11 @@ impl Session {
         self.backend.as_ref().map(|(b, _)| b)
     }
 
-    /// Reads every file and folder of `paths` (folders walked for `.yml` / `.yaml`, sorted,
-    /// read in parallel), applies filters, then the pipelines once per document.
+    /// Reads every file and folder of `paths` ([`load_documents`]: Sigma YAML and Elastic
+    /// detection-rules TOML), applies filters, then the pipelines once per document.
     #[must_use]
     pub fn load(&self, paths: &[PathBuf]) -> Batch {
-        self.prepare(sigma::load_paths_with_warnings(paths))
+        self.prepare(load_documents(paths))
     }
 
     /// Parses one YAML source named `name` (multi-document files included) as a batch.
@@ -427,7 +428,8 @@ impl Session {
         entry: &Entry,
     ) -> Option<Outcome> {
         Some(match &entry.doc {
-            Err(Failure::Load(e)) => Outcome::Failed(e.clone()),
+            // An Elastic rule of a kind the IR cannot hold yet is refused by name: unsupported.
+            Err(Failure::Load(e)) => Outcome::of(Err(e.clone()), &entry.path),
             Err(Failure::Pipeline(e)) => Outcome::of(Err(e.clone()), &entry.path),
             Ok(ir::Document::Rule(rule)) => {
                 let converted = backend.convert(rule, options).and_then(|mut c| {
@@ -481,4 +483,61 @@ impl Session {
             .into_iter()
             .find_map(|p| p.finalize(&queries))
     }
+}
+
+/// Whether a path names a detection-rules TOML file.
+fn is_toml(p: &Path) -> bool {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("toml"))
+}
+
+/// Reads every rule file of `paths`: folders are walked (sorted) for Sigma YAML (`.yml`,
+/// `.yaml`: the front end, filters applied) and Elastic detection-rules TOML (`.toml`: the
+/// readers; a rule becomes one [`ir::Document::Rule`], or a located error, refused by name
+/// when the IR cannot hold it yet); a file given itself is read by its extension, YAML
+/// unless `.toml`. Sigma files come first, in walk order, then the TOML files, in walk
+/// order; both are read in parallel.
+#[must_use]
+pub fn load_documents(paths: &[PathBuf]) -> Vec<(PathBuf, sigma::Loaded)> {
+    let mut yaml = Vec::new();
+    let mut toml = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut found: Vec<PathBuf> = walkdir::WalkDir::new(p)
+                .follow_links(true)
+                .into_iter()
+                .filter_map(std::result::Result::ok)
+                .filter(|e| e.file_type().is_file() && is_toml(e.path()))
+                .map(walkdir::DirEntry::into_path)
+                .collect();
+            found.sort();
+            toml.extend(found);
+            yaml.extend(sigma::collect_files(std::slice::from_ref(p)));
+        } else if is_toml(p) {
+            toml.push(p.clone());
+        } else {
+            yaml.push(p.clone());
+        }
+    }
+    let mut loaded = if yaml.is_empty() {
+        Vec::new()
+    } else {
+        sigma::load_paths_with_warnings(&yaml)
+    };
+    let elastic: Vec<(PathBuf, sigma::Loaded)> = toml
+        .into_par_iter()
+        .map(|f| {
+            let doc = read::read_file(&f)
+                .and_then(read::lower_rule)
+                .map(ir::Document::Rule);
+            let l = sigma::Loaded {
+                documents: vec![doc],
+                warnings: Vec::new(),
+            };
+            (f, l)
+        })
+        .collect();
+    loaded.extend(elastic);
+    loaded
 }

@@ -404,8 +404,8 @@ fn warnings_are_aggregated_by_kind_and_skipped_rules_listed_on_one_line_each() {
     let summary = stderr.lines().last().unwrap();
     assert!(
         summary.contains(&format!(
-            "unsupported {skipped} skipped (unsupported by kql: regular expressions"
-        )),
+            "unsupported {skipped} skipped (unsupported by kql: "
+        )) && summary.contains("unsupported by kql: regular expressions (`re`): 1"),
         "{summary}"
     );
     // --verbose names every rule; -q drops the skipped lines.

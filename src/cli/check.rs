@@ -8,7 +8,6 @@ use clap::{Args, ValueEnum};
 
 use crate::error::{Error, Warning};
 use crate::ir::{Document, Expr, Piece, Test};
-use crate::sigma;
 
 /// Placeholder names used by an expression, in order of first use.
 fn placeholders(e: &Expr, out: &mut Vec<String>) {
@@ -143,7 +142,7 @@ fn in_file(e: &Error, path: &std::path::Path) -> Error {
 /// unless `--strict`).
 #[must_use]
 pub fn run(args: &CheckArgs) -> i32 {
-    let loaded = sigma::load_paths_with_warnings(&args.paths);
+    let loaded = crate::session::load_documents(&args.paths);
     let files = loaded.len();
     let mut total = 0usize;
     let mut valid = 0usize;

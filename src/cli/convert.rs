@@ -213,7 +213,7 @@ fn run_inner(args: &ConvertArgs) -> Result<i32, Error> {
     let batch = session.load(&args.paths);
     if batch.files == 0 {
         return Err(Error::new(ErrorKind::Usage(
-            "no Sigma files found in the given paths".into(),
+            "no rule files (.yml, .yaml, .toml) found in the given paths".into(),
         )));
     }
     // The front end's warnings (unused search identifiers, empty files) go to stderr first.

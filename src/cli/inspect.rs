@@ -4,8 +4,6 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use crate::sigma;
-
 /// Output format of `inspect`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum InspectFormat {
@@ -66,7 +64,10 @@ pub fn run(args: &InspectArgs) -> i32 {
         eprintln!("{}", e.render());
         return 2;
     }
-    let loaded = sigma::load_file_with_warnings(&args.rule);
+    let loaded = crate::session::load_documents(std::slice::from_ref(&args.rule))
+        .pop()
+        .map(|(_, l)| l)
+        .unwrap_or_default();
     for w in &loaded.warnings {
         eprintln!("{}", w.warning.render_warning());
     }

@@ -1,0 +1,100 @@
+//! Elastic detection-rules TOML through the commands: `check`, `inspect`, `convert` and `eval`
+//! read `.toml` files and folders beside Sigma YAML (through the session's loader).
+
+use std::process::{Command, Output};
+
+fn sigmat(args: &[&str], stdin: Option<&str>) -> Output {
+    use std::io::Write as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sigmat"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("sigmat runs");
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
+    drop(input);
+    child.wait_with_output().expect("sigmat ends")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn check_reads_toml_folders_with_located_errors() {
+    let out = sigmat(&["check", "-f", "json", "rules/elastic"], None);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let bad = std::fs::read_dir("rules/elastic/errors").unwrap().count();
+    assert_eq!(v["documents"], bad + 1);
+    assert_eq!(v["valid"], 1);
+    for e in v["errors"].as_array().unwrap() {
+        let file = e["location"]["file"].as_str().unwrap();
+        assert!(file.starts_with("rules/elastic/errors/"), "{e}");
+        assert!(e["location"]["line"].as_u64().is_some(), "not located: {e}");
+    }
+}
+
+#[test]
+fn an_elastic_rule_converts_and_evaluates() {
+    let rule = "rules/elastic/python_webserver.toml";
+    let out = sigmat(&["convert", "-t", "eql", "-f", "jsonl", rule], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let line: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let query = line["queries"][0].as_str().unwrap();
+    assert!(
+        query.starts_with("any where event.category == \"process\" and "),
+        "{query}"
+    );
+    assert!(query.contains("process.name like \"python*\""), "{query}");
+    // KQL and SQL too: any backend.
+    for t in ["kql", "sqlite", "esql"] {
+        let out = sigmat(&["convert", "-t", t, rule], None);
+        assert_eq!(out.status.code(), Some(0), "{t}: {}", text(&out.stderr));
+    }
+    // Native evaluation with Elasticsearch's meaning: `like` is case-sensitive.
+    let events = concat!(
+        r#"{"event":{"category":"process","type":"start"},"host":{"os":{"type":"linux"}},"process":{"name":"python3","args":["python3","-m","http.server"],"command_line":"python3 -m http.server","parent":{"executable":"/bin/bash"}}}"#,
+        "\n",
+        r#"{"event":{"category":"process","type":"start"},"host":{"os":{"type":"linux"}},"process":{"name":"PYTHON3","args":["python3","-m","http.server"],"command_line":"x","parent":{"executable":"/bin/bash"}}}"#,
+        "\n",
+        r#"{"event":{"category":"process","type":"start"},"host":{"os":{"type":"linux"}},"process":{"name":"python3","args":["python3","-m","http.server"],"command_line":"python3 -m http.server","parent":{"executable":"/usr/lib/systemd/systemd"}}}"#,
+        "\n",
+    );
+    let out = sigmat(&["eval", "-f", "jsonl", "-r", rule, "-"], Some(events));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let records: Vec<u64> = text(&out.stdout)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["record"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(records, [1], "{}", text(&out.stdout));
+}
+
+#[test]
+fn rule_types_the_ir_cannot_hold_are_unsupported_not_failed() {
+    let dir = std::env::temp_dir().join(format!("sigmat-elastic-in-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = std::fs::read_to_string("rules/elastic/python_webserver.toml").unwrap();
+    let ml = src.replace("type = \"eql\"", "type = \"machine_learning\"");
+    assert_ne!(ml, src);
+    let file = dir.join("ml.toml");
+    std::fs::write(&file, ml).unwrap();
+    let f = file.to_str().unwrap();
+    let out = sigmat(&["convert", "-t", "eql", f], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).ends_with("converted 0, unsupported 1, failed 0\n"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = sigmat(&["convert", "-t", "eql", "-s", f], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
