@@ -7,8 +7,12 @@ use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
 use super::source::{line_col, QueryOrigin};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{ErrorKind, Result};
 use crate::ir;
+
+mod fields;
+
+use fields::{read_new_terms, read_threat, read_threshold, to_json, to_map, Ctx};
 
 /// `rule.type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -223,117 +227,6 @@ pub struct ElasticRule {
     pub maturity: Option<String>,
 }
 
-/// Reading context: the file text and name, for located errors.
-struct Ctx<'a> {
-    text: &'a str,
-    file: Option<&'a str>,
-}
-
-impl Ctx<'_> {
-    fn err(&self, kind: ErrorKind, span: std::ops::Range<usize>, path: &str) -> Error {
-        let (l, c) = line_col(self.text, span.start);
-        let mut e = Error::new(kind).at_line(l, Some(c)).at(path);
-        if let Some(f) = self.file {
-            e = e.in_file(f);
-        }
-        e
-    }
-
-    fn invalid(&self, v: &Spanned<DeValue<'_>>, path: &str, expected: &str) -> Error {
-        self.err(
-            ErrorKind::InvalidValue {
-                expected: expected.to_string(),
-                found: format!("a {}", v.get_ref().type_str()),
-            },
-            v.span(),
-            path,
-        )
-    }
-
-    fn string(&self, v: &Spanned<DeValue<'_>>, path: &str) -> Result<String> {
-        match v.get_ref() {
-            DeValue::String(s) => Ok(s.to_string()),
-            _ => Err(self.invalid(v, path, "a string")),
-        }
-    }
-
-    fn int(&self, v: &Spanned<DeValue<'_>>, path: &str) -> Result<i64> {
-        match v.get_ref() {
-            DeValue::Integer(i) => i64::from_str_radix(&i.as_str().replace('_', ""), i.radix())
-                .map_err(|_| self.invalid(v, path, "an integer that fits 64 bits")),
-            _ => Err(self.invalid(v, path, "an integer")),
-        }
-    }
-
-    /// A string or a list of strings.
-    fn strings(&self, v: &Spanned<DeValue<'_>>, path: &str) -> Result<Vec<String>> {
-        match v.get_ref() {
-            DeValue::String(s) => Ok(vec![s.to_string()]),
-            DeValue::Array(a) => a
-                .iter()
-                .enumerate()
-                .map(|(i, x)| self.string(x, &format!("{path}[{i}]")))
-                .collect(),
-            _ => Err(self.invalid(v, path, "a list of strings")),
-        }
-    }
-
-    fn table<'t, 'i>(&self, v: &'t Spanned<DeValue<'i>>, path: &str) -> Result<&'t DeTable<'i>> {
-        match v.get_ref() {
-            DeValue::Table(t) => Ok(t),
-            _ => Err(self.invalid(v, path, "a table")),
-        }
-    }
-
-    /// An array of tables (`[[x]]`), or one table.
-    fn tables<'t, 'i>(
-        &self,
-        v: &'t Spanned<DeValue<'i>>,
-        path: &str,
-    ) -> Result<Vec<&'t DeTable<'i>>> {
-        match v.get_ref() {
-            DeValue::Table(t) => Ok(vec![t]),
-            DeValue::Array(a) => a
-                .iter()
-                .enumerate()
-                .map(|(i, x)| self.table(x, &format!("{path}[{i}]")))
-                .collect(),
-            _ => Err(self.invalid(v, path, "an array of tables")),
-        }
-    }
-}
-
-fn to_json(v: &DeValue<'_>) -> serde_json::Value {
-    use serde_json::Value as J;
-    match v {
-        DeValue::String(s) => J::String(s.to_string()),
-        DeValue::Integer(i) => i64::from_str_radix(&i.as_str().replace('_', ""), i.radix())
-            .map_or_else(|_| J::String(i.as_str().to_string()), J::from),
-        DeValue::Float(f) => f
-            .as_str()
-            .replace('_', "")
-            .parse::<f64>()
-            .ok()
-            .and_then(serde_json::Number::from_f64)
-            .map_or_else(|| J::String(f.as_str().to_string()), J::Number),
-        DeValue::Boolean(b) => J::Bool(*b),
-        DeValue::Datetime(d) => J::String(d.to_string()),
-        DeValue::Array(a) => J::Array(a.iter().map(|x| to_json(x.get_ref())).collect()),
-        DeValue::Table(t) => J::Object(
-            t.iter()
-                .map(|(k, v)| (k.get_ref().to_string(), to_json(v.get_ref())))
-                .collect(),
-        ),
-    }
-}
-
-fn to_map(t: &DeTable<'_>, skip: Option<&str>) -> serde_json::Map<String, serde_json::Value> {
-    t.iter()
-        .filter(|(k, _)| Some(k.get_ref().as_ref()) != skip)
-        .map(|(k, v)| (k.get_ref().to_string(), to_json(v.get_ref())))
-        .collect()
-}
-
 /// Reads one detection-rules TOML file's text. `file` names it in errors.
 ///
 /// # Errors
@@ -513,116 +406,6 @@ fn query_origin(text: &str, span: std::ops::Range<usize>, file: Option<&str>) ->
         start: Some(line_col(text, start)),
         exact,
     }
-}
-
-fn attack_ref(cx: &Ctx<'_>, t: &DeTable<'_>, path: &str) -> Result<AttackRef> {
-    let get = |k: &str| -> Result<String> {
-        t.get(k)
-            .map_or(Ok(String::new()), |v| cx.string(v, &format!("{path}.{k}")))
-    };
-    Ok(AttackRef {
-        id: get("id")?,
-        name: get("name")?,
-        reference: get("reference")?,
-    })
-}
-
-fn read_threat(cx: &Ctx<'_>, t: &DeTable<'_>, path: &str) -> Result<Threat> {
-    let framework = t.get("framework").map_or(Ok(String::new()), |v| {
-        cx.string(v, &format!("{path}.framework"))
-    })?;
-    let tactic = match t.get("tactic") {
-        Some(v) => {
-            let p = format!("{path}.tactic");
-            attack_ref(cx, cx.table(v, &p)?, &p)?
-        }
-        None => AttackRef::default(),
-    };
-    let mut techniques = Vec::new();
-    if let Some(v) = t.get("technique") {
-        let p = format!("{path}.technique");
-        for (i, tt) in cx.tables(v, &p)?.into_iter().enumerate() {
-            let pi = format!("{p}[{i}]");
-            let mut subtechniques = Vec::new();
-            if let Some(s) = tt.get("subtechnique") {
-                let ps = format!("{pi}.subtechnique");
-                for (j, st) in cx.tables(s, &ps)?.into_iter().enumerate() {
-                    subtechniques.push(attack_ref(cx, st, &format!("{ps}[{j}]"))?);
-                }
-            }
-            techniques.push(Technique {
-                technique: attack_ref(cx, tt, &pi)?,
-                subtechniques,
-            });
-        }
-    }
-    Ok(Threat {
-        framework,
-        tactic,
-        techniques,
-    })
-}
-
-fn read_threshold(cx: &Ctx<'_>, t: &DeTable<'_>) -> Result<Threshold> {
-    let fields = t
-        .get("field")
-        .map_or(Ok(Vec::new()), |v| cx.strings(v, "rule.threshold.field"))?;
-    let value = match t.get("value") {
-        Some(v) => cx.int(v, "rule.threshold.value")?,
-        None => {
-            return Err(
-                Error::new(ErrorKind::MissingKey("rule.threshold.value".into()))
-                    .at("rule.threshold.value"),
-            )
-        }
-    };
-    let mut cardinality = Vec::new();
-    if let Some(v) = t.get("cardinality") {
-        for (i, c) in cx
-            .tables(v, "rule.threshold.cardinality")?
-            .into_iter()
-            .enumerate()
-        {
-            let p = format!("rule.threshold.cardinality[{i}]");
-            let f = c
-                .get("field")
-                .map_or(Ok(String::new()), |v| cx.string(v, &format!("{p}.field")))?;
-            let n = c
-                .get("value")
-                .map_or(Ok(0), |v| cx.int(v, &format!("{p}.value")))?;
-            cardinality.push((f, n));
-        }
-    }
-    Ok(Threshold {
-        fields,
-        value,
-        cardinality,
-    })
-}
-
-fn read_new_terms(cx: &Ctx<'_>, t: &DeTable<'_>) -> Result<NewTerms> {
-    let fields = t
-        .get("value")
-        .map_or(Ok(Vec::new()), |v| cx.strings(v, "rule.new_terms.value"))?;
-    let mut history_window_start = None;
-    if let Some(v) = t.get("history_window_start") {
-        for (i, h) in cx
-            .tables(v, "rule.new_terms.history_window_start")?
-            .into_iter()
-            .enumerate()
-        {
-            if let Some(x) = h.get("value") {
-                history_window_start = Some(cx.string(
-                    x,
-                    &format!("rule.new_terms.history_window_start[{i}].value"),
-                )?);
-            }
-        }
-    }
-    Ok(NewTerms {
-        fields,
-        history_window_start,
-    })
 }
 
 impl ElasticRule {

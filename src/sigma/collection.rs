@@ -214,8 +214,30 @@ pub(crate) fn parse(source: &str, file: Option<&str>) -> Loaded {
     if let Some(e) = too_deep {
         acc.out.push(Err(in_file(e)));
     }
+    let (documents, mut warnings) = locate_findings(acc, text, raw_count, multi, &in_file);
+    if !content && documents.is_empty() {
+        warnings.push(SourceWarning {
+            document: None,
+            warning: in_file(Error::new(ErrorKind::EmptyFile).hint(
+                "the file is empty or holds only comments: write a rule in it, or remove it",
+            )),
+        });
+    }
+    Loaded {
+        documents,
+        warnings,
+    }
+}
 
-    // Locate failures and warnings in the source, once every document is known.
+/// Locates failures and warnings in the source, once every document is known: the documents
+/// (failures located) and the warnings.
+fn locate_findings(
+    acc: Acc,
+    text: &str,
+    raw_count: usize,
+    multi: bool,
+    in_file: &dyn Fn(Error) -> Error,
+) -> (Vec<Result<ir::Document, Error>>, Vec<SourceWarning>) {
     let Acc {
         mut out,
         fails,
@@ -259,7 +281,7 @@ pub(crate) fn parse(source: &str, file: Option<&str>) -> Loaded {
         }
         in_file(error)
     };
-    let mut warnings: Vec<SourceWarning> = warns
+    let warnings: Vec<SourceWarning> = warns
         .into_iter()
         .map(|(at, idx, f)| SourceWarning {
             document: Some(at),
@@ -269,19 +291,7 @@ pub(crate) fn parse(source: &str, file: Option<&str>) -> Loaded {
     for (at, idx, f) in fails {
         out[at] = Err(place(idx, f));
     }
-    let documents = out;
-    if !content && documents.is_empty() {
-        warnings.push(SourceWarning {
-            document: None,
-            warning: in_file(Error::new(ErrorKind::EmptyFile).hint(
-                "the file is empty or holds only comments: write a rule in it, or remove it",
-            )),
-        });
-    }
-    Loaded {
-        documents,
-        warnings,
-    }
+    (out, warnings)
 }
 
 /// Lowers one document (already merged with legacy `action: global` parts). Findings that

@@ -48,21 +48,7 @@ pub(crate) fn lower(m: &Mapping) -> R<Correlation> {
         cp.err(ErrorKind::MissingKey("correlation.type".into()))
             .hint("one of event_count, value_count, temporal, temporal_ordered, value_sum, value_avg, value_percentile")
     })?;
-    let kind = match tv.as_str() {
-        Some("event_count") => CorrelationType::EventCount,
-        Some("value_count") => CorrelationType::ValueCount,
-        Some("temporal") => CorrelationType::Temporal,
-        Some("temporal_ordered") => CorrelationType::TemporalOrdered,
-        Some("value_sum") => CorrelationType::ValueSum,
-        Some("value_avg") => CorrelationType::ValueAvg,
-        Some("value_percentile") => CorrelationType::ValuePercentile,
-        _ => {
-            return Err(cp.key("type").err(invalid(
-                "one of event_count, value_count, temporal, temporal_ordered, value_sum, value_avg, value_percentile",
-                tv,
-            )))
-        }
-    };
+    let kind = correlation_type(tv, &cp)?;
     let rules = match get(c, "rules") {
         Some(v) => strings(v, &cp.key("rules"))?,
         None => Vec::new(),
@@ -93,10 +79,88 @@ pub(crate) fn lower(m: &Mapping) -> R<Correlation> {
         kind,
         CorrelationType::Temporal | CorrelationType::TemporalOrdered
     );
+    let condp = cp.key("condition");
+    let (mut condition, field, percentile) = condition(c, &cp, &condp, temporal)?;
+    if condition.is_empty() {
+        if temporal {
+            condition.push((CmpOp::Gte, Number::new(rules.len().to_string())));
+        } else {
+            return Err(bad(
+                &condp,
+                "the condition has no comparison (gt, gte, lt, lte, eq or neq)",
+            ));
+        }
+    }
+    let needs_field = matches!(
+        kind,
+        CorrelationType::ValueCount
+            | CorrelationType::ValueSum
+            | CorrelationType::ValueAvg
+            | CorrelationType::ValuePercentile
+    );
+    if needs_field && field.is_empty() {
+        return Err(condp
+            .err(ErrorKind::MissingKey("correlation.condition.field".into()))
+            .hint("value_* correlations need the field to count, sum or average"));
+    }
+    if kind == CorrelationType::ValuePercentile && percentile.is_none() {
+        return Err(condp
+            .err(ErrorKind::MissingKey(
+                "correlation.condition.percentile".into(),
+            ))
+            .hint("e.g. `percentile: 95`"));
+    }
+    let aliases = aliases(c, &cp)?;
+    let generate = match get(c, "generate").or_else(|| get(m, "generate")) {
+        None => false,
+        Some(Value::Bool(b)) => *b,
+        Some(other) => return Err(cp.key("generate").err(invalid("`true` or `false`", other))),
+    };
+    Ok(Correlation {
+        meta,
+        kind,
+        rules,
+        group_by,
+        timespan,
+        condition,
+        field,
+        percentile,
+        aliases,
+        generate,
+        origin: Origin::default(),
+    })
+}
+
+/// The `type` of a correlation.
+fn correlation_type(tv: &Value, cp: &KeyPath) -> R<CorrelationType> {
+    Ok(match tv.as_str() {
+    Some("event_count") => CorrelationType::EventCount,
+    Some("value_count") => CorrelationType::ValueCount,
+    Some("temporal") => CorrelationType::Temporal,
+    Some("temporal_ordered") => CorrelationType::TemporalOrdered,
+    Some("value_sum") => CorrelationType::ValueSum,
+    Some("value_avg") => CorrelationType::ValueAvg,
+    Some("value_percentile") => CorrelationType::ValuePercentile,
+    _ => {
+        return Err(cp.key("type").err(invalid(
+            "one of event_count, value_count, temporal, temporal_ordered, value_sum, value_avg, value_percentile",
+            tv,
+        )))
+    }
+})
+}
+
+/// The comparisons, `field` and `percentile` of `correlation.condition`.
+#[allow(clippy::type_complexity)]
+fn condition(
+    c: &Mapping,
+    cp: &KeyPath,
+    condp: &KeyPath,
+    temporal: bool,
+) -> R<(Vec<(CmpOp, Number)>, Vec<String>, Option<Number>)> {
     let mut condition = Vec::new();
     let mut field = Vec::new();
     let mut percentile = None;
-    let condp = cp.key("condition");
     match get(c, "condition") {
         None if temporal => {}
         None => {
@@ -140,35 +204,11 @@ pub(crate) fn lower(m: &Mapping) -> R<Correlation> {
                 ))
         }
     }
-    if condition.is_empty() {
-        if temporal {
-            condition.push((CmpOp::Gte, Number::new(rules.len().to_string())));
-        } else {
-            return Err(bad(
-                &condp,
-                "the condition has no comparison (gt, gte, lt, lte, eq or neq)",
-            ));
-        }
-    }
-    let needs_field = matches!(
-        kind,
-        CorrelationType::ValueCount
-            | CorrelationType::ValueSum
-            | CorrelationType::ValueAvg
-            | CorrelationType::ValuePercentile
-    );
-    if needs_field && field.is_empty() {
-        return Err(condp
-            .err(ErrorKind::MissingKey("correlation.condition.field".into()))
-            .hint("value_* correlations need the field to count, sum or average"));
-    }
-    if kind == CorrelationType::ValuePercentile && percentile.is_none() {
-        return Err(condp
-            .err(ErrorKind::MissingKey(
-                "correlation.condition.percentile".into(),
-            ))
-            .hint("e.g. `percentile: 95`"));
-    }
+    Ok((condition, field, percentile))
+}
+
+/// The `aliases` of a correlation: alias → rule → field.
+fn aliases(c: &Mapping, cp: &KeyPath) -> R<IndexMap<String, IndexMap<String, String>>> {
     let mut aliases = IndexMap::new();
     if let Some(v) = get(c, "aliases") {
         let ap = cp.key("aliases");
@@ -189,24 +229,7 @@ pub(crate) fn lower(m: &Mapping) -> R<Correlation> {
             aliases.insert(alias, per);
         }
     }
-    let generate = match get(c, "generate").or_else(|| get(m, "generate")) {
-        None => false,
-        Some(Value::Bool(b)) => *b,
-        Some(other) => return Err(cp.key("generate").err(invalid("`true` or `false`", other))),
-    };
-    Ok(Correlation {
-        meta,
-        kind,
-        rules,
-        group_by,
-        timespan,
-        condition,
-        field,
-        percentile,
-        aliases,
-        generate,
-        origin: Origin::default(),
-    })
+    Ok(aliases)
 }
 
 fn number(v: &Value, p: &KeyPath) -> R<Number> {

@@ -293,39 +293,7 @@ fn lower_value(field: Option<&str>, chain: &Chain<'_>, v: &Value, path: &KeyPath
         };
     }
     if let Some((_, Mod::Re)) = first {
-        let mut pattern =
-            scalar_text(v).ok_or_else(|| path.err(invalid("a regular expression string", v)))?;
-        let mut flags = RegexFlags::default();
-        for (_, m) in &core[1..] {
-            match m {
-                Mod::ReI => flags.ignore_case = true,
-                Mod::ReM => flags.multi_line = true,
-                Mod::ReS => flags.dot_all = true,
-                // The IR regex is unanchored: `contains` changes nothing.
-                Mod::StartsWith if !pattern.starts_with('^') => pattern = format!("^(?:{pattern})"),
-                Mod::EndsWith if !pattern.ends_with('$') => pattern = format!("(?:{pattern})$"),
-                _ => {}
-            }
-        }
-        if let Err(e) = regex::RegexBuilder::new(&pattern)
-            .case_insensitive(flags.ignore_case)
-            .multi_line(flags.multi_line)
-            .dot_matches_new_line(flags.dot_all)
-            .build()
-        {
-            if let regex::Error::CompiledTooBig(limit) = e {
-                return Err(path.err(ErrorKind::RegexTooLarge { limit }).hint(
-                    "the pattern is valid, but too large to run: counted repetitions (`{1000}`) multiply the size of what they repeat, and Unicode classes such as `\\w` or `\\d` are large; shorten the repetitions or use ASCII classes (`[0-9A-Za-z_]`)",
-                ));
-            }
-            let msg = e.to_string();
-            let last = msg.lines().last().unwrap_or(&msg).trim();
-            let short = last.strip_prefix("error: ").unwrap_or(last).to_string();
-            return Err(path.err(ErrorKind::InvalidRegex(short)).hint(
-                "Sigma regexes use the PCRE subset `. ^ $ * + ? {n,m} [...] | ()`; lookaround and backreferences are not supported",
-            ));
-        }
-        return Ok(vec![Test::Regex { pattern, flags }]);
+        return lower_regex(v, &core, path);
     }
     if let Some((_, Mod::Cidr)) = first {
         let text = match v {
@@ -343,34 +311,7 @@ fn lower_value(field: Option<&str>, chain: &Chain<'_>, v: &Value, path: &KeyPath
             });
     }
     if chain.has(Mod::FieldRef) {
-        let text = match v {
-            Value::String(s) => s.clone(),
-            _ => return Err(path.err(invalid("a field name under `fieldref`", v))),
-        };
-        let p = value::parse_sigma_string(&text);
-        if p.has_wildcards() {
-            return Err(path
-                .err(ErrorKind::WildcardNotAllowed {
-                    modifier: "fieldref".into(),
-                })
-                .hint(
-                    "`fieldref` names another field; escape a literal `*` or `?` with a backslash",
-                ));
-        }
-        let how = if chain.has(Mod::Contains) {
-            RefMatch::Contains
-        } else if chain.has(Mod::StartsWith) {
-            RefMatch::StartsWith
-        } else if chain.has(Mod::EndsWith) {
-            RefMatch::EndsWith
-        } else {
-            RefMatch::Eq
-        };
-        return Ok(vec![Test::FieldRef {
-            field: p.as_literal().unwrap_or(&text).to_string(),
-            how,
-            cased: chain.has(Mod::Cased),
-        }]);
+        return lower_fieldref(v, chain, path);
     }
     let time = chain.find(|m| matches!(m, Mod::Time(_)));
     let cmp = chain.find(|m| matches!(m, Mod::Cmp(_)));
@@ -441,6 +382,74 @@ fn lower_value(field: Option<&str>, chain: &Chain<'_>, v: &Value, path: &KeyPath
         value::parse_sigma_string(text)
     };
     lower_string(field, &core, start, chain.has(Mod::Cased), path)
+}
+
+/// A value under `re` (with its `i`, `m`, `s` flags and anchoring modifiers `core[1..]`): a
+/// regex test, the pattern checked.
+fn lower_regex(v: &Value, core: &[(&str, Mod)], path: &KeyPath) -> R<Vec<Test>> {
+    let mut pattern =
+        scalar_text(v).ok_or_else(|| path.err(invalid("a regular expression string", v)))?;
+    let mut flags = RegexFlags::default();
+    for (_, m) in &core[1..] {
+        match m {
+            Mod::ReI => flags.ignore_case = true,
+            Mod::ReM => flags.multi_line = true,
+            Mod::ReS => flags.dot_all = true,
+            // The IR regex is unanchored: `contains` changes nothing.
+            Mod::StartsWith if !pattern.starts_with('^') => pattern = format!("^(?:{pattern})"),
+            Mod::EndsWith if !pattern.ends_with('$') => pattern = format!("(?:{pattern})$"),
+            _ => {}
+        }
+    }
+    if let Err(e) = regex::RegexBuilder::new(&pattern)
+        .case_insensitive(flags.ignore_case)
+        .multi_line(flags.multi_line)
+        .dot_matches_new_line(flags.dot_all)
+        .build()
+    {
+        if let regex::Error::CompiledTooBig(limit) = e {
+            return Err(path.err(ErrorKind::RegexTooLarge { limit }).hint(
+                "the pattern is valid, but too large to run: counted repetitions (`{1000}`) multiply the size of what they repeat, and Unicode classes such as `\\w` or `\\d` are large; shorten the repetitions or use ASCII classes (`[0-9A-Za-z_]`)",
+            ));
+        }
+        let msg = e.to_string();
+        let last = msg.lines().last().unwrap_or(&msg).trim();
+        let short = last.strip_prefix("error: ").unwrap_or(last).to_string();
+        return Err(path.err(ErrorKind::InvalidRegex(short)).hint(
+            "Sigma regexes use the PCRE subset `. ^ $ * + ? {n,m} [...] | ()`; lookaround and backreferences are not supported",
+        ));
+    }
+    Ok(vec![Test::Regex { pattern, flags }])
+}
+
+/// A value under `fieldref`: a comparison with another field.
+fn lower_fieldref(v: &Value, chain: &Chain<'_>, path: &KeyPath) -> R<Vec<Test>> {
+    let text = match v {
+        Value::String(s) => s.clone(),
+        _ => return Err(path.err(invalid("a field name under `fieldref`", v))),
+    };
+    let p = value::parse_sigma_string(&text);
+    if p.has_wildcards() {
+        return Err(path
+            .err(ErrorKind::WildcardNotAllowed {
+                modifier: "fieldref".into(),
+            })
+            .hint("`fieldref` names another field; escape a literal `*` or `?` with a backslash"));
+    }
+    let how = if chain.has(Mod::Contains) {
+        RefMatch::Contains
+    } else if chain.has(Mod::StartsWith) {
+        RefMatch::StartsWith
+    } else if chain.has(Mod::EndsWith) {
+        RefMatch::EndsWith
+    } else {
+        RefMatch::Eq
+    };
+    Ok(vec![Test::FieldRef {
+        field: p.as_literal().unwrap_or(&text).to_string(),
+        how,
+        cased: chain.has(Mod::Cased),
+    }])
 }
 
 fn lower_string(

@@ -161,11 +161,6 @@ pub fn lex(src: &str) -> Result<Vec<Token>, LexError> {
     let b = src.as_bytes();
     let mut out: Vec<Token> = Vec::new();
     let mut i = 0;
-    let err = |message: String, s: usize, e: usize, hint: Option<&str>| LexError {
-        message,
-        span: Span::new(s, e),
-        hint: hint.map(str::to_string),
-    };
     while i < b.len() {
         let c = b[i];
         let start = i;
@@ -182,30 +177,7 @@ pub fn lex(src: &str) -> Result<Vec<Token>, LexError> {
                 continue;
             }
             b'/' if b.get(i + 1) == Some(&b'*') => {
-                // Bracketed comments nest, as in the grammar.
-                let mut depth = 0usize;
-                loop {
-                    if i + 1 >= b.len() {
-                        return Err(err(
-                            "unterminated comment".into(),
-                            start,
-                            start + 2,
-                            Some("close it with `*/`"),
-                        ));
-                    }
-                    if b[i] == b'/' && b[i + 1] == b'*' {
-                        depth += 1;
-                        i += 2;
-                    } else if b[i] == b'*' && b[i + 1] == b'/' {
-                        depth -= 1;
-                        i += 2;
-                        if depth == 0 {
-                            break;
-                        }
-                    } else {
-                        i += 1;
-                    }
-                }
+                i = block_comment(b, i)?;
                 continue;
             }
             b'=' if b.get(i + 1) == Some(&b'=') => simple(Tok::Eq, 2),
@@ -229,7 +201,7 @@ pub fn lex(src: &str) -> Result<Vec<Token>, LexError> {
             b')' => simple(Tok::RParen, 1),
             b'|' => simple(Tok::Pipe, 1),
             b'?' if b.get(i + 1) == Some(&b'"') || b.get(i + 1) == Some(&b'\'') => {
-                return Err(err(
+                return Err(lex_err(
                     "`?\"...\"` raw strings are not Elasticsearch EQL".into(),
                     start,
                     start + 2,
@@ -238,7 +210,7 @@ pub fn lex(src: &str) -> Result<Vec<Token>, LexError> {
             }
             b'?' => simple(Tok::Question, 1),
             b'\'' => {
-                return Err(err(
+                return Err(lex_err(
                     "single-quoted strings are not Elasticsearch EQL".into(),
                     start,
                     start + 1,
@@ -264,58 +236,8 @@ pub fn lex(src: &str) -> Result<Vec<Token>, LexError> {
                     (Tok::Dec(text), n)
                 }
             }
-            b'`' => {
-                let mut s = String::new();
-                let mut j = i + 1;
-                loop {
-                    match src[j..].find('`') {
-                        None => {
-                            return Err(err(
-                                "unterminated backquoted field name".into(),
-                                start,
-                                b.len(),
-                                Some("close it with `` ` ``; a backquote inside is doubled"),
-                            ))
-                        }
-                        Some(k) => {
-                            s.push_str(&src[j..j + k]);
-                            j += k + 1;
-                            if b.get(j) == Some(&b'`') {
-                                s.push('`');
-                                j += 1;
-                            } else {
-                                break;
-                            }
-                        }
-                    }
-                }
-                (Tok::Quoted(s), j - i)
-            }
-            b'"' if src[i..].starts_with("\"\"\"") => {
-                let Some(k) = src[i + 3..].find("\"\"\"") else {
-                    return Err(err(
-                        "unterminated raw string".into(),
-                        start,
-                        b.len(),
-                        Some("close it with \"\"\""),
-                    ));
-                };
-                // A raw string ends at the first `"""`; up to two more quotes right after
-                // it belong to the value (the grammar's `'"""' .*? '"""' '"'? '"'?`).
-                let mut end = i + 3 + k;
-                for _ in 0..2 {
-                    if b.get(end + 3) == Some(&b'"') {
-                        end += 1;
-                    }
-                }
-                (
-                    Tok::Str {
-                        value: src[i + 3..end].to_string(),
-                        raw: true,
-                    },
-                    end + 3 - i,
-                )
-            }
+            b'`' => backquoted(src, i)?,
+            b'"' if src[i..].starts_with("\"\"\"") => raw_string(src, i)?,
             b'"' => {
                 let (value, n) = string(src, i)?;
                 (Tok::Str { value, raw: false }, n)
@@ -331,7 +253,7 @@ pub fn lex(src: &str) -> Result<Vec<Token>, LexError> {
             }
             _ => {
                 let ch = src[i..].chars().next().unwrap_or('?');
-                return Err(err(
+                return Err(lex_err(
                     format!("unexpected character `{ch}`"),
                     start,
                     start + ch.len_utf8(),
@@ -350,6 +272,102 @@ pub fn lex(src: &str) -> Result<Vec<Token>, LexError> {
         span: Span::new(b.len(), b.len()),
     });
     Ok(out)
+}
+
+/// A lexical error over `s..e`.
+fn lex_err(message: String, s: usize, e: usize, hint: Option<&str>) -> LexError {
+    LexError {
+        message,
+        span: Span::new(s, e),
+        hint: hint.map(str::to_string),
+    }
+}
+
+/// A `/* */` comment starting at `i` (bracketed comments nest, as in the grammar): the index
+/// right after it.
+fn block_comment(b: &[u8], start: usize) -> Result<usize, LexError> {
+    let mut i = start;
+    let mut depth = 0usize;
+    loop {
+        if i + 1 >= b.len() {
+            return Err(lex_err(
+                "unterminated comment".into(),
+                start,
+                start + 2,
+                Some("close it with `*/`"),
+            ));
+        }
+        if b[i] == b'/' && b[i + 1] == b'*' {
+            depth += 1;
+            i += 2;
+        } else if b[i] == b'*' && b[i + 1] == b'/' {
+            depth -= 1;
+            i += 2;
+            if depth == 0 {
+                return Ok(i);
+            }
+        } else {
+            i += 1;
+        }
+    }
+}
+
+/// A backquoted field name at `i` (a backquote inside is doubled): its token and length.
+fn backquoted(src: &str, i: usize) -> Result<(Tok, usize), LexError> {
+    let b = src.as_bytes();
+    let mut s = String::new();
+    let mut j = i + 1;
+    loop {
+        match src[j..].find('`') {
+            None => {
+                return Err(lex_err(
+                    "unterminated backquoted field name".into(),
+                    i,
+                    b.len(),
+                    Some("close it with `` ` ``; a backquote inside is doubled"),
+                ))
+            }
+            Some(k) => {
+                s.push_str(&src[j..j + k]);
+                j += k + 1;
+                if b.get(j) == Some(&b'`') {
+                    s.push('`');
+                    j += 1;
+                } else {
+                    break;
+                }
+            }
+        }
+    }
+    Ok((Tok::Quoted(s), j - i))
+}
+
+/// A raw `"""..."""` string at `i`: its token and length.
+fn raw_string(src: &str, i: usize) -> Result<(Tok, usize), LexError> {
+    let b = src.as_bytes();
+    let Some(k) = src[i + 3..].find("\"\"\"") else {
+        return Err(lex_err(
+            "unterminated raw string".into(),
+            i,
+            b.len(),
+            Some("close it with \"\"\""),
+        ));
+    };
+    // A raw string ends at the first `"""`; up to two more quotes right after it belong to
+    // the value (the grammar's `'"""' .*? '"""' '"'? '"'?`).
+    let mut end = i + 3 + k;
+    for _ in 0..2 {
+        if b.get(end + 3) == Some(&b'"') {
+            end += 1;
+        }
+    }
+    Ok((
+        Tok::Str {
+            value: src[i + 3..end].to_string(),
+            raw: true,
+        },
+        end + 3 - i,
+    ))
 }
 
 /// Length of the number at the start of `b`: digits, an optional fraction, an optional
