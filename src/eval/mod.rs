@@ -22,6 +22,7 @@
 //! placeholder is refused with [`ErrorKind::UnresolvedPlaceholder`].
 
 mod compile;
+pub mod correlate;
 pub mod event;
 pub mod input;
 pub mod matcher;

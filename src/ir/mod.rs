@@ -488,6 +488,9 @@ pub enum CorrelationType {
     ValueAvg,
     /// Percentile of a numeric field.
     ValuePercentile,
+    /// Median of a numeric field (`value_median`: an extension shared by pySigma and rsigma,
+    /// not in the Sigma specification).
+    ValueMedian,
 }
 
 /// A correlation rule.

@@ -260,6 +260,7 @@ pub(super) fn convert_correlation(
         CorrelationType::ValueSum => "value_sum",
         CorrelationType::ValueAvg => "value_avg",
         CorrelationType::ValuePercentile => "value_percentile",
+        CorrelationType::ValueMedian => "value_median",
     };
     let unsupported = |what: String| {
         Error::new(ErrorKind::Unsupported {
