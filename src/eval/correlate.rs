@@ -250,28 +250,17 @@ pub struct Extracted {
     items: Vec<Item>,
 }
 
+#[derive(Default)]
+struct Bucket {
+    items: Vec<Buffered>,
+    sorted: bool,
+}
+
 struct Buffered {
     ts: i64,
     seq: u64,
     items: Vec<Item>,
 }
-impl PartialEq for Buffered {
-    fn eq(&self, o: &Self) -> bool {
-        (self.ts, self.seq) == (o.ts, o.seq)
-    }
-}
-impl Eq for Buffered {}
-impl PartialOrd for Buffered {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for Buffered {
-    fn cmp(&self, o: &Self) -> Ordering {
-        (self.ts, self.seq).cmp(&(o.ts, o.seq))
-    }
-}
-
 /// Run-wide counters.
 #[derive(Debug, Clone, Default)]
 pub struct Stats {
@@ -294,7 +283,11 @@ pub struct Correlator {
     /// Per compiled rule: the correlations referencing it, with the position.
     rule_refs: Vec<Vec<(usize, usize)>>,
     rule_output: Vec<bool>,
-    buffer: BinaryHeap<Reverse<Buffered>>,
+    /// The reorder buffer: events by time bucket (`width` ns); a bucket is sorted (newest
+    /// first, so the oldest pops from the end) when it reaches the horizon.
+    buffer: std::collections::BTreeMap<i64, Bucket>,
+    buffered: usize,
+    width: i64,
     max_seen: i64,
     released: i64,
     stats: Stats,
@@ -641,13 +634,16 @@ impl Correlator {
             .enumerate()
             .filter_map(|(j, e)| e.map(|e| (j, e)))
             .collect();
+        let width = (config.max_lateness / 256).clamp(1_000_000, NS as i64);
         (
             Correlator {
                 config,
                 corrs,
                 rule_refs,
                 rule_output,
-                buffer: BinaryHeap::new(),
+                buffer: std::collections::BTreeMap::new(),
+                buffered: 0,
+                width,
                 max_seen: i64::MIN,
                 released: i64::MIN,
                 stats: Stats::default(),
@@ -773,31 +769,62 @@ impl Correlator {
             return;
         }
         self.max_seen = self.max_seen.max(ts);
-        self.buffer.push(Reverse(Buffered {
+        let bucket = self.buffer.entry(ts.div_euclid(self.width)).or_default();
+        bucket.items.push(Buffered {
             ts,
             seq,
             items: ex.items,
-        }));
-        self.stats.peak_buffered = self.stats.peak_buffered.max(self.buffer.len());
+        });
+        bucket.sorted = false;
+        self.buffered += 1;
+        self.stats.peak_buffered = self.stats.peak_buffered.max(self.buffered);
         let horizon = self.max_seen.saturating_sub(self.config.max_lateness);
-        while let Some(Reverse(top)) = self.buffer.peek() {
-            let full = self.buffer.len() > self.config.max_buffered;
-            if top.ts > horizon && !full {
+        self.drain(horizon, out);
+    }
+
+    /// Releases, oldest first, the buffered events at or before `horizon` (and beyond it while
+    /// the buffer is over its cap).
+    fn drain(&mut self, horizon: i64, out: &mut Vec<Alert>) {
+        loop {
+            let full = self.buffered > self.config.max_buffered;
+            let Some(mut e) = self.buffer.first_entry() else {
+                break;
+            };
+            if e.key().saturating_mul(self.width) > horizon && !full {
                 break;
             }
-            if top.ts > horizon {
-                self.stats.forced += 1;
+            let bucket = e.get_mut();
+            if !bucket.sorted {
+                bucket
+                    .items
+                    .sort_unstable_by_key(|b| Reverse((b.ts, b.seq)));
+                bucket.sorted = true;
             }
-            let Reverse(b) = self.buffer.pop().expect("peeked");
+            match bucket.items.last() {
+                None => {
+                    e.remove();
+                    continue;
+                }
+                Some(top) if top.ts > horizon => {
+                    if !full {
+                        break;
+                    }
+                    self.stats.forced += 1;
+                }
+                Some(_) => {}
+            }
+            let b = bucket.items.pop().expect("checked");
+            if bucket.items.is_empty() {
+                e.remove();
+            }
+            self.buffered -= 1;
             self.release(b, out);
         }
     }
 
     /// Ends the input: releases every buffered event, judges every open window.
     pub fn finish(&mut self, out: &mut Vec<Alert>) {
-        while let Some(Reverse(b)) = self.buffer.pop() {
-            self.release(b, out);
-        }
+        self.drain(i64::MAX, out);
         self.advance(i64::MAX, true, out);
     }
 
