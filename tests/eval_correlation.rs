@@ -97,8 +97,14 @@ fn run_fixture(events: &Path) {
         got,
         want,
         "{name}: alerts differ\ngot:\n{}\nwant:\n{}",
-        got.iter().map(Value::to_string).collect::<Vec<_>>().join("\n"),
-        want.iter().map(Value::to_string).collect::<Vec<_>>().join("\n")
+        got.iter()
+            .map(Value::to_string)
+            .collect::<Vec<_>>()
+            .join("\n"),
+        want.iter()
+            .map(Value::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }
 
@@ -157,7 +163,10 @@ fn bad_correlations_are_located_errors() {
         ),
     ];
     let base = temp("base.yml", BASE);
-    let events = temp("events.jsonl", "{\"@timestamp\": 1700000000, \"EventID\": 1, \"u\": \"x\"}\n");
+    let events = temp(
+        "events.jsonl",
+        "{\"@timestamp\": 1700000000, \"EventID\": 1, \"u\": \"x\"}\n",
+    );
     for (file, text, msg, at) in cases {
         let f = temp(file, text);
         let fs = f.to_str().expect("utf-8");
@@ -171,7 +180,10 @@ fn bad_correlations_are_located_errors() {
             "jsonl",
             events.to_str().expect("utf-8"),
         ]);
-        assert_eq!(code, 1, "{file}: a correlation that cannot run fails the run\n{err}");
+        assert_eq!(
+            code, 1,
+            "{file}: a correlation that cannot run fails the run\n{err}"
+        );
         assert!(err.contains("error[invalid_correlation]"), "{file}: {err}");
         assert!(err.contains(msg), "{file}: {err}");
         assert!(err.contains(&format!("--> {fs} {at}")), "{file}: {err}");
