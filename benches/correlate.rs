@@ -12,8 +12,8 @@
 //! deterministically in batches of 4096, their timestamps a few milliseconds apart with jitter
 //! (so the reorder buffer works), serialised to JSON, parsed and matched by the rule set (not
 //! timed as the correlation stage), then the correlation stage (`Correlator::extract` and
-//! `Correlator::push`, then `finish`) runs on one thread and is timed on its own (thread CPU
-//! time). Reported: the stage's events/s over all events and over the events it received, the
+//! `Correlator::push`, then `finish`) runs on one thread and is timed on its own (wall time of
+//! its part of each batch). Reported: the stage's events/s over all events and over the events it received, the
 //! alerts, the most live groups, and the peak resident memory (`VmHWM`) of the whole process
 //! minus the resident memory before the run. `SIGMAT_BENCH_LATENESS=SECONDS` sets
 //! `--max-lateness` (default 1 h: about 250,000 events held; the jitter needs only 2 s).
@@ -46,18 +46,6 @@ fn status_kb(key: &str) -> Option<f64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
     let l = s.lines().find(|l| l.starts_with(key))?;
     l.split_whitespace().nth(1)?.parse().ok()
-}
-
-fn thread_cpu() -> f64 {
-    // /proc/thread-self/stat fields 14 and 15: user and system time in clock ticks (100 Hz).
-    let Ok(s) = std::fs::read_to_string("/proc/thread-self/stat") else {
-        return 0.0;
-    };
-    let rest = s.rsplit(')').next().unwrap_or("");
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = f.get(11).and_then(|x| x.parse().ok()).unwrap_or(0.0)
-        + f.get(12).and_then(|x| x.parse().ok()).unwrap_or(0.0);
-    ticks / 100.0
 }
 
 fn rules_yaml() -> String {
@@ -206,7 +194,6 @@ fn main() {
                 (ev, matches.clone())
             })
             .collect();
-        let t0 = thread_cpu();
         let w0 = Instant::now();
         for (ev, m) in &parsed {
             seq += 1;
@@ -217,13 +204,7 @@ fn main() {
                 alerts.clear();
             }
         }
-        let cpu = thread_cpu() - t0;
-        // Thread CPU time has a 10 ms tick: use the wall time of the batch when finer.
-        stage += if cpu > 0.0 {
-            cpu.min(w0.elapsed().as_secs_f64().max(cpu))
-        } else {
-            w0.elapsed().as_secs_f64()
-        };
+        stage += w0.elapsed().as_secs_f64();
         peak_groups = peak_groups.max(corr.live_groups());
     }
     let w0 = Instant::now();

@@ -200,6 +200,8 @@ struct Corr {
     output: bool,
     map: HashMap<Box<str>, u32>,
     slab: Vec<Option<Group>>,
+    /// Cleared groups for reuse.
+    spare: Vec<Group>,
     free: Vec<u32>,
     timers: BinaryHeap<Reverse<(i64, u32)>>,
     pending: BinaryHeap<Reverse<Pending>>,
@@ -610,6 +612,7 @@ impl Correlator {
                 output: true,
                 map: HashMap::default(),
                 slab: Vec::new(),
+                spare: Vec::new(),
                 free: Vec::new(),
                 timers: BinaryHeap::new(),
                 pending: BinaryHeap::new(),
@@ -1123,16 +1126,13 @@ impl Corr {
                     self.stats.capped += 1;
                     return;
                 }
-                let g = Group {
-                    key: key.clone(),
-                    per_rule: if self.ir.kind == CorrelationType::Temporal {
-                        vec![0; self.sources.len()]
-                    } else {
-                        Vec::new()
-                    },
-                    deadline: m.time.saturating_add(self.span),
-                    ..Group::default()
-                };
+                // A recycled group keeps its allocations (members, distinct values).
+                let mut g = self.spare.pop().unwrap_or_default();
+                g.key = key.clone();
+                if self.ir.kind == CorrelationType::Temporal {
+                    g.per_rule.resize(self.sources.len(), 0);
+                }
+                g.deadline = m.time.saturating_add(self.span);
                 let s = match self.free.pop() {
                     Some(s) => {
                         self.slab[s as usize] = Some(g);
@@ -1202,17 +1202,25 @@ impl Corr {
                     continue;
                 }
             }
-            let g = self.slab[slot as usize].take().expect("live slot");
+            let mut g = self.slab[slot as usize].take().expect("live slot");
             self.free.push(slot);
             self.map.remove(&g.key);
             if self.mode == Mode::Window && !g.members.is_empty() {
-                let members: Vec<Member> = g.members.into_iter().collect();
-                if let Some(agg) = aggregate(&members, self.ir.kind, self.percentile()) {
+                let members = g.members.make_contiguous();
+                if let Some(agg) = aggregate(members, self.ir.kind, self.percentile()) {
                     if holds(&self.ir.condition, agg) {
-                        let a = self.alert(&g.key, &members, agg, cfg);
+                        let a = self.alert(&g.key, members, agg, cfg);
                         out.push(a);
                     }
                 }
+            }
+            if self.spare.len() < 1024 {
+                g.members.clear();
+                g.distinct.clear();
+                g.per_rule.clear();
+                g.isum = 0;
+                g.fractional = 0;
+                self.spare.push(g);
             }
         }
     }
