@@ -220,3 +220,31 @@ fn bad_correlations_are_located_errors() {
         assert!(err.contains("front.yml:"), "located by line: {err}");
     }
 }
+
+#[test]
+fn the_group_cap_is_reported_when_it_bites() {
+    let rules = root().join("rules/correlation/late.yml");
+    let events = temp(
+        "cap.jsonl",
+        "{\"@timestamp\": 1700000000, \"EventID\": 4625, \"user\": \"a\"}\n{\"@timestamp\": 1700000001, \"EventID\": 4625, \"user\": \"b\"}\n{\"@timestamp\": 1700000002, \"EventID\": 4625, \"user\": \"a\"}\n{\"@timestamp\": 1700000003, \"EventID\": 4625, \"user\": \"a\"}\n",
+    );
+    let (code, out, err) = sigmat(&[
+        "eval",
+        "-r",
+        rules.to_str().expect("utf-8"),
+        "--max-groups",
+        "1",
+        "--format",
+        "jsonl",
+        events.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("`three_failures_late`: 1 event(s) of new groups dropped at the --max-groups cap (1 live groups)"),
+        "{err}"
+    );
+    // User a's three failures still alert.
+    let alerts = lines(&out);
+    assert_eq!(alerts.len(), 1, "{out}");
+    assert_eq!(alerts[0]["records"], serde_json::json!([1, 3, 4]));
+}
