@@ -9,8 +9,12 @@
 //! Matches go to stdout, one line each; a per-rule summary and every error go to stderr; on a
 //! terminal, stderr also shows a progress line.
 //!
-//! Exit status: 0 when the run completed (with or without matches); 1 when some rule could not
-//! be loaded or compiled (correlations are refused by name for now), or some input or event
+//! Correlation rules among the rules run as a stage after matching (`crate::eval::correlate`):
+//! their alerts are printed as they fire, and matches of the rules they refer to only when a
+//! correlation says `generate: true`.
+//!
+//! Exit status: 0 when the run completed (with or without matches); 1 when some rule or
+//! correlation could not be loaded or compiled, or some input or event
 //! could not be read (those are reported and skipped, the run goes on); 2 on usage errors
 //! (including no rule to run).
 
@@ -23,6 +27,7 @@ use rayon::prelude::*;
 use serde_json::Value;
 
 use crate::error::Error;
+use crate::eval::correlate::{self, Alert, Correlator, Extracted};
 use crate::eval::input::{EventReader, RawRecord, ReadOptions, DEFAULT_MAX_RECORD};
 use crate::eval::{RuleSet, Scratch};
 use crate::ir::Document;
@@ -66,6 +71,46 @@ pub struct EvalArgs {
     /// or G suffix (binary units); a larger record is reported and skipped.
     #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_size)]
     pub max_record_size: usize,
+    /// Options of the correlation stage.
+    #[command(flatten)]
+    pub correlation: CorrelationArgs,
+}
+
+/// Options of the correlation stage (correlation rules found among the rules).
+#[derive(Debug, Args)]
+pub struct CorrelationArgs {
+    /// Event time field for correlations (default: `@timestamp`, else the Windows
+    /// `Event.System.TimeCreated` `SystemTime` attribute). ISO-8601 text (offsets, fractions)
+    /// or epoch seconds / milliseconds as JSON numbers.
+    #[arg(long, value_name = "FIELD")]
+    pub timestamp_field: Option<String>,
+    /// How far, in event time, an event may arrive behind the newest one seen and still be
+    /// correlated in time order (`90s`, `5m`, `1h`, `2d`, `0s`). Events are held that long
+    /// before correlating, so an unsorted file whose disorder stays within the bound gives the
+    /// same alerts as the sorted file; an event later than that is counted, reported and left
+    /// out of the correlations.
+    #[arg(long, value_name = "SPAN", default_value = "1h", value_parser = parse_span)]
+    pub max_lateness: u64,
+    /// Cap on live groups per correlation; members of new groups beyond it are dropped,
+    /// counted and reported.
+    #[arg(long, value_name = "N", default_value_t = correlate::DEFAULT_MAX_GROUPS)]
+    pub max_groups: usize,
+}
+
+fn parse_span(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (num, mult) = match t.char_indices().last() {
+        Some((i, 's')) => (&t[..i], 1),
+        Some((i, 'm')) => (&t[..i], 60),
+        Some((i, 'h')) => (&t[..i], 3_600),
+        Some((i, 'd')) => (&t[..i], 86_400),
+        _ => return Err(format!("`{s}`: a whole number followed by s, m, h or d")),
+    };
+    num.parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult)?.checked_mul(1_000_000_000))
+        .filter(|&ns| ns <= i64::MAX as u64)
+        .ok_or_else(|| format!("`{s}`: a whole number followed by s, m, h or d"))
 }
 
 /// `123`, `64K`, `64M`, `1G` (binary units) as a number of bytes.
@@ -100,7 +145,7 @@ const BATCH: usize = 4096;
 
 /// An event's matches with the event, or why its record could not be read (numbered later, in
 /// order). The event is kept only when it is printed (`--with-event` and some match).
-type Outcome = Result<(Vec<usize>, Option<Value>), Error>;
+type Outcome = Result<(Vec<usize>, Option<Value>, Option<Extracted>), Error>;
 
 /// The outcomes of one record: one event, or several for a line of concatenated values.
 enum Outcomes {
@@ -172,7 +217,13 @@ pub fn run(args: &EvalArgs) -> i32 {
         .map(|(_, d)| d)
         .filter(|d| !matches!(d, Document::Filter(_)))
         .collect();
-    let (set, errors) = RuleSet::compile_documents(docs);
+    let config = correlate::Config {
+        timestamp_field: args.correlation.timestamp_field.clone(),
+        max_lateness: i64::try_from(args.correlation.max_lateness).unwrap_or(i64::MAX),
+        max_groups: args.correlation.max_groups,
+        ..correlate::Config::default()
+    };
+    let (set, correlator, errors) = correlate::compile_documents(docs, config);
     for (_, e) in &errors {
         failed = true;
         report(e);
@@ -189,7 +240,7 @@ pub fn run(args: &EvalArgs) -> i32 {
     } else {
         args.events.iter().cloned().map(Some).collect()
     };
-    let mut run = Run::new(&set, args, pool);
+    let mut run = Run::new(&set, args, pool, correlator);
     let opts = ReadOptions {
         max_record: args.max_record_size,
     };
@@ -231,6 +282,9 @@ pub fn run(args: &EvalArgs) -> i32 {
         }
     });
     failed |= run.bad_events > 0;
+    if run.finish_correlations().is_err() {
+        return i32::from(failed);
+    }
     run.summary();
     i32::from(failed)
 }
@@ -262,10 +316,17 @@ struct Run<'a> {
     started: Instant,
     last_progress: Instant,
     progress: bool,
+    corr: Correlator,
+    alerts: Vec<Alert>,
 }
 
 impl<'a> Run<'a> {
-    fn new(set: &'a RuleSet, args: &'a EvalArgs, pool: Option<rayon::ThreadPool>) -> Self {
+    fn new(
+        set: &'a RuleSet,
+        args: &'a EvalArgs,
+        pool: Option<rayon::ThreadPool>,
+        corr: Correlator,
+    ) -> Self {
         Run {
             set,
             args,
@@ -286,6 +347,8 @@ impl<'a> Run<'a> {
             started: Instant::now(),
             last_progress: Instant::now(),
             progress: !args.quiet && std::io::stderr().is_terminal(),
+            corr,
+            alerts: Vec::new(),
         }
     }
 
@@ -296,6 +359,7 @@ impl<'a> Run<'a> {
             self.record = 0;
         }
         let set = self.set;
+        let corr = &self.corr;
         let keep = self.args.with_event && self.args.format == EvalFormat::Jsonl;
         let work = || -> Vec<Outcomes> {
             batch
@@ -306,8 +370,9 @@ impl<'a> Run<'a> {
                         outs.push(res.map(|ev| {
                             let mut m = Vec::new();
                             set.matches_with(&ev, scratch, &mut m);
+                            let ex = corr.extract(&ev, &m);
                             let ev = (keep && !m.is_empty()).then(|| ev.to_value());
-                            (m, ev)
+                            (m, ev, ex)
                         }));
                     });
                     outs
@@ -323,10 +388,16 @@ impl<'a> Run<'a> {
             self.record += 1;
             let number = self.record;
             match res {
-                Ok((matches, ev)) => {
+                Ok((matches, ev, ex)) => {
                     for r in matches {
                         self.counts[r] += 1;
-                        self.write_match(name, number, r, ev.as_ref())?;
+                        if self.corr.rule_output(r) {
+                            self.write_match(name, number, r, ev.as_ref())?;
+                        }
+                    }
+                    if let Some(ex) = ex {
+                        self.corr.push(self.events, ex, &mut self.alerts);
+                        self.write_alerts()?;
                     }
                 }
                 Err(e) => {
@@ -428,5 +499,101 @@ impl<'a> Run<'a> {
             secs,
             self.events as f64 / secs.max(1e-9)
         );
+    }
+}
+
+/// The correlation stage's output and summary.
+impl Run<'_> {
+    fn write_alerts(&mut self) -> std::io::Result<()> {
+        for a in std::mem::take(&mut self.alerts) {
+            match self.args.format {
+                EvalFormat::Jsonl => {
+                    serde_json::to_writer(&mut self.out, &self.corr.alert_json(&a))?;
+                    self.out.write_all(b"\n")?;
+                }
+                EvalFormat::Text => {
+                    let c = self.corr.correlation(a.correlation);
+                    let level = c
+                        .meta
+                        .level
+                        .and_then(|l| serde_json::to_value(l).ok())
+                        .and_then(|v| v.as_str().map(str::to_string));
+                    let group: Vec<String> =
+                        a.group.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    let agg = match a.aggregate {
+                        correlate::Aggregate::Count(n) => format!("count {n}"),
+                        correlate::Aggregate::Value(v) => format!("value {v}"),
+                    };
+                    let recs: Vec<String> = a.records.iter().map(u64::to_string).collect();
+                    writeln!(
+                        self.out,
+                        "correlation {}..{}: {} {} ({}) [{}] {agg}, records {}{}",
+                        correlate::format_time(a.first),
+                        correlate::format_time(a.last),
+                        level.as_deref().unwrap_or("-"),
+                        c.meta.title,
+                        self.corr.label(a.correlation),
+                        group.join(", "),
+                        recs.join(","),
+                        if a.truncated { ",…" } else { "" },
+                    )?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the correlation stage: judges the open windows, prints the last alerts, and
+    /// reports (always, even with `-q`) events the correlations could not use.
+    fn finish_correlations(&mut self) -> std::io::Result<()> {
+        if self.corr.is_empty() {
+            return Ok(());
+        }
+        self.corr.finish(&mut self.alerts);
+        self.write_alerts()?;
+        self.out.flush()?;
+        let st = self.corr.stats().clone();
+        let field = self
+            .args
+            .correlation
+            .timestamp_field
+            .as_deref()
+            .unwrap_or("@timestamp or Event.System.TimeCreated");
+        if st.no_timestamp > 0 {
+            eprintln!("warning[correlation]: {} event(s) matching rules of correlations have no usable timestamp ({field}): left out of the correlations", st.no_timestamp);
+        }
+        if st.late > 0 {
+            eprintln!("warning[correlation]: {} event(s) arrived later than --max-lateness allows (older than an event already correlated): left out of the correlations", st.late);
+        }
+        if st.forced > 0 {
+            eprintln!("warning[correlation]: the reorder buffer was full ({} events): {} event(s) were correlated before --max-lateness had passed", correlate::DEFAULT_MAX_BUFFERED, st.forced);
+        }
+        for c in 0..self.corr.len() {
+            let cs = self.corr.corr_stats(c);
+            let label = self.corr.label(c);
+            if cs.capped > 0 {
+                eprintln!("warning[correlation]: `{label}`: {} event(s) of new groups dropped at the --max-groups cap ({} live groups)", cs.capped, self.args.correlation.max_groups);
+            }
+            if cs.no_group > 0 && !self.args.quiet {
+                eprintln!(
+                    "note: `{label}`: {} event(s) without a usable group-by value ignored",
+                    cs.no_group
+                );
+            }
+            if cs.no_value > 0 && !self.args.quiet {
+                eprintln!(
+                    "note: `{label}`: {} event(s) without a usable value field ignored",
+                    cs.no_value
+                );
+            }
+            if !self.args.quiet {
+                eprintln!(
+                    "{:>9}  alerts of correlation `{label}` ({})",
+                    cs.alerts,
+                    correlate::type_name(self.corr.correlation(c).kind)
+                );
+            }
+        }
+        Ok(())
     }
 }

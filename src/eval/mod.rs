@@ -20,10 +20,13 @@
 //!   JSON or UTF-8, not an object, over the size bound), and normalises Windows event JSON so
 //!   that Sigma field names resolve ([`event`]).
 //!
-//! Correlation rules are refused by name ([`ErrorKind::Unsupported`]); a rule still holding a
-//! placeholder is refused with [`ErrorKind::UnresolvedPlaceholder`].
+//! Correlation rules run in [`correlate`], a stage on top of a [`RuleSet`]
+//! ([`correlate::compile_documents`]); [`compile_document`] and [`RuleSet::compile_documents`]
+//! refuse them by name ([`ErrorKind::Unsupported`]). A rule still holding a placeholder is
+//! refused with [`ErrorKind::UnresolvedPlaceholder`].
 
 mod compile;
+pub mod correlate;
 pub mod event;
 pub mod input;
 pub mod matcher;

@@ -68,6 +68,13 @@
 //! **Expansions** are explicit: `windash`, `base64offset` and the encodings are already turned
 //! into an [`Expr::Or`] of literal patterns, `1 of` / `all of` into `Or` / `And`, and `neq`
 //! into `Not`.
+//!
+//! **Correlations** ([`Correlation`]) count, compare or sequence the matches of other rules per
+//! group of field values within a timespan. Their meaning (timestamps, event-time order and
+//! lateness, the inclusive timespan, members and group keys, aliases, sliding and windowed
+//! firing and what an alert consumes, chaining, `generate`, every type) is written down in
+//! `docs/correlation-semantics.md`; the native evaluator (`eval::correlate`) implements it and
+//! is the reference backends are checked against.
 
 mod pattern;
 
@@ -493,6 +500,9 @@ pub enum CorrelationType {
     ValueAvg,
     /// Percentile of a numeric field.
     ValuePercentile,
+    /// Median of a numeric field (`value_median`: an extension shared by pySigma and rsigma,
+    /// not in the Sigma specification).
+    ValueMedian,
 }
 
 /// A correlation rule.

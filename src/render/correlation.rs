@@ -23,6 +23,7 @@ fn kind_key(kind: CorrelationType) -> &'static str {
         CorrelationType::ValueSum => "value_sum",
         CorrelationType::ValueAvg => "value_avg",
         CorrelationType::ValuePercentile => "value_percentile",
+        CorrelationType::ValueMedian => "value_median",
     }
 }
 

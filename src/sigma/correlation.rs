@@ -97,6 +97,7 @@ pub(crate) fn lower(m: &Mapping) -> R<Correlation> {
             | CorrelationType::ValueSum
             | CorrelationType::ValueAvg
             | CorrelationType::ValuePercentile
+            | CorrelationType::ValueMedian
     );
     if needs_field && field.is_empty() {
         return Err(condp
@@ -141,9 +142,10 @@ fn correlation_type(tv: &Value, cp: &KeyPath) -> R<CorrelationType> {
     Some("value_sum") => CorrelationType::ValueSum,
     Some("value_avg") => CorrelationType::ValueAvg,
     Some("value_percentile") => CorrelationType::ValuePercentile,
+    Some("value_median") => CorrelationType::ValueMedian,
     _ => {
         return Err(cp.key("type").err(invalid(
-            "one of event_count, value_count, temporal, temporal_ordered, value_sum, value_avg, value_percentile",
+            "one of event_count, value_count, temporal, temporal_ordered, value_sum, value_avg, value_percentile, value_median",
             tv,
         )))
     }
