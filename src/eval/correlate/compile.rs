@@ -15,242 +15,12 @@ impl Correlator {
         rules: &[RuleHandle],
         config: Config,
     ) -> (Correlator, Vec<(usize, Error)>) {
-        let n = correlations.len();
-        let mut handles: HashMap<&str, Source> = HashMap::default();
-        for (i, r) in rules.iter().enumerate() {
-            for h in r.id.iter().chain(r.name.iter()) {
-                handles.entry(h.as_str()).or_insert(Source::Rule(i));
-            }
-        }
-        for (j, c) in correlations.iter().enumerate() {
-            for h in c.meta.id.iter().chain(c.meta.name.iter()) {
-                handles.entry(h.as_str()).or_insert(Source::Corr(j));
-            }
-        }
-        let mut errors: Vec<Option<Error>> = vec![None; n];
-        let mut sources: Vec<Vec<Source>> = Vec::with_capacity(n);
-        for (j, c) in correlations.iter().enumerate() {
-            let mut s = Vec::new();
-            for (i, r) in c.rules.iter().enumerate() {
-                match handles.get(r.as_str()) {
-                    Some(&src) => s.push(src),
-                    None => {
-                        errors[j].get_or_insert_with(|| {
-                            corr_error(
-                                c,
-                                format!("correlation.rules[{i}]"),
-                                format!("correlation `{}` refers to `{r}`, which is neither a rule nor a correlation of this run", label_of(c)),
-                                "give the file defining it with -r; rules are referred to by id or name",
-                            )
-                        });
-                    }
-                }
-            }
-            if errors[j].is_none() {
-                if c.rules.len() > MAX_RULES {
-                    errors[j] = Some(corr_error(
-                        c,
-                        "correlation.rules".into(),
-                        format!("more than {MAX_RULES} rules"),
-                        "split the correlation",
-                    ));
-                } else if let Some(p) = &c.percentile {
-                    let v = p.as_f64();
-                    if !(0.0..=100.0).contains(&v) {
-                        errors[j] = Some(corr_error(
-                            c,
-                            "correlation.condition.percentile".into(),
-                            format!("percentile {} is outside 0..=100", p.text),
-                            "e.g. `percentile: 95`",
-                        ));
-                    }
-                }
-                if errors[j].is_none() && is_numeric(c.kind) && c.field.len() != 1 {
-                    errors[j] = Some(corr_error(
-                        c,
-                        "correlation.condition.field".into(),
-                        format!("{} takes exactly one field", type_name(c.kind)),
-                        "e.g. `field: bytes`",
-                    ));
-                }
-                if errors[j].is_none() && c.condition.iter().any(|(_, v)| !v.as_f64().is_finite()) {
-                    errors[j] = Some(corr_error(
-                        c,
-                        "correlation.condition".into(),
-                        "a threshold is not a finite number".into(),
-                        "e.g. `gte: 10`",
-                    ));
-                }
-            }
-            sources.push(s);
-        }
-        // Topological order (Kahn); correlations left over are in or behind a cycle, or depend
-        // on an invalid correlation.
-        let mut order: Vec<usize> = Vec::with_capacity(n);
-        let mut done = vec![false; n];
-        loop {
-            let mut progress = false;
-            for j in 0..n {
-                if done[j] || errors[j].is_some() {
-                    continue;
-                }
-                let ready = sources[j].iter().all(|s| match s {
-                    Source::Rule(_) => true,
-                    Source::Corr(k) => done[*k],
-                });
-                if ready {
-                    done[j] = true;
-                    order.push(j);
-                    progress = true;
-                }
-            }
-            if !progress {
-                break;
-            }
-        }
-        for j in 0..n {
-            if done[j] || errors[j].is_some() {
-                continue;
-            }
-            let c = &correlations[j];
-            // Follow references among the unresolved ones to name the cycle, if any.
-            let mut path = vec![j];
-            let mut at = j;
-            let mut cycle = None;
-            while let Some(&Source::Corr(k)) = sources[at]
-                .iter()
-                .find(|s| matches!(s, Source::Corr(k) if !done[*k]))
-            {
-                if let Some(p) = path.iter().position(|&x| x == k) {
-                    cycle = Some(path[p..].to_vec());
-                    break;
-                }
-                if errors[k].is_some() {
-                    break;
-                }
-                path.push(k);
-                at = k;
-            }
-            let msg = match cycle {
-                Some(cy) => {
-                    let mut names: Vec<String> =
-                        cy.iter().map(|&x| label_of(&correlations[x])).collect();
-                    names.push(label_of(&correlations[cy[0]]));
-                    format!(
-                        "correlation `{}` is in or depends on a cycle of correlations: {}",
-                        label_of(c),
-                        names.join(" → ")
-                    )
-                }
-                None => format!(
-                    "correlation `{}` depends on a correlation that cannot run",
-                    label_of(c)
-                ),
-            };
-            errors[j] = Some(corr_error(
-                c,
-                "correlation.rules".into(),
-                msg,
-                "a correlation may refer to other correlations, but not to itself through them",
-            ));
-        }
-        // Renumber the valid ones in topological order.
-        let mut new_index = vec![usize::MAX; n];
-        for (k, &j) in order.iter().enumerate() {
-            new_index[j] = k;
-        }
-        let mut slots: Vec<Option<ir::Correlation>> = correlations.into_iter().map(Some).collect();
-        let mut corrs: Vec<Corr> = Vec::with_capacity(order.len());
-        let mut rule_refs = vec![Vec::new(); rules.len()];
-        for &j in &order {
-            let c = slots[j].take().expect("each correlation once");
-            let srcs: Vec<Source> = sources[j]
-                .iter()
-                .map(|s| match *s {
-                    Source::Rule(i) => Source::Rule(i),
-                    Source::Corr(k) => Source::Corr(new_index[k]),
-                })
-                .collect();
-            let me = corrs.len();
-            let field_for = |name: &str, pos: usize| -> String {
-                let handle = &c.rules[pos];
-                if let Some(per) = c.aliases.get(name) {
-                    // By the handle written in `rules`, else by the other handle of the rule.
-                    let other: Vec<&str> = match srcs[pos] {
-                        Source::Rule(i) => rules[i]
-                            .id
-                            .iter()
-                            .chain(rules[i].name.iter())
-                            .map(String::as_str)
-                            .collect(),
-                        Source::Corr(k) => corrs[k]
-                            .ir
-                            .meta
-                            .id
-                            .iter()
-                            .chain(corrs[k].ir.meta.name.iter())
-                            .map(String::as_str)
-                            .collect(),
-                    };
-                    if let Some(f) = std::iter::once(handle.as_str())
-                        .chain(other)
-                        .find_map(|h| per.get(h))
-                    {
-                        return f.clone();
-                    }
-                }
-                name.to_string()
-            };
-            let group_fields: Vec<Vec<String>> = (0..srcs.len())
-                .map(|p| c.group_by.iter().map(|g| field_for(g, p)).collect())
-                .collect();
-            let value_fields: Vec<Vec<String>> = (0..srcs.len())
-                .map(|p| c.field.iter().map(|g| field_for(g, p)).collect())
-                .collect();
-            let mut delay = 0i64;
-            for (p, s) in srcs.iter().enumerate() {
-                match *s {
-                    Source::Rule(i) => rule_refs[i].push((me, p)),
-                    Source::Corr(k) => {
-                        let inner = &corrs[k];
-                        let extra = match inner.mode {
-                            Mode::Window => inner.span,
-                            Mode::Sliding => 0,
-                        };
-                        delay = delay.max(inner.delay.saturating_add(extra).saturating_add(1));
-                    }
-                }
-            }
-            for (p, s) in srcs.iter().enumerate() {
-                if let Source::Corr(k) = *s {
-                    corrs[k].outer.push((me, p));
-                }
-            }
-            let span = i64::try_from(c.timespan.seconds)
-                .ok()
-                .and_then(|s| s.checked_mul(NS as i64))
-                .unwrap_or(i64::MAX / 4);
-            corrs.push(Corr {
-                index: me,
-                label: label_of(&c),
-                mode: mode_of(&c),
-                sources: srcs,
-                group_fields,
-                value_fields,
-                span,
-                delay,
-                outer: Vec::new(),
-                output: true,
-                map: HashMap::default(),
-                slab: Vec::new(),
-                spare: Vec::new(),
-                free: Vec::new(),
-                timers: BinaryHeap::new(),
-                pending: BinaryHeap::new(),
-                stats: CorrStats::default(),
-                ir: c,
-            });
-        }
+        let handles = handles(rules, &correlations);
+        let (sources, mut errors): (Vec<Vec<Source>>, Vec<Option<Error>>) =
+            correlations.iter().map(|c| sources_of(c, &handles)).unzip();
+        let (order, done) = topological(&sources, &errors);
+        blame_unordered(&correlations, &sources, &done, &mut errors);
+        let (mut corrs, rule_refs) = build(correlations, &sources, &order, rules);
         // Output (S11): an outermost correlation always; a referenced one when a referencing
         // correlation has `generate`. The same for rules.
         for k in 0..corrs.len() {
@@ -286,6 +56,310 @@ impl Correlator {
             errors,
         )
     }
+}
+
+/// What each handle (id or name) of the run's rules and correlations refers to; the first
+/// holder wins, rules before correlations.
+fn handles<'a>(
+    rules: &'a [RuleHandle],
+    correlations: &'a [ir::Correlation],
+) -> HashMap<&'a str, Source> {
+    let mut handles: HashMap<&str, Source> = HashMap::default();
+    for (i, r) in rules.iter().enumerate() {
+        for h in r.id.iter().chain(r.name.iter()) {
+            handles.entry(h.as_str()).or_insert(Source::Rule(i));
+        }
+    }
+    for (j, c) in correlations.iter().enumerate() {
+        for h in c.meta.id.iter().chain(c.meta.name.iter()) {
+            handles.entry(h.as_str()).or_insert(Source::Corr(j));
+        }
+    }
+    handles
+}
+
+/// The sources of `c` that `handles` resolves (one per entry of its `rules` when all do), and
+/// the first reason it cannot run, if any.
+fn sources_of(
+    c: &ir::Correlation,
+    handles: &HashMap<&str, Source>,
+) -> (Vec<Source>, Option<Error>) {
+    let mut error = None;
+    let mut s = Vec::new();
+    for (i, r) in c.rules.iter().enumerate() {
+        match handles.get(r.as_str()) {
+            Some(&src) => s.push(src),
+            None => {
+                error.get_or_insert_with(|| {
+                    corr_error(
+                        c,
+                        format!("correlation.rules[{i}]"),
+                        format!("correlation `{}` refers to `{r}`, which is neither a rule nor a correlation of this run", label_of(c)),
+                        "give the file defining it with -r; rules are referred to by id or name",
+                    )
+                });
+            }
+        }
+    }
+    if error.is_none() {
+        error = check(c);
+    }
+    (s, error)
+}
+
+/// The first reason `c` cannot run whatever it refers to: too many rules, a percentile outside
+/// 0..=100, not exactly one value field for a numeric type, a threshold that is not finite.
+fn check(c: &ir::Correlation) -> Option<Error> {
+    if c.rules.len() > MAX_RULES {
+        return Some(corr_error(
+            c,
+            "correlation.rules".into(),
+            format!("more than {MAX_RULES} rules"),
+            "split the correlation",
+        ));
+    }
+    if let Some(p) = &c.percentile {
+        let v = p.as_f64();
+        if !(0.0..=100.0).contains(&v) {
+            return Some(corr_error(
+                c,
+                "correlation.condition.percentile".into(),
+                format!("percentile {} is outside 0..=100", p.text),
+                "e.g. `percentile: 95`",
+            ));
+        }
+    }
+    if is_numeric(c.kind) && c.field.len() != 1 {
+        return Some(corr_error(
+            c,
+            "correlation.condition.field".into(),
+            format!("{} takes exactly one field", type_name(c.kind)),
+            "e.g. `field: bytes`",
+        ));
+    }
+    if c.condition.iter().any(|(_, v)| !v.as_f64().is_finite()) {
+        return Some(corr_error(
+            c,
+            "correlation.condition".into(),
+            "a threshold is not a finite number".into(),
+            "e.g. `gte: 10`",
+        ));
+    }
+    None
+}
+
+/// The valid correlations in topological order (Kahn), and which are in it; those left over
+/// are in or behind a cycle, or depend on an invalid correlation.
+fn topological(sources: &[Vec<Source>], errors: &[Option<Error>]) -> (Vec<usize>, Vec<bool>) {
+    let n = sources.len();
+    let mut order: Vec<usize> = Vec::with_capacity(n);
+    let mut done = vec![false; n];
+    loop {
+        let mut progress = false;
+        for j in 0..n {
+            if done[j] || errors[j].is_some() {
+                continue;
+            }
+            let ready = sources[j].iter().all(|s| match s {
+                Source::Rule(_) => true,
+                Source::Corr(k) => done[*k],
+            });
+            if ready {
+                done[j] = true;
+                order.push(j);
+                progress = true;
+            }
+        }
+        if !progress {
+            break;
+        }
+    }
+    (order, done)
+}
+
+/// Gives each valid correlation left out of the order (not `done`) its error: the cycle it is
+/// in or depends on, named, or the correlation that cannot run behind it.
+fn blame_unordered(
+    correlations: &[ir::Correlation],
+    sources: &[Vec<Source>],
+    done: &[bool],
+    errors: &mut [Option<Error>],
+) {
+    for j in 0..correlations.len() {
+        if done[j] || errors[j].is_some() {
+            continue;
+        }
+        let c = &correlations[j];
+        // Follow references among the unresolved ones to name the cycle, if any.
+        let mut path = vec![j];
+        let mut at = j;
+        let mut cycle = None;
+        while let Some(&Source::Corr(k)) = sources[at]
+            .iter()
+            .find(|s| matches!(s, Source::Corr(k) if !done[*k]))
+        {
+            if let Some(p) = path.iter().position(|&x| x == k) {
+                cycle = Some(path[p..].to_vec());
+                break;
+            }
+            if errors[k].is_some() {
+                break;
+            }
+            path.push(k);
+            at = k;
+        }
+        let msg = match cycle {
+            Some(cy) => {
+                let mut names: Vec<String> =
+                    cy.iter().map(|&x| label_of(&correlations[x])).collect();
+                names.push(label_of(&correlations[cy[0]]));
+                format!(
+                    "correlation `{}` is in or depends on a cycle of correlations: {}",
+                    label_of(c),
+                    names.join(" → ")
+                )
+            }
+            None => format!(
+                "correlation `{}` depends on a correlation that cannot run",
+                label_of(c)
+            ),
+        };
+        errors[j] = Some(corr_error(
+            c,
+            "correlation.rules".into(),
+            msg,
+            "a correlation may refer to other correlations, but not to itself through them",
+        ));
+    }
+}
+
+/// The running correlations, renumbered in `order`, and per rule the (correlation, source
+/// position) pairs that refer to it.
+fn build(
+    correlations: Vec<ir::Correlation>,
+    sources: &[Vec<Source>],
+    order: &[usize],
+    rules: &[RuleHandle],
+) -> (Vec<Corr>, Vec<Vec<(usize, usize)>>) {
+    let n = correlations.len();
+    let mut new_index = vec![usize::MAX; n];
+    for (k, &j) in order.iter().enumerate() {
+        new_index[j] = k;
+    }
+    let mut slots: Vec<Option<ir::Correlation>> = correlations.into_iter().map(Some).collect();
+    let mut corrs: Vec<Corr> = Vec::with_capacity(order.len());
+    let mut rule_refs = vec![Vec::new(); rules.len()];
+    for &j in order {
+        let c = slots[j].take().expect("each correlation once");
+        let srcs: Vec<Source> = sources[j]
+            .iter()
+            .map(|s| match *s {
+                Source::Rule(i) => Source::Rule(i),
+                Source::Corr(k) => Source::Corr(new_index[k]),
+            })
+            .collect();
+        let me = corrs.len();
+        let group_fields: Vec<Vec<String>> = (0..srcs.len())
+            .map(|p| {
+                c.group_by
+                    .iter()
+                    .map(|g| field_for(&c, &srcs, rules, &corrs, g, p))
+                    .collect()
+            })
+            .collect();
+        let value_fields: Vec<Vec<String>> = (0..srcs.len())
+            .map(|p| {
+                c.field
+                    .iter()
+                    .map(|g| field_for(&c, &srcs, rules, &corrs, g, p))
+                    .collect()
+            })
+            .collect();
+        let mut delay = 0i64;
+        for (p, s) in srcs.iter().enumerate() {
+            match *s {
+                Source::Rule(i) => rule_refs[i].push((me, p)),
+                Source::Corr(k) => {
+                    let inner = &corrs[k];
+                    let extra = match inner.mode {
+                        Mode::Window => inner.span,
+                        Mode::Sliding => 0,
+                    };
+                    delay = delay.max(inner.delay.saturating_add(extra).saturating_add(1));
+                }
+            }
+        }
+        for (p, s) in srcs.iter().enumerate() {
+            if let Source::Corr(k) = *s {
+                corrs[k].outer.push((me, p));
+            }
+        }
+        let span = i64::try_from(c.timespan.seconds)
+            .ok()
+            .and_then(|s| s.checked_mul(NS as i64))
+            .unwrap_or(i64::MAX / 4);
+        corrs.push(Corr {
+            index: me,
+            label: label_of(&c),
+            mode: mode_of(&c),
+            sources: srcs,
+            group_fields,
+            value_fields,
+            span,
+            delay,
+            outer: Vec::new(),
+            output: true,
+            map: HashMap::default(),
+            slab: Vec::new(),
+            spare: Vec::new(),
+            free: Vec::new(),
+            timers: BinaryHeap::new(),
+            pending: BinaryHeap::new(),
+            stats: CorrStats::default(),
+            ir: c,
+        });
+    }
+    (corrs, rule_refs)
+}
+
+/// The event field that field `name` of correlation `c` names in the events of source
+/// position `pos` (`srcs`, renumbered; `corrs` built so far): its alias for the handle written
+/// in `rules`, else for the other handle of the rule, else `name` itself.
+fn field_for(
+    c: &ir::Correlation,
+    srcs: &[Source],
+    rules: &[RuleHandle],
+    corrs: &[Corr],
+    name: &str,
+    pos: usize,
+) -> String {
+    let handle = &c.rules[pos];
+    if let Some(per) = c.aliases.get(name) {
+        // By the handle written in `rules`, else by the other handle of the rule.
+        let other: Vec<&str> = match srcs[pos] {
+            Source::Rule(i) => rules[i]
+                .id
+                .iter()
+                .chain(rules[i].name.iter())
+                .map(String::as_str)
+                .collect(),
+            Source::Corr(k) => corrs[k]
+                .ir
+                .meta
+                .id
+                .iter()
+                .chain(corrs[k].ir.meta.name.iter())
+                .map(String::as_str)
+                .collect(),
+        };
+        if let Some(f) = std::iter::once(handle.as_str())
+            .chain(other)
+            .find_map(|h| per.get(h))
+        {
+            return f.clone();
+        }
+    }
+    name.to_string()
 }
 
 /// Compiles the rules among `docs` into a [`RuleSet`] and the correlations among them into a
