@@ -25,7 +25,6 @@ use std::collections::{BinaryHeap, VecDeque};
 use serde_json::{Map, Value};
 
 use super::event::{resolve, Val};
-use super::RuleSet;
 use crate::error::{Error, ErrorKind};
 use crate::ir::{self, CmpOp, CorrelationType};
 

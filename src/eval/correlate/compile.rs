@@ -1,7 +1,15 @@
 //! Building the [`Correlator`] from the correlations and the compiled rules: references
 //! resolved and checked, correlations ordered (chaining), fields and delays per member.
 
-use super::*;
+use std::collections::BinaryHeap;
+
+use super::{
+    corr_error, is_numeric, label_of, mode_of, type_name, Config, Corr, CorrStats, Correlator,
+    HashMap, Mode, RuleHandle, Source, Stats, MAX_RULES, NS,
+};
+use crate::error::Error;
+use crate::eval::RuleSet;
+use crate::ir;
 
 impl Correlator {
     /// Builds the stage from `correlations` over the compiled rules `rules` (numbered as in

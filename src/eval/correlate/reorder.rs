@@ -1,7 +1,12 @@
 //! Extraction of what the stage needs of an event, and the reorder buffer that releases
 //! events in event-time order to the correlations.
 
-use super::*;
+use std::cmp::Reverse;
+
+use super::{
+    parse_time, single, Alert, Buffered, Correlator, Extracted, Item, Member, Pending, Recs, Skip,
+};
+use crate::eval::event::Val;
 
 impl Correlator {
     /// The timestamp of an event, in nanoseconds since the epoch (UTC), as the stage reads

@@ -1,6 +1,7 @@
 //! Timestamps: parsing event times and formatting alert times.
 
-use super::*;
+use super::NS;
+use crate::eval::event::Val;
 
 /// Days since 1970-01-01 of a proleptic Gregorian date.
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {

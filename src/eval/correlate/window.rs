@@ -1,6 +1,13 @@
 //! Groups, windows and firing: what each correlation does with a member.
 
-use super::*;
+use std::cmp::Reverse;
+
+use super::{
+    is_numeric, key_parts, push_part, scalar_text, single, Aggregate, Alert, Config, Corr, Group,
+    MVal, Member, Mode, Recs, Skip,
+};
+use crate::eval::event::Val;
+use crate::ir::{self, CmpOp, CorrelationType};
 
 impl Corr {
     /// The group key and value of `event` as a member through source position `pos`.
