@@ -252,3 +252,19 @@ fn max_record_size_skips_larger_records() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("unknown size unit"), "{err}");
 }
+
+#[test]
+fn with_event_needs_jsonl_output() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sigmat"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["eval", "-r", "rules/seed", "--with-event", "-"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("sigmat runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--with-event") && err.contains("-f jsonl"),
+        "{err}"
+    );
+}

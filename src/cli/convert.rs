@@ -14,8 +14,8 @@ use crate::publish;
 use crate::session::{Item, Outcome, Session};
 
 /// Output formats of `convert`. Adding one: a variant here, its description in
-/// [`Format::describe`], its file extension in [`Format::extension`] and its text in
-/// [`Format::write_item`].
+/// [`Format::describe`], its file extension in `Format::extension` and its text in
+/// `Format::write_item`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     /// The queries as text, one per line.

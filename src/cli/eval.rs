@@ -58,7 +58,7 @@ pub struct EvalArgs {
     /// Output format.
     #[arg(short = 'f', long, value_enum, default_value_t = EvalFormat::Text)]
     pub format: EvalFormat,
-    /// Include the (normalised) event in each jsonl match.
+    /// Include the (normalised) event in each jsonl match (needs `-f jsonl`).
     #[arg(long)]
     pub with_event: bool,
     /// Worker threads (default: all cores).
@@ -179,6 +179,12 @@ impl Outcomes {
 /// Runs `eval`; see the module docs for the exit status.
 #[must_use]
 pub fn run(args: &EvalArgs) -> i32 {
+    if args.with_event && args.format != EvalFormat::Jsonl {
+        eprintln!(
+            "error[usage]: --with-event adds each matching event to its jsonl line\n  = hint: add `-f jsonl`"
+        );
+        return 2;
+    }
     // `-j`: a pool of its own for the evaluation (the global one may already exist, the
     // loader uses it); otherwise rayon's global pool.
     let pool = match args.threads {
@@ -236,6 +242,12 @@ pub fn run(args: &EvalArgs) -> i32 {
         return 2;
     }
     let inputs: Vec<Option<PathBuf>> = if args.events.is_empty() {
+        // Waiting on a terminal without a word would look like a hang.
+        if std::io::stdin().is_terminal() {
+            eprintln!(
+                "reading events from stdin (end with Ctrl-D; give event files as arguments to read them instead)"
+            );
+        }
         vec![None]
     } else {
         args.events.iter().cloned().map(Some).collect()
