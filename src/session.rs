@@ -504,16 +504,19 @@ pub fn load_documents(paths: &[PathBuf]) -> Vec<(PathBuf, sigma::Loaded)> {
     let mut toml = Vec::new();
     for p in paths {
         if p.is_dir() {
+            // One walk for both kinds, sorted as `sigma::collect_files` sorts a folder.
             let mut found: Vec<PathBuf> = walkdir::WalkDir::new(p)
                 .follow_links(true)
                 .into_iter()
                 .filter_map(std::result::Result::ok)
-                .filter(|e| e.file_type().is_file() && is_toml(e.path()))
+                .filter(|e| e.file_type().is_file())
                 .map(walkdir::DirEntry::into_path)
+                .filter(|f| is_toml(f) || sigma::is_yaml(f))
                 .collect();
             found.sort();
-            toml.extend(found);
-            yaml.extend(sigma::collect_files(std::slice::from_ref(p)));
+            let (t, y): (Vec<PathBuf>, Vec<PathBuf>) = found.into_iter().partition(|f| is_toml(f));
+            toml.extend(t);
+            yaml.extend(y);
         } else if is_toml(p) {
             toml.push(p.clone());
         } else {

@@ -213,7 +213,8 @@ pub fn load_file_with_warnings(path: &Path) -> Loaded {
 }
 
 /// Whether a path names a Sigma YAML file (`.yml` / `.yaml`).
-fn is_yaml(p: &Path) -> bool {
+#[must_use]
+pub fn is_yaml(p: &Path) -> bool {
     p.extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| e.eq_ignore_ascii_case("yml") || e.eq_ignore_ascii_case("yaml"))
