@@ -20,6 +20,8 @@ const BUILTIN_BACKENDS: &[(&str, &str)] = &[
     ("sqlite", include_str!("../../backends/sqlite.yml")),
     ("postgres", include_str!("../../backends/postgres.yml")),
     ("duckdb", include_str!("../../backends/duckdb.yml")),
+    ("spark", include_str!("../../backends/spark.yml")),
+    ("clickhouse", include_str!("../../backends/clickhouse.yml")),
 ];
 
 const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
@@ -42,6 +44,10 @@ const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
     (
         "sql/query.sql.j2",
         include_str!("../../templates/sql/query.sql.j2"),
+    ),
+    (
+        "spark/query.sql.j2",
+        include_str!("../../templates/spark/query.sql.j2"),
     ),
 ];
 

@@ -13,6 +13,13 @@
 //!   front (`(?ip)`...), `\b` as `\y`, `\z` as `\Z`.
 //! - `re2` (DuckDB `regexp_matches`, SQLite `REGEXP` backed by Rust `regex`): the source as is,
 //!   flags written inline.
+//! - `java` (`java.util.regex` with find semantics, Spark SQL `RLIKE`): written with
+//!   `(?U)` so that `\d \s \w` are Unicode classes as in Rust, `(?iu)` for Unicode case
+//!   folding; `.` without the `s` flag as `[^\n]` (Java's `.` also stops at `\r`, `\u0085`,
+//!   `\u2028`, `\u2029`); `^`/`$` as `\A`/`\z` (Java's `$` also matches before a final line
+//!   terminator), under `m` as the lookarounds `(?<![^\n])`/`(?![^\n])`; `\b` and `\B` as
+//!   lookarounds over `\w`; POSIX classes (`[[:alpha:]]`, ASCII in Rust) as explicit ASCII
+//!   ranges; Unicode classes (`\p{..}`) refused.
 
 mod writer;
 
@@ -32,6 +39,8 @@ pub enum Dialect {
     Posix,
     /// RE2 / Rust `regex` (unanchored).
     Re2,
+    /// `java.util.regex` (unanchored, find semantics).
+    Java,
 }
 
 /// A regex as the renderer hands it to filters: the source (leading inline flags moved into
@@ -108,6 +117,25 @@ pub fn translate(re: &RegexValue, dialect: Dialect, fold_case: bool) -> Result<S
             w.emit(&ast, &mut out)?;
             Ok(out)
         }
+        Dialect::Java => {
+            let ast = parse(&re.source)?;
+            let w = Writer {
+                dialect,
+                dot_all: f.dot_all,
+                fold: false,
+                multi_line: f.multi_line,
+            };
+            let mut out = String::from("(?U");
+            if f.ignore_case {
+                out.push_str("iu");
+            }
+            if f.dot_all {
+                out.push('s');
+            }
+            out.push(')');
+            w.emit(&ast, &mut out)?;
+            Ok(out)
+        }
         Dialect::Lucene => {
             let ast = parse(&re.source)?;
             let w = Writer {
@@ -152,7 +180,7 @@ pub fn from_pattern(p: &Pattern, dialect: Dialect, ci: bool) -> Result<String, S
     }
     match dialect {
         Dialect::Re2 => Ok(p.to_regex(!ci).unwrap_or_default()),
-        Dialect::Posix | Dialect::Lucene => {
+        Dialect::Posix | Dialect::Lucene | Dialect::Java => {
             let w = Writer {
                 dialect,
                 dot_all: true,
@@ -160,8 +188,10 @@ pub fn from_pattern(p: &Pattern, dialect: Dialect, ci: bool) -> Result<String, S
                 multi_line: false,
             };
             let mut out = String::new();
-            if dialect == Dialect::Posix {
-                out.push_str(if ci { "(?is)^" } else { "(?s)^" });
+            match dialect {
+                Dialect::Posix => out.push_str(if ci { "(?is)^" } else { "(?s)^" }),
+                Dialect::Java => out.push_str(if ci { "(?iuUs)\\A" } else { "(?s)\\A" }),
+                Dialect::Lucene | Dialect::Re2 => {}
             }
             for piece in p.pieces() {
                 match piece {
@@ -171,8 +201,10 @@ pub fn from_pattern(p: &Pattern, dialect: Dialect, ci: bool) -> Result<String, S
                     Piece::Placeholder(_) => {}
                 }
             }
-            if dialect == Dialect::Posix {
-                out.push('$');
+            match dialect {
+                Dialect::Posix => out.push('$'),
+                Dialect::Java => out.push_str("\\z"),
+                Dialect::Lucene | Dialect::Re2 => {}
             }
             Ok(out)
         }

@@ -155,11 +155,12 @@ impl Writer {
 
     pub(super) fn emit(&self, a: &Ast, out: &mut String) -> Result<(), String> {
         let lucene = self.dialect == Dialect::Lucene;
+        let java = self.dialect == Dialect::Java;
         match a {
             Ast::Empty(_) => {}
             Ast::Flags(_) => return Err("inline flags inside a regular expression".into()),
             Ast::Literal(l) => self.literal(l.c, out),
-            Ast::Dot(_) => out.push_str(if lucene && !self.dot_all {
+            Ast::Dot(_) => out.push_str(if (lucene || java) && !self.dot_all {
                 "[^\n]"
             } else {
                 "."
@@ -218,6 +219,10 @@ impl Writer {
 
     /// An anchor or word boundary that is not at an end of the regex.
     fn assertion(&self, kind: &AssertionKind, out: &mut String) -> Result<(), String> {
+        if self.dialect == Dialect::Java {
+            out.push_str(java_assertion(kind, self.multi_line));
+            return Ok(());
+        }
         match (self.dialect, kind) {
             (Dialect::Posix, AssertionKind::StartLine) => out.push('^'),
             (Dialect::Posix, AssertionKind::EndLine) => out.push('$'),
@@ -330,7 +335,9 @@ impl Writer {
                 if x.negated {
                     return Err("negated ASCII classes (`[:^..:]`) in a regex".into());
                 }
-                if lucene {
+                if self.dialect == Dialect::Java {
+                    out.push_str(java_ascii_class(&x.kind));
+                } else if lucene {
                     out.push_str(ascii_class(&x.kind)?);
                 } else {
                     out.push_str(&format!("[:{}:]", ascii_name(&x.kind)));
@@ -339,6 +346,7 @@ impl Writer {
             ClassSetItem::Unicode(_) => {
                 return Err("Unicode classes (`\\p{..}`) in a regex of this engine".into())
             }
+            ClassSetItem::Perl(p) if self.dialect == Dialect::Java => self.perl_class(p, out),
             ClassSetItem::Perl(p) => {
                 if p.negated {
                     return Err("negated classes (`\\D`, `\\S`, `\\W`) inside `[...]`".into());
@@ -393,6 +401,48 @@ fn perl_ascii(k: &ClassPerlKind) -> &'static str {
         ClassPerlKind::Digit => "0-9",
         ClassPerlKind::Space => " \t\n\r\u{b}\u{c}",
         ClassPerlKind::Word => "a-zA-Z0-9_",
+    }
+}
+
+/// An assertion in Java's syntax, meaning what it means in Rust's: `\A`/`\z` for the text's
+/// ends (Java's `$` also matches before a final line terminator), lookarounds for `^`/`$`
+/// under `m` (only `\n` ends a line in Rust) and for word boundaries (over `\w`, Unicode
+/// under `(?U)` as in Rust).
+fn java_assertion(kind: &AssertionKind, multi_line: bool) -> &'static str {
+    const START: &str = "(?<!\\w)(?=\\w)";
+    const END: &str = "(?<=\\w)(?!\\w)";
+    match kind {
+        AssertionKind::StartLine if multi_line => "(?<![^\\n])",
+        AssertionKind::EndLine if multi_line => "(?![^\\n])",
+        AssertionKind::StartLine | AssertionKind::StartText => "\\A",
+        AssertionKind::EndLine | AssertionKind::EndText => "\\z",
+        AssertionKind::WordBoundary => "(?:(?<=\\w)(?!\\w)|(?<!\\w)(?=\\w))",
+        AssertionKind::NotWordBoundary => "(?:(?<=\\w)(?=\\w)|(?<!\\w)(?!\\w))",
+        AssertionKind::WordBoundaryStart | AssertionKind::WordBoundaryStartAngle => START,
+        AssertionKind::WordBoundaryEnd | AssertionKind::WordBoundaryEndAngle => END,
+        AssertionKind::WordBoundaryStartHalf => "(?<!\\w)",
+        AssertionKind::WordBoundaryEndHalf => "(?!\\w)",
+    }
+}
+
+/// A POSIX class as explicit ASCII ranges (Rust's are ASCII-only; Java's `\p{Alpha}` is not
+/// under `(?U)`).
+fn java_ascii_class(k: &ClassAsciiKind) -> &'static str {
+    match k {
+        ClassAsciiKind::Alnum => "a-zA-Z0-9",
+        ClassAsciiKind::Alpha => "a-zA-Z",
+        ClassAsciiKind::Ascii => "\\x00-\\x7F",
+        ClassAsciiKind::Blank => "\\t ",
+        ClassAsciiKind::Cntrl => "\\x00-\\x1F\\x7F",
+        ClassAsciiKind::Digit => "0-9",
+        ClassAsciiKind::Graph => "!-~",
+        ClassAsciiKind::Lower => "a-z",
+        ClassAsciiKind::Print => " -~",
+        ClassAsciiKind::Punct => "!-/:-@\\[-`{-~",
+        ClassAsciiKind::Space => "\\t\\n\\x0B\\x0C\\r ",
+        ClassAsciiKind::Upper => "A-Z",
+        ClassAsciiKind::Word => "a-zA-Z0-9_",
+        ClassAsciiKind::Xdigit => "0-9a-fA-F",
     }
 }
 
