@@ -120,13 +120,19 @@ class Spark:
         self.spark.sparkContext.setLogLevel("ERROR")
         self.name = f"spark {self.spark.version}"
 
-    def load(self, cols, rows):
+    def load(self, cols, rows, work):
         from pyspark.sql.types import IntegerType, StringType, StructField, StructType
 
         schema = StructType([StructField("_id", IntegerType(), False)]
                             + [StructField(c, StringType(), True) for c in cols])
-        data = [tuple([i] + [text(ev.get(c)) for c in cols]) for i, ev in enumerate(rows)]
-        df = self.spark.createDataFrame(data, schema).coalesce(1).cache()
+        # Read by the JVM from NDJSON (Python rows through py4j are slow for wide tables).
+        path = os.path.join(work, "rows.ndjson")
+        with open(path, "w", encoding="utf-8") as f:
+            for i, ev in enumerate(rows):
+                row = {"_id": i}
+                row.update((k, text(v)) for k, v in ev.items())
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        df = self.spark.read.schema(schema).json(path).coalesce(1).cache()
         df.count()
         df.createOrReplaceTempView("logs")
 
@@ -159,6 +165,9 @@ class ClickHouse:
         from chdb import session
 
         self.s = session.Session()
+        # The default max_query_size (256 KiB) is below the longest SigmaHQ queries (hash
+        # lists of vulnerable drivers); the README tells users the same.
+        self.s.query("SET max_query_size = 16777216")
         self.name = f"clickhouse (chdb {chdb.__version__}, engine {self.q('SELECT version()')[0][0]})"
 
     def q(self, sql):
@@ -171,7 +180,7 @@ class ClickHouse:
             return "NULL"
         return "'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
-    def load(self, cols, rows):
+    def load(self, cols, rows, _work):
         ident = lambda c: "`" + c.replace("\\", "\\\\").replace("`", "\\`") + "`"  # noqa: E731
         self.s.query("DROP TABLE IF EXISTS logs")
         self.s.query("CREATE TABLE logs (`_id` Int32, " + ", ".join(
@@ -215,7 +224,8 @@ def main() -> int:
     ir = subprocess.run([binary, "eval", "-q", "--format", "jsonl",
                          *sum((["-r", p] for p in rule_paths), []), events_path],
                         capture_output=True, text=True)
-    if ir.returncode != 0:
+    # Exit 1: some rules could not be loaded (they are refused by convert too); 2: usage.
+    if ir.returncode not in (0, 1) or not ir.stdout:
         print(f"sigmat eval failed:\n{ir.stderr[-3000:]}")
         return 1
     ir_hits = collections.defaultdict(set)
@@ -247,7 +257,7 @@ def main() -> int:
     cols = sorted(cols)
 
     runner = Spark() if engine == "spark" else ClickHouse()
-    runner.load(cols, rows)
+    runner.load(cols, rows, work)
     loaded = time.monotonic()
 
     tagged = []  # (k, query) ; k indexes `owners`

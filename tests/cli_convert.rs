@@ -221,7 +221,17 @@ fn list_backends_and_formats() {
         .collect();
     assert_eq!(
         names,
-        ["duckdb", "eql", "esql", "kql", "lucene", "postgres", "sqlite"]
+        [
+            "clickhouse",
+            "duckdb",
+            "eql",
+            "esql",
+            "kql",
+            "lucene",
+            "postgres",
+            "spark",
+            "sqlite"
+        ]
     );
     assert!(text(&out.stdout).contains("-O table=logs"));
     let out = sigmat(&["list", "formats"]);

@@ -43,7 +43,17 @@ fn every_builtin_backend_builds() {
     let names = lib.names();
     assert_eq!(
         names,
-        ["duckdb", "eql", "esql", "kql", "lucene", "postgres", "sqlite"]
+        [
+            "clickhouse",
+            "duckdb",
+            "eql",
+            "esql",
+            "kql",
+            "lucene",
+            "postgres",
+            "spark",
+            "sqlite"
+        ]
     );
     for n in names {
         lib.backend(&n).unwrap();
@@ -428,6 +438,8 @@ fn elastic_sections_are_checked_when_the_backend_loads() {
         ("sqlite", None),
         ("postgres", None),
         ("duckdb", None),
+        ("spark", None),
+        ("clickhouse", None),
     ] {
         let f = lib.file(name).unwrap();
         assert_eq!(f.elastic.as_ref().map(|e| e.language), lang, "{name}");

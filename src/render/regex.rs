@@ -314,6 +314,38 @@ mod tests {
         assert_eq!(translate(&r, Dialect::Posix, false).unwrap(), "(?ip)abc");
     }
 
+    /// The java dialect spells out what Java reads differently from Rust: `.` (Java also stops
+    /// at `\r` and other line terminators), `$` (Java also matches before a final newline),
+    /// `^`/`$` under `m`, word boundaries, POSIX classes; Unicode classes and case folding by
+    /// flags. (Verdicts are checked on Spark by `.ci/check_sql_engines.py`.)
+    #[test]
+    fn java_spells_out_rust_semantics() {
+        let java = |src: &str| {
+            translate(
+                &RegexValue::new(src, RegexFlags::default()),
+                Dialect::Java,
+                false,
+            )
+        };
+        assert_eq!(java("a.b").unwrap(), "(?U)a[^\n]b");
+        assert_eq!(java("(?s)a.b").unwrap(), "(?Us)a.b");
+        assert_eq!(java("(?i)ab").unwrap(), "(?Uiu)ab");
+        assert_eq!(java("^a/b$").unwrap(), "(?U)\\Aa\\/b\\z");
+        assert_eq!(java("(?m)^a$").unwrap(), "(?U)(?<![^\\n])a(?![^\\n])");
+        assert_eq!(
+            java(r"\bx\B").unwrap(),
+            "(?U)(?:(?<=\\w)(?!\\w)|(?<!\\w)(?=\\w))x(?:(?<=\\w)(?=\\w)|(?<!\\w)(?!\\w))"
+        );
+        assert_eq!(java(r"[[:alpha:]\d]+\s").unwrap(), "(?U)[a-zA-Z\\d]+\\s");
+        assert_eq!(java(r"[^\D-]").unwrap(), "(?U)[^\\D\\-]");
+        assert!(java(r"\p{Greek}").unwrap_err().contains("Unicode classes"));
+        let p = Pattern::parse_canonical("a*b?").unwrap();
+        assert_eq!(
+            from_pattern(&p, Dialect::Java, true).unwrap(),
+            "(?iuUs)\\Aa.*b.\\z"
+        );
+    }
+
     #[test]
     fn patterns_become_anchored_regexes() {
         let p = Pattern::parse_canonical("a\\*b*c?").unwrap();
