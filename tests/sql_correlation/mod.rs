@@ -207,3 +207,54 @@ pub fn native_alerts(
     }
     out
 }
+
+/// Converts every correlation of the rule set `yaml` to `sqlite` and runs it on `events`:
+/// each must give exactly the native alerts, except a correlation over correlations, which
+/// must be refused. Returns the number of alerts compared, by correlation label.
+pub fn sqlite_equals_native(
+    yaml: &str,
+    events: &[(u64, Value)],
+) -> std::collections::BTreeMap<String, usize> {
+    use sigmat::session::{Outcome, Session};
+    let session = Session::builder()
+        .target("sqlite")
+        .option("tiebreak_column", "_id")
+        .build()
+        .expect("session");
+    let docs: Vec<Document> = session
+        .load_str(yaml, "diff.yml")
+        .documents()
+        .0
+        .into_iter()
+        .map(|(_, d)| d)
+        .collect();
+    let native = native_alerts(docs, events);
+    let batch = session.load_str(yaml, "diff.yml");
+    let items = session.convert(&batch).expect("convert");
+    let mut compared = std::collections::BTreeMap::new();
+    for item in &items {
+        let Ok(Document::Correlation(c)) = &item.entry.doc else {
+            continue;
+        };
+        let label = c.meta.name.clone().expect("named");
+        let query = match &item.outcome {
+            Outcome::Converted(conv) => conv.queries[0].clone(),
+            Outcome::Unsupported(e) | Outcome::Failed(e) => {
+                let text = e.render();
+                assert!(
+                    text.contains("not among the converted rules"),
+                    "`{label}` not converted: {text}"
+                );
+                continue;
+            }
+        };
+        let got = sqlite_alerts(&query, &c.group_by, events);
+        let want = native.get(&label).cloned().unwrap_or_default();
+        assert_eq!(
+            got, want,
+            "`{label}`: SQLite (left) and native (right) alerts differ\n{yaml}\n{query}"
+        );
+        compared.insert(label, got.len());
+    }
+    compared
+}
