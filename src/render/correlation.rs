@@ -160,7 +160,9 @@ fn correlated(
             .into_iter()
             .map(escape)
             .collect::<Result<Vec<_>>>()?;
+        let vars = super::vars::query_context(b.file(), r, opts)?;
         items.push(context! {
+            vars => Value::from_iter(vars),
             query => Value::from_safe_string(query.clone()),
             condition => Value::from_safe_string(condition.clone()),
             by => by,
