@@ -2,7 +2,8 @@
 //! and the native engine on the same stream, each alert reduced to what both report: the
 //! group-by values (text), the count or value, and `first` / `last` in epoch nanoseconds
 //! (`docs/correlation-semantics.md`, "SQL"). Shared by the fixture test and the differential
-//! test.
+//! test (each uses part of it).
+#![allow(dead_code)]
 
 use std::collections::BTreeSet;
 
