@@ -1,10 +1,10 @@
 """Parses every EQL query of a `sigmat convert -f jsonl` output with Elastic's `eql` package in
-Elasticsearch syntax mode. Usage: check_eql.py FILE.jsonl [MIN_QUERIES]. Exit 1 on any failure."""
+Elasticsearch syntax mode (with sequence `runs=`, which Elasticsearch accepts). Usage: check_eql.py FILE.jsonl [MIN_QUERIES]. Exit 1 on any failure."""
 import json
 import sys
 
 import eql
-from eql.parser import elasticsearch_syntax, ignore_missing_functions
+from eql.parser import allow_runs, elasticsearch_syntax, ignore_missing_functions
 
 def main() -> int:
     path = sys.argv[1]
@@ -17,7 +17,7 @@ def main() -> int:
             continue
         for q in obj["queries"]:
             try:
-                with elasticsearch_syntax, ignore_missing_functions:
+                with elasticsearch_syntax, ignore_missing_functions, allow_runs:
                     eql.parse_query(q)
                 ok += 1
             except Exception as e:  # noqa: BLE001 - report every parser failure

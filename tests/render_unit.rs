@@ -302,7 +302,7 @@ fn eql_sequences_for_ordered_temporal_correlations() {
     let eql = Backend::builtin("eql").unwrap();
     assert_eq!(
         eql.convert_correlation(c, &rules, &Options::new()).unwrap().queries,
-        ["sequence with maxspan=90s [any where EventID == 4625] by TargetUserName [any where EventID == 4624] by TargetUserName"]
+        ["sequence with maxspan=90s [any where (EventID == 4625) and TargetUserName != null] by TargetUserName [any where (EventID == 4624) and TargetUserName != null] by TargetUserName"]
     );
     // Fewer than all rules cannot be an EQL sequence.
     let mut partial = c.clone();
@@ -315,16 +315,106 @@ fn eql_sequences_for_ordered_temporal_correlations() {
         "{e:?}"
     );
     // Backends without a snippet refuse by type.
-    let e = Backend::builtin("sqlite")
+    let e = Backend::builtin("kql")
         .unwrap()
         .convert_correlation(c, &rules, &Options::new())
         .unwrap_err();
     assert_eq!(
         e.kind,
         ErrorKind::Unsupported {
-            target: "sqlite".into(),
+            target: "kql".into(),
             what: "`temporal_ordered` correlation rules".into()
         }
+    );
+    // ES|QL buckets have no order.
+    let e = Backend::builtin("esql")
+        .unwrap()
+        .convert_correlation(c, &rules, &Options::new())
+        .unwrap_err();
+    assert!(
+        e.render()
+            .contains("`temporal_ordered` correlation rules (ES|QL"),
+        "{e:?}"
+    );
+}
+
+/// The correlation and its rules of a fixture of `rules/correlation/`.
+fn correlation_fixture(name: &str) -> (sigmat::ir::Correlation, Vec<Rule>) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("rules/correlation/{name}.yml"));
+    let src = std::fs::read_to_string(path).unwrap();
+    let mut rules = Vec::new();
+    let mut corr = None;
+    for d in sigmat::sigma::parse_str(&src, Some("t.yml")) {
+        match d.unwrap() {
+            sigmat::ir::Document::Rule(r) => rules.push(r),
+            sigmat::ir::Document::Correlation(c) => corr = Some(c),
+            sigmat::ir::Document::Filter(_) => {}
+        }
+    }
+    (corr.expect("a correlation"), rules)
+}
+
+#[test]
+fn eql_event_count_is_a_repeated_sequence_only_for_lower_bounds() {
+    let (c, rules) = correlation_fixture("event_count");
+    let rules: Vec<&Rule> = rules.iter().collect();
+    let eql = Backend::builtin("eql").unwrap();
+    let run = |c: &sigmat::ir::Correlation| eql.convert_correlation(c, &rules, &Options::new());
+    assert_eq!(
+        run(&c).unwrap().queries,
+        ["sequence by TargetUserName, IpAddress with maxspan=300s [any where (EventID == 4625) and TargetUserName != null and IpAddress != null] with runs=10"]
+    );
+    let mut gt = c.clone();
+    gt.condition = vec![(sigmat::ir::CmpOp::Gt, sigmat::ir::Number::new("10"))];
+    assert!(run(&gt).unwrap().queries[0].ends_with("with runs=11"));
+    for (op, what) in [
+        (sigmat::ir::CmpOp::Lte, "other than one `gte` or `gt`"),
+        (sigmat::ir::CmpOp::Eq, "other than one `gte` or `gt`"),
+    ] {
+        let mut bad = c.clone();
+        bad.condition = vec![(op, sigmat::ir::Number::new("10"))];
+        let e = run(&bad).unwrap_err();
+        assert!(
+            matches!(&e.kind, ErrorKind::Unsupported { what: w, .. } if w.contains(what)),
+            "{e:?}"
+        );
+    }
+    let mut many = c.clone();
+    many.condition = vec![(sigmat::ir::CmpOp::Gte, sigmat::ir::Number::new("101"))];
+    assert!(run(&many).unwrap_err().render().contains("1..100 runs"));
+    // value_count has no EQL form (pySigma writes `by field`, the opposite of a distinct
+    // count): refused by name.
+    let (vc, vrules) = correlation_fixture("value_count");
+    let vrules: Vec<&Rule> = vrules.iter().collect();
+    let e = eql
+        .convert_correlation(&vc, &vrules, &Options::new())
+        .unwrap_err();
+    assert!(
+        e.render().contains("`value_count` correlation rules"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn esql_correlations_warn_that_buckets_are_not_windows() {
+    let (c, rules) = correlation_fixture("event_count");
+    let rules: Vec<&Rule> = rules.iter().collect();
+    let conv = Backend::builtin("esql")
+        .unwrap()
+        .convert_correlation(&c, &rules, &Options::new())
+        .unwrap();
+    assert!(
+        conv.queries[0].contains("| STATS count = COUNT(*), first_seen = MIN(@timestamp), last_seen = MAX(@timestamp) BY sigmat_bucket, sigmat_g0, sigmat_g1 | WHERE count >= 10"),
+        "{}",
+        conv.queries[0]
+    );
+    assert!(
+        conv.warnings
+            .iter()
+            .any(|w| w.message.contains("clock-aligned")),
+        "{:?}",
+        conv.warnings
     );
 }
 

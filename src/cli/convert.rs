@@ -220,7 +220,10 @@ fn run_inner(args: &ConvertArgs) -> Result<i32, Error> {
     for w in &batch.warnings {
         eprintln!("{}", w.render_warning());
     }
-    let items = session.convert(&batch)?;
+    let mut items = session.convert(&batch)?;
+    if let Some((_, rules)) = &publish {
+        super::elastic_out::thresholds(&mut items, rules);
+    }
 
     let mut report = super::report::Report::of(&items, args.skip_unsupported);
     let _ = std::io::stderr()

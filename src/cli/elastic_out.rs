@@ -3,13 +3,15 @@
 //! line, to stdout or `-o FILE.ndjson` / `-o DIR/rules.ndjson`). The rules' queries come from
 //! the backend; this file hands each converted rule and its query to [`crate::publish`].
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
 use crate::error::{Error, ErrorKind};
+use crate::ir::{self, Document};
 use crate::publish::{self, Options, Publisher, QueryLanguage, Sink, Target as Rules};
-use crate::render::{Backend, Elastic, ElasticLanguage, Library};
+use crate::render::{Backend, Conversion, Elastic, ElasticLanguage, Library};
 use crate::session::{Item, Outcome};
 
 /// The Elastic rule a backend's queries make (its file's `elastic:` section), or a usage error
@@ -66,6 +68,46 @@ pub fn target_of(e: &Elastic) -> Rules {
     }
 }
 
+/// The converted rules of `items` by id and by name.
+fn rules_by_handle<'i>(items: &'i [Item<'_>]) -> HashMap<&'i str, (&'i ir::Rule, &'i str)> {
+    let mut out = HashMap::new();
+    for it in items {
+        if let (Outcome::Converted(c), Some(rule)) = (&it.outcome, it.rule()) {
+            if let [query] = c.queries.as_slice() {
+                for h in [&rule.meta.id, &rule.meta.name].into_iter().flatten() {
+                    out.insert(h.as_str(), (rule, query.as_str()));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Correlations become threshold rules where Elastic has them (`publish::threshold_of`): the
+/// outcome of each correlation item is set to its one rule's query (as converted), or to the
+/// reason no threshold rule holds it; a correlation whose rule did not convert keeps its outcome.
+pub fn thresholds(items: &mut [Item<'_>], rules: &Rules) {
+    let queries: HashMap<String, String> = rules_by_handle(items)
+        .into_iter()
+        .map(|(h, (_, q))| (h.to_string(), q.to_string()))
+        .collect();
+    for it in items.iter_mut() {
+        let Ok(Document::Correlation(corr)) = &it.entry.doc else {
+            continue;
+        };
+        let Some(query) = corr.rules.first().and_then(|r| queries.get(r)) else {
+            continue;
+        };
+        it.outcome = match publish::threshold_of(corr, rules.language) {
+            Ok(_) => Outcome::Converted(Conversion {
+                queries: vec![query.clone()],
+                warnings: Vec::new(),
+            }),
+            Err(e) => Outcome::Unsupported(e.in_file(it.entry.path.display().to_string())),
+        };
+    }
+}
+
 /// Where and how the converted rules of a batch are published.
 #[derive(Debug)]
 pub struct Target<'a> {
@@ -103,13 +145,21 @@ impl Target<'_> {
             }
         }
         let opts = Options::default();
+        let bases = rules_by_handle(items);
         let results: Vec<(&Item<'_>, Result<publish::Published, Error>)> = items
             .par_iter()
             .filter_map(|it| {
-                let (Outcome::Converted(c), Some(rule)) = (&it.outcome, it.rule()) else {
+                let Outcome::Converted(c) = &it.outcome else {
                     return None;
                 };
                 let file = it.entry.path.display().to_string();
+                if let Ok(Document::Correlation(corr)) = &it.entry.doc {
+                    let (base, query) = corr.rules.first().and_then(|r| bases.get(r.as_str()))?;
+                    let res =
+                        publisher.publish_threshold(format, corr, base, query, &self.rules, &opts);
+                    return Some((it, res.map_err(|e| e.in_file(file))));
+                }
+                let rule = it.rule()?;
                 let res = match c.queries.as_slice() {
                     [query] => publisher.publish(format, rule, query, &self.rules, &opts),
                     _ => Err(Error::new(ErrorKind::Unsupported {

@@ -356,6 +356,7 @@ pub fn build(
         rule_type: target.language.rule_type(),
         query: query.strip_suffix('\n').unwrap_or(query).to_string(),
         threat,
+        threshold: None,
     };
     Ok((
         ElasticRule {

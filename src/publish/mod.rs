@@ -16,6 +16,7 @@ mod dates;
 pub mod elastic;
 mod model;
 mod tags;
+mod threshold;
 pub mod toml_text;
 pub mod uuid;
 
@@ -30,6 +31,7 @@ use crate::ir::Rule;
 use crate::output::{unique_path, write_atomic};
 
 pub use elastic::{build, ElasticRule, Options};
+pub use threshold::{build_threshold, threshold_of};
 
 /// The query languages Elastic rules accept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -262,6 +264,46 @@ impl Publisher {
         }
     }
 
+    /// Builds the threshold rule of the correlation `corr` over its one rule `base` (converted
+    /// to `query`) and renders it (see [`build_threshold`]).
+    ///
+    /// # Errors
+    /// See [`build_threshold`] and [`Publisher::render`]; the error carries the file.
+    pub fn publish_threshold(
+        &self,
+        format: Format,
+        corr: &crate::ir::Correlation,
+        base: &Rule,
+        query: &str,
+        target: &Target,
+        opts: &Options,
+    ) -> Result<Published, Error> {
+        let (model, warnings) = build_threshold(corr, base, query, target, opts)?;
+        self.finish(format, model, warnings, corr.origin.file.as_ref())
+    }
+
+    /// Renders a built model to a [`Published`] file.
+    fn finish(
+        &self,
+        format: Format,
+        model: ElasticRule,
+        warnings: Vec<Warning>,
+        file: Option<&String>,
+    ) -> Result<Published, Error> {
+        let text = self.render(format, &model).map_err(|e| match file {
+            Some(f) => e.in_file(f.clone()),
+            None => e,
+        })?;
+        let mut path = model.stem.clone();
+        path.set_extension(format.extension());
+        Ok(Published {
+            path,
+            text,
+            rule_id: model.rule.rule_id,
+            warnings,
+        })
+    }
+
     /// Builds the model of `rule` and renders it: the whole path from IR + query to text.
     ///
     /// # Errors
@@ -275,20 +317,7 @@ impl Publisher {
         opts: &Options,
     ) -> Result<Published, Error> {
         let (model, warnings) = build(rule, query, target, opts)?;
-        let text = self
-            .render(format, &model)
-            .map_err(|e| match &rule.origin.file {
-                Some(f) => e.in_file(f.clone()),
-                None => e,
-            })?;
-        let mut path = model.stem.clone();
-        path.set_extension(format.extension());
-        Ok(Published {
-            path,
-            text,
-            rule_id: model.rule.rule_id,
-            warnings,
-        })
+        self.finish(format, model, warnings, rule.origin.file.as_ref())
     }
 }
 

@@ -84,6 +84,31 @@ pub struct RuleData {
     /// One entry per tactic; the first is the primary tactic.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub threat: Vec<Threat>,
+    /// `[rule.threshold]` of a threshold rule (a Sigma `event_count` or `value_count`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<Threshold>,
+}
+
+/// `[rule.threshold]`: alert when at least `value` events (and, per `cardinality` entry, at
+/// least its `value` distinct values of its field) share the values of `field`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Threshold {
+    /// The group-by fields (at most 3); empty: all events of the look-back form one group.
+    pub field: Vec<String>,
+    /// The least number of events.
+    pub value: u64,
+    /// `[[rule.threshold.cardinality]]` entries.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cardinality: Vec<Cardinality>,
+}
+
+/// A `[[rule.threshold.cardinality]]` entry: at least `value` distinct values of `field`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Cardinality {
+    /// The counted field.
+    pub field: String,
+    /// The least number of distinct values.
+    pub value: u64,
 }
 
 /// A `[[rule.threat]]` block.

@@ -21,6 +21,8 @@ impl Backend {
         let mut env = environment();
         let field = add_escapes(&mut env, &file).map_err(berr)?;
         env.add_filter("join", join_escaped);
+        // An integer (a loop index, a count) cannot carry query syntax: `int` writes one.
+        env.add_filter("int", |v: i64| Value::from_safe_string(v.to_string()));
         env.add_function("unsupported", snippet::unsupported);
         env.add_function("warn", snippet::warn);
         add_templates(&mut env, &file, templates).map_err(berr)?;
@@ -126,6 +128,10 @@ fn add_templates(
                 add(format!("{what}.{i}"), t, &what)?;
             }
         }
+    }
+    for (k, t) in &file.correlation.parts {
+        let what = format!("correlation.parts.{k}");
+        add(what.clone(), t, &what)?;
     }
     for (k, t) in [
         ("not", Some(&file.tokens.not)),

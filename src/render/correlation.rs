@@ -92,6 +92,7 @@ pub(super) fn convert_correlation(
             }
         })
         .collect();
+    let percentile = corr.percentile.as_ref().map_or(50.0, |p| p.as_f64());
     let ctx = context! {
         rules => items,
         rule_count => rules.len(),
@@ -99,7 +100,12 @@ pub(super) fn convert_correlation(
         fields => fields,
         condition => condition,
         seconds => Value::from_safe_string(corr.timespan.seconds.to_string()),
+        nanos => Value::from_safe_string(corr.timespan.seconds.saturating_mul(1_000_000_000).to_string()),
         timespan => corr.timespan.text.clone(),
+        type => kind,
+        sliding => sliding(corr),
+        percentile => Value::from_safe_string(format!("{percentile:?}")),
+        options => Value::from_iter(opts.iter().map(|(k, v)| (k.clone(), Value::from(v.clone())))),
     };
     let prefix = format!("correlation.{kind}");
     match snippet::first_accepted(b, &prefix, snippet.templates().len(), &ctx)? {
@@ -133,8 +139,8 @@ fn correlated(
     let mut warnings: Vec<Warning> = Vec::new();
     let mut items = Vec::with_capacity(rules.len());
     for r in rules {
-        let c = walk::convert(b, r, opts)?;
-        let [query] = c.queries.as_slice() else {
+        let (c, conditions) = walk::convert_parts(b, r, opts)?;
+        let ([query], [condition]) = (c.queries.as_slice(), conditions.as_slice()) else {
             return Err(unsupported(format!(
                 "a correlated rule with {} conditions (`{}`)",
                 c.queries.len(),
@@ -146,23 +152,31 @@ fn correlated(
                 warnings.push(w);
             }
         }
-        let by = group_fields(corr, r)
+        let by = resolved(corr, &corr.group_by, r)
             .into_iter()
             .map(escape)
             .collect::<Result<Vec<_>>>()?;
+        let fields = resolved(corr, &corr.field, r)
+            .into_iter()
+            .map(escape)
+            .collect::<Result<Vec<_>>>()?;
+        let vars = super::vars::query_context(b.file(), r, opts)?;
         items.push(context! {
+            vars => Value::from_iter(vars),
             query => Value::from_safe_string(query.clone()),
+            condition => Value::from_safe_string(condition.clone()),
             by => by,
+            fields => fields,
             title => r.meta.title.clone(),
         });
     }
     Ok((items, warnings))
 }
 
-/// The group-by fields of one correlated rule: each `group-by` name, or its alias for this
-/// rule (by id, else by name).
-fn group_fields<'c>(corr: &'c Correlation, r: &'c Rule) -> Vec<&'c str> {
-    corr.group_by
+/// Names of `names` (group-by or value fields) for one correlated rule: each name, or its
+/// alias for this rule (by id, else by name).
+fn resolved<'c>(corr: &'c Correlation, names: &'c [String], r: &'c Rule) -> Vec<&'c str> {
+    names
         .iter()
         .map(|g| {
             corr.aliases
@@ -178,4 +192,25 @@ fn group_fields<'c>(corr: &'c Correlation, r: &'c Rule) -> Vec<&'c str> {
                 .as_str()
         })
         .collect()
+}
+
+/// Whether the correlation fires on sliding windows (`docs/correlation-semantics.md`, "Windows
+/// and firing"): lower bounds only (`gt`, `gte`) on a type whose aggregate only grows as
+/// members join; everything else is judged on fixed windows.
+fn sliding(corr: &Correlation) -> bool {
+    let lower = corr
+        .condition
+        .iter()
+        .all(|(op, _)| matches!(op, CmpOp::Gt | CmpOp::Gte));
+    let grows = match corr.kind {
+        CorrelationType::EventCount
+        | CorrelationType::ValueCount
+        | CorrelationType::Temporal
+        | CorrelationType::TemporalOrdered
+        | CorrelationType::ValueSum => true,
+        CorrelationType::ValueAvg
+        | CorrelationType::ValuePercentile
+        | CorrelationType::ValueMedian => false,
+    };
+    lower && grows
 }

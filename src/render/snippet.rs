@@ -136,7 +136,14 @@ fn refusal(e: &minijinja::Error) -> Option<String> {
 
 /// A broken backend: `<backend>: <what>: <error>`.
 pub(super) fn backend_err(b: &Backend, what: &str, e: &minijinja::Error) -> Error {
-    Error::new(ErrorKind::Backend(format!("{}: {what}: {e:#}", b.name())))
+    let mut text = format!("{}: {what}: {e:#}", b.name());
+    // An error inside an included template is the source of "could not render include".
+    let mut cur = std::error::Error::source(e);
+    while let Some(inner) = cur {
+        text.push_str(&format!("\ncaused by: {inner:#}"));
+        cur = inner.source();
+    }
+    Error::new(ErrorKind::Backend(text))
 }
 
 /// A refusal as [`ErrorKind::Unsupported`], anything else as a broken backend.

@@ -265,7 +265,7 @@ exprs! {
 }
 
 /// Snippets per correlation type (`rules`, `group_by`, `seconds`, `timespan`, `condition`,
-/// `rule_count`, `fields`); their output is the whole query.
+/// `rule_count`, `fields`, ...: `backends/README.md`); their output is the whole query.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Correlations {
@@ -290,6 +290,14 @@ pub struct Correlations {
     /// `value_percentile`
     #[serde(default)]
     pub value_percentile: Option<Snippet>,
+    /// `value_median`
+    #[serde(default)]
+    pub value_median: Option<Snippet>,
+    /// Shared templates the type snippets include (`{% include "correlation.parts.NAME" %}`),
+    /// merged key by key through `extends:` so that a dialect overrides one part (say, how it
+    /// reads a timestamp) and keeps the rest.
+    #[serde(default)]
+    pub parts: IndexMap<String, String>,
 }
 
 impl Correlations {
@@ -304,6 +312,7 @@ impl Correlations {
             ("value_sum", &self.value_sum),
             ("value_avg", &self.value_avg),
             ("value_percentile", &self.value_percentile),
+            ("value_median", &self.value_median),
         ]
     }
 }

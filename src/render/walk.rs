@@ -38,20 +38,33 @@ pub(super) struct Walker<'a> {
 
 /// Converts a rule: one query per condition (see [`Backend::convert`]).
 pub(super) fn convert(b: &Backend, rule: &Rule, opts: &Options) -> Result<Conversion> {
+    convert_parts(b, rule, opts).map(|(c, _)| c)
+}
+
+/// Converts a rule, and gives each condition's rendered expression (the query template's
+/// `condition`) beside its query: correlation snippets build on either.
+pub(super) fn convert_parts(
+    b: &Backend,
+    rule: &Rule,
+    opts: &Options,
+) -> Result<(Conversion, Vec<String>)> {
     let f = b.file();
     let mut w = Walker::new(b, vars::keyword_fields(f, opts));
     let mut ctx = vars::query_context(f, rule, opts)?;
     let mut queries = Vec::with_capacity(rule.conditions.len());
+    let mut conditions = Vec::with_capacity(rule.conditions.len());
     for c in &rule.conditions {
         let (cond, _) = w.expr(c, false)?;
-        ctx.insert("condition".into(), Value::from_safe_string(cond));
+        ctx.insert("condition".into(), Value::from_safe_string(cond.clone()));
         let q = snippet::render_named(b, "query", "query", &Value::from_iter(ctx.clone()))?;
         queries.push(w.keep(q));
+        conditions.push(cond);
     }
-    Ok(Conversion {
+    let conv = Conversion {
         queries,
         warnings: w.finish(),
-    })
+    };
+    Ok((conv, conditions))
 }
 
 /// Human names of the snippet keys, for "unsupported by X: <what>".
