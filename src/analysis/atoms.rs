@@ -178,6 +178,10 @@ pub struct Table {
     pub a: F,
     /// Rule B's formula.
     pub b: F,
+    /// Per atom: its case-insensitive twin, for a case-sensitive string atom (explanations).
+    pub folded: Vec<Option<usize>>,
+    /// Per field: its has-value atom (explanations).
+    pub has: Vec<usize>,
 }
 
 struct Builder<'o> {
@@ -198,6 +202,8 @@ impl Table {
                 fields: Vec::new(),
                 a: F::True,
                 b: F::True,
+                folded: Vec::new(),
+                has: Vec::new(),
             },
             keys: HashMap::new(),
             opts,
@@ -206,6 +212,9 @@ impl Table {
         let fb = bld.rule(b, false)?;
         bld.table.a = fa;
         bld.table.b = fb;
+        if opts.explain {
+            bld.companions()?;
+        }
         Ok(bld.table)
     }
 }
@@ -274,38 +283,7 @@ impl Builder<'_> {
             (name.as_str(), false)
         };
         let field = self.field(fname);
-        let key = match &kind_test {
-            None => format!("{field}\u{0}has"),
-            Some(t) => format!(
-                "{field}\u{0}{last_seg}\u{0}{}",
-                serde_json::to_string(t).unwrap_or_default()
-            ),
-        };
-        let idx = match self.keys.get(&key) {
-            Some(&i) => i,
-            None => {
-                let kind = match kind_test {
-                    None => Kind::HasValue,
-                    Some(test) => Kind::Elem(elem(&test, last_seg)?),
-                };
-                let shown = match kind {
-                    Kind::HasValue => Predicate {
-                        test: Test::Exists(true),
-                        ..p.clone()
-                    },
-                    Kind::Elem(_) => p.clone(),
-                };
-                self.table.atoms.push(Atom {
-                    field,
-                    kind,
-                    pred: shown,
-                    a_at: Vec::new(),
-                    b_at: Vec::new(),
-                });
-                self.keys.insert(key, self.table.atoms.len() - 1);
-                self.table.atoms.len() - 1
-            }
-        };
+        let idx = self.intern(field, kind_test, last_seg, &p)?;
         let atom = &mut self.table.atoms[idx];
         let at = if is_a { &mut atom.a_at } else { &mut atom.b_at };
         if !at.contains(&p.at) {
@@ -313,6 +291,87 @@ impl Builder<'_> {
         }
         let f = F::Atom(idx);
         Ok(if negate { F::Not(Box::new(f)) } else { f })
+    }
+
+    /// The atom of (field, test), created when new. `None` as the test: has a value.
+    fn intern(
+        &mut self,
+        field: usize,
+        kind_test: Option<Test>,
+        last_seg: bool,
+        p: &Predicate,
+    ) -> Result<usize, String> {
+        let key = match &kind_test {
+            None => format!("{field}\u{0}has"),
+            Some(t) => format!(
+                "{field}\u{0}{last_seg}\u{0}{}",
+                serde_json::to_string(t).unwrap_or_default()
+            ),
+        };
+        if let Some(&i) = self.keys.get(&key) {
+            return Ok(i);
+        }
+        let kind = match kind_test {
+            None => Kind::HasValue,
+            Some(test) => Kind::Elem(elem(&test, last_seg)?),
+        };
+        let shown = match &kind {
+            Kind::HasValue => Predicate {
+                test: Test::Exists(true),
+                ..p.clone()
+            },
+            Kind::Elem(e) => Predicate {
+                test: e.test.clone(),
+                ..p.clone()
+            },
+        };
+        self.table.atoms.push(Atom {
+            field,
+            kind,
+            pred: shown,
+            a_at: Vec::new(),
+            b_at: Vec::new(),
+        });
+        self.keys.insert(key, self.table.atoms.len() - 1);
+        Ok(self.table.atoms.len() - 1)
+    }
+
+    /// For explanations: the case-insensitive twin of each case-sensitive string atom, and a
+    /// has-value atom per field (neither occurs in the rules' formulas).
+    fn companions(&mut self) -> Result<(), String> {
+        let n = self.table.atoms.len();
+        self.table.folded = vec![None; n];
+        for i in 0..n {
+            let atom = self.table.atoms[i].clone();
+            if let Kind::Elem(e) = &atom.kind {
+                if let Test::Str {
+                    pattern,
+                    cased: true,
+                } = &e.test
+                {
+                    let t = Test::Str {
+                        pattern: pattern.clone(),
+                        cased: false,
+                    };
+                    let j = self.intern(atom.field, Some(t), e.last_segment, &atom.pred)?;
+                    self.table.folded[i] = Some(j);
+                }
+            }
+        }
+        for f in 0..self.table.fields.len() {
+            let shown = self
+                .table
+                .atoms
+                .iter()
+                .find(|a| a.field == f)
+                .map(|a| a.pred.clone());
+            if let Some(p) = shown {
+                let j = self.intern(f, None, false, &p)?;
+                self.table.has.push(j);
+            }
+        }
+        self.table.folded.resize(self.table.atoms.len(), None);
+        Ok(())
     }
 
     fn field(&mut self, name: &str) -> usize {

@@ -24,12 +24,32 @@ pub fn differences(ctx: &mut Ctx<'_>, a_only: &Region, b_only: &Region) -> Vec<D
     out
 }
 
+/// Why one atom decides some events of a region.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Why {
+    /// The other rule excludes what the atom matches.
+    Excludes,
+    /// The other rule's atom is case-sensitive and a case variant is what differs.
+    Cased,
+    /// The other rule requires the atom; the value shown fails it.
+    Requires,
+    /// The other rule requires the atom; the field is missing.
+    RequiresMissing,
+}
+
+struct Pending {
+    field: usize,
+    why: Why,
+    atoms: Vec<usize>,
+    event: Value,
+}
+
 /// The region's accepting rule ("mine") and the rejecting one ("other"), with their letters.
 fn side(ctx: &mut Ctx<'_>, region: RegionName, out: &mut Vec<Difference>) {
     let table = ctx.table;
-    let (mine, other, expect, me, them) = match region {
-        RegionName::AOnly => (&table.a, &table.b, (true, false), "A", "B"),
-        RegionName::BOnly => (&table.b, &table.a, (false, true), "B", "A"),
+    let (mine, other, expect) = match region {
+        RegionName::AOnly => (&table.a, &table.b, (true, false)),
+        RegionName::BOnly => (&table.b, &table.a, (false, true)),
     };
     let in_other = |i: usize| match region {
         RegionName::AOnly => !table.atoms[i].b_at.is_empty(),
@@ -38,27 +58,79 @@ fn side(ctx: &mut Ctx<'_>, region: RegionName, out: &mut Vec<Difference>) {
     let candidates: Vec<usize> = (0..table.atoms.len())
         .filter(|&i| in_other(i) && other.mentions(i))
         .collect();
+    let mut pending: Vec<Pending> = Vec::new();
     for &x in candidates.iter().take(MAX_ATOMS) {
         // The atom decides: the other rule rejects, and would accept with the atom flipped.
         let critical = F::Or(vec![
             F::And(vec![lit(x, true), other.substitute(x, false)]),
             F::And(vec![lit(x, false), other.substitute(x, true)]),
         ]);
-        let f = F::And(vec![
+        let base = F::And(vec![
             mine.clone(),
             F::Not(Box::new(other.clone())),
             critical,
         ]);
-        let Ok(Some(m)) = ctx.find(&f, expect) else {
-            continue;
-        };
-        let truth = m.cube.iter().find(|c| c.0 == x).map_or(false, |c| c.1);
-        let d = describe(ctx, x, truth, &m.event, region, me, them);
-        if !out.iter().any(|o: &Difference| o.explanation == d.explanation) {
-            out.push(d);
+        let field = table.atoms[x].field;
+        let mut tries: Vec<(F, Why)> = Vec::new();
+        if let Some(Some(c)) = table.folded.get(x) {
+            let f = F::And(vec![base.clone(), lit(x, false), lit(*c, true)]);
+            tries.push((f, Why::Cased));
+        }
+        let twin = table.folded.get(x).copied().flatten();
+        if let Some(&h) = table.has.get(field) {
+            // A value that differs by more than case, when the atom has a case-folded twin.
+            let mut f = vec![base.clone(), lit(h, true)];
+            f.extend(twin.map(|c| F::Or(vec![lit(x, true), lit(c, false)])));
+            tries.push((F::And(f), Why::Requires));
+        }
+        let mut f = vec![base];
+        f.extend(twin.map(|c| F::Or(vec![lit(x, true), lit(c, false)])));
+        tries.push((F::And(f), Why::RequiresMissing));
+        for (f, why) in tries {
+            // A case variant explains only when it is the field's one value.
+            let single = (why == Why::Cased).then_some(field);
+            let Ok(Some(m)) = ctx.find_single(&f, expect, single) else {
+                continue;
+            };
+            let truth = m.cube.iter().find(|c| c.0 == x).is_some_and(|c| c.1);
+            let shown = table.atoms[x].pred.field.clone().unwrap_or_default();
+            let why = match why {
+                _ if truth => Why::Excludes,
+                Why::Cased => Why::Cased,
+                Why::Requires | Why::RequiresMissing | Why::Excludes => {
+                    if m.event.get(&shown).is_some() {
+                        Why::Requires
+                    } else {
+                        Why::RequiresMissing
+                    }
+                }
+            };
+            match pending
+                .iter_mut()
+                .find(|p| p.field == field && p.why == why)
+            {
+                Some(p) => p.atoms.push(x),
+                None => pending.push(Pending {
+                    field,
+                    why,
+                    atoms: vec![x],
+                    event: m.event,
+                }),
+            }
+            if why != Why::Cased {
+                break;
+            }
         }
     }
+    for p in pending {
+        out.push(describe(ctx, &p, region));
+    }
     if candidates.len() > MAX_ATOMS {
+        let them = if region == RegionName::AOnly {
+            "B"
+        } else {
+            "A"
+        };
         out.push(Difference {
             explanation: format!(
                 "only the first {MAX_ATOMS} of {them}'s {} predicates were examined",
@@ -72,72 +144,58 @@ fn side(ctx: &mut Ctx<'_>, region: RegionName, out: &mut Vec<Difference>) {
     }
 }
 
-fn describe(
-    ctx: &Ctx<'_>,
-    x: usize,
-    truth: bool,
-    event: &Value,
-    region: RegionName,
-    me: &str,
-    them: &str,
-) -> Difference {
+fn describe(ctx: &Ctx<'_>, p: &Pending, region: RegionName) -> Difference {
     let table = ctx.table;
-    let atom = &table.atoms[x];
-    let field = &table.fields[atom.field];
-    let shown = atom.pred.field.clone().unwrap_or_default();
-    let value = event.get(&shown).cloned();
-    let mine_at = |i: usize| match region {
-        RegionName::AOnly => &table.atoms[i].a_at,
-        RegionName::BOnly => &table.atoms[i].b_at,
+    let (me, them) = match region {
+        RegionName::AOnly => ("A", "B"),
+        RegionName::BOnly => ("B", "A"),
     };
-    let same_field: Vec<String> = (0..table.atoms.len())
-        .filter(|&i| table.atoms[i].field == atom.field)
-        .flat_map(|i| mine_at(i).clone())
+    let first = &table.atoms[p.atoms[0]];
+    let shown = first.pred.field.clone().unwrap_or_default();
+    let at_of = |i: usize, mine: bool| -> &Vec<String> {
+        match (region, mine) {
+            (RegionName::AOnly, true) | (RegionName::BOnly, false) => &table.atoms[i].a_at,
+            (RegionName::AOnly, false) | (RegionName::BOnly, true) => &table.atoms[i].b_at,
+        }
+    };
+    let other_at: Vec<String> = p
+        .atoms
+        .iter()
+        .flat_map(|&i| at_of(i, false).clone())
         .collect();
-    let other_at = match region {
-        RegionName::AOnly => atom.b_at.clone(),
-        RegionName::BOnly => atom.a_at.clone(),
-    };
-    let desc = pred_text(&atom.pred.test, &shown);
-    let mut text = if truth {
-        format!("{them} excludes {desc} ({}); {me} does not", other_at.join(", "))
-    } else {
-        match &value {
-            None => format!(
-                "{them} requires {desc} ({}); {me} also matches events without {shown}",
-                other_at.join(", ")
-            ),
-            Some(v) => {
-                let shown_v = show(v);
-                let cased_only = match &atom.kind {
-                    Kind::Elem(e) => matches!(e.test, Test::Str { cased: true, .. }),
-                    Kind::HasValue => false,
-                };
-                if cased_only && folds_match(atom, v) {
-                    format!(
-                        "{them}'s {desc} ({}) is case-sensitive: an event with {shown} {shown_v} \
-                         is caught by {me} only",
-                        other_at.join(", ")
-                    )
-                } else {
-                    let mut t = format!(
-                        "{them} requires {desc} ({}); {me} also accepts {shown} {shown_v}",
-                        other_at.join(", ")
-                    );
-                    let more = more_values(ctx, x, region);
-                    if !more.is_empty() {
-                        t = format!(
-                            "{them} requires {desc} ({}); {me} also accepts {shown} values {}",
-                            other_at.join(", "),
-                            more.join(", ")
-                        );
-                    }
-                    t
-                }
+    let same_field: Vec<String> = (0..table.atoms.len())
+        .filter(|&i| table.atoms[i].field == p.field)
+        .flat_map(|i| at_of(i, true).clone())
+        .collect();
+    let desc = group_text(table, &p.atoms, &shown);
+    let paths = other_at.join(", ");
+    let value = p.event.get(&shown).map(show).unwrap_or_default();
+    let mut text = match p.why {
+        Why::Excludes => format!("{them} excludes {desc} ({paths}); {me} does not"),
+        Why::Cased => format!(
+            "{them}'s {desc} ({paths}) is case-sensitive: an event with {shown} {value} is \
+             caught by {me} only"
+        ),
+        Why::RequiresMissing => {
+            format!("{them} requires {desc} ({paths}); {me} also matches events without {shown}")
+        }
+        Why::Requires => {
+            let more = if p.atoms.len() == 1 {
+                more_values(ctx, p.atoms[0], region)
+            } else {
+                Vec::new()
+            };
+            if more.len() > 1 {
+                format!(
+                    "{them} requires {desc} ({paths}); {me} also accepts {shown} values {}",
+                    more.join(", ")
+                )
+            } else {
+                format!("{them} requires {desc} ({paths}); {me} also accepts {shown} {value}")
             }
         }
     };
-    if field.derive_name {
+    if table.fields[p.field].derive_name {
         text.push_str(&format!(" [{ECS_NAME_INVARIANT}]"));
     }
     let (a, b) = match region {
@@ -149,8 +207,28 @@ fn describe(
         region,
         a,
         b,
-        witness: event.clone(),
+        witness: p.event.clone(),
     }
+}
+
+/// Atoms on one field in words: `process.name == "bash" or "dash" (case-sensitive)`.
+fn group_text(table: &super::atoms::Table, atoms: &[usize], field: &str) -> String {
+    let mut parts = Vec::new();
+    let mut all_cased = true;
+    for &i in atoms {
+        let t = &table.atoms[i].pred.test;
+        all_cased &= matches!(t, Test::Str { cased: true, .. });
+        let full = pred_text(t, field);
+        let v = full
+            .strip_prefix(field)
+            .unwrap_or(&full)
+            .trim_start()
+            .trim_end_matches(", case-sensitive")
+            .to_string();
+        parts.push(v);
+    }
+    let cased = if all_cased { " (case-sensitive)" } else { "" };
+    format!("{field} {}{cased}", parts.join(" or "))
 }
 
 /// The accepting rule's literal values on the atom's field that the atom rejects.
@@ -179,30 +257,6 @@ fn more_values(ctx: &Ctx<'_>, x: usize, region: RegionName) -> Vec<String> {
         }
     }
     out
-}
-
-fn folds_match(atom: &super::atoms::Atom, v: &Value) -> bool {
-    let Kind::Elem(e) = &atom.kind else {
-        return false;
-    };
-    let Test::Str { pattern, .. } = &e.test else {
-        return false;
-    };
-    let m = crate::eval::matcher::StrMatcher::new(pattern, false);
-    let texts: Vec<String> = match v {
-        Value::Array(xs) => xs.iter().map(text).collect(),
-        v => vec![text(v)],
-    };
-    texts
-        .iter()
-        .any(|t| m.is_match(&crate::eval::matcher::fold(t)))
-}
-
-fn text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        v => v.to_string(),
-    }
 }
 
 fn show(v: &Value) -> String {

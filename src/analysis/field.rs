@@ -33,7 +33,9 @@ pub struct Theory<'t> {
     any: Dfa,
     non_numeric: Dfa,
     candidates: HashMap<usize, Vec<String>>,
-    answers: HashMap<(usize, Vec<(usize, bool)>), Outcome>,
+    answers: HashMap<(usize, bool, Vec<(usize, bool)>), Outcome>,
+    /// A field limited to one value for the current query (explanations).
+    pub force_single: Option<usize>,
 }
 
 impl<'t> Theory<'t> {
@@ -49,6 +51,7 @@ impl<'t> Theory<'t> {
                 .expect("the non-numeric automaton builds"),
             candidates: HashMap::new(),
             answers: HashMap::new(),
+            force_single: None,
         }
     }
 
@@ -57,12 +60,17 @@ impl<'t> Theory<'t> {
         let mut key: Vec<(usize, bool)> = lits.to_vec();
         key.sort_unstable();
         key.dedup();
-        if let Some(o) = self.answers.get(&(field, key.clone())) {
+        let single = self.single(field);
+        if let Some(o) = self.answers.get(&(field, single, key.clone())) {
             return o.clone();
         }
         let o = self.decide(field, &key);
-        self.answers.insert((field, key), o.clone());
+        self.answers.insert((field, single, key), o.clone());
         o
+    }
+
+    fn single(&self, field: usize) -> bool {
+        self.table.fields[field].single || self.force_single == Some(field)
     }
 
     fn decide(&mut self, field: usize, lits: &[(usize, bool)]) -> Outcome {
@@ -88,10 +96,8 @@ impl<'t> Theory<'t> {
         }
         match self.one(field, &pos, &neg) {
             One::Found(s) => return Outcome::Sat(vec![s]),
-            One::Empty if pos.len() <= 1 || self.table.fields[field].single => {
-                return Outcome::Unsat
-            }
-            One::Unknown(why) if self.table.fields[field].single => return Outcome::Unknown(why),
+            One::Empty if pos.len() <= 1 || self.single(field) => return Outcome::Unsat,
+            One::Unknown(why) if self.single(field) => return Outcome::Unknown(why),
             One::Empty | One::Unknown(_) => {}
         }
         // An array: one element per positive atom, each outside every negative one.
@@ -198,7 +204,11 @@ impl<'t> Theory<'t> {
                 last_segment: false,
             });
         }
-        for (&a, accept) in pos.iter().map(|a| (a, true)).chain(neg.iter().map(|a| (a, false))) {
+        for (&a, accept) in pos
+            .iter()
+            .map(|a| (a, true))
+            .chain(neg.iter().map(|a| (a, false)))
+        {
             let dfa = self.dfas[&a].as_ref().map_err(Clone::clone)?;
             parts.push(Part {
                 dfa,

@@ -119,7 +119,10 @@ pub fn walk(parts: &[Part<'_>], max_states: usize) -> Walk {
     // Representative bytes of the joint byte classes, most readable first.
     let mut reps: HashMap<Vec<u8>, u8> = HashMap::new();
     for b in 0..=255u8 {
-        let key: Vec<u8> = parts.iter().map(|p| p.dfa.dfa.byte_classes().get(b)).collect();
+        let key: Vec<u8> = parts
+            .iter()
+            .map(|p| p.dfa.dfa.byte_classes().get(b))
+            .collect();
         let key = if parts.iter().any(|p| p.last_segment) && (b == b'/' || b == b'\\') {
             let mut k = key;
             k.push(1);
@@ -188,7 +191,11 @@ fn accepts(parts: &[Part<'_>], states: &[StateID]) -> bool {
     })
 }
 
-fn path(order: &[Vec<StateID>], seen: &HashMap<Vec<StateID>, (usize, u8)>, mut at: usize) -> String {
+fn path(
+    order: &[Vec<StateID>],
+    seen: &HashMap<Vec<StateID>, (usize, u8)>,
+    mut at: usize,
+) -> String {
     let mut out = Vec::new();
     while let Some(&(parent, b)) = seen.get(&order[at]) {
         if parent == usize::MAX {

@@ -96,6 +96,26 @@ impl<'t> Ctx<'t> {
     /// # Errors
     /// The budget, an undecided field, a witness the evaluator disagrees with.
     pub fn find(&mut self, f: &F, expect: (bool, bool)) -> Result<Option<Model>, String> {
+        self.find_single(f, expect, None)
+    }
+
+    /// As [`Ctx::find`], with field `single` (if any) limited to one value.
+    ///
+    /// # Errors
+    /// As [`Ctx::find`].
+    pub fn find_single(
+        &mut self,
+        f: &F,
+        expect: (bool, bool),
+        single: Option<usize>,
+    ) -> Result<Option<Model>, String> {
+        self.theory.force_single = single;
+        let r = self.find_inner(f, expect);
+        self.theory.force_single = None;
+        r
+    }
+
+    fn find_inner(&mut self, f: &F, expect: (bool, bool)) -> Result<Option<Model>, String> {
         self.steps = 0;
         self.unknown = None;
         let mut assign = vec![None; self.table.atoms.len()];

@@ -75,11 +75,21 @@ fn case_sensitivity_is_part_of_the_language() {
 #[test]
 fn disjoint_and_overlap() {
     // Two values of one field: only an array holds both, so the rules overlap.
-    let d = decide(&rule(s("x", "a", true)), &rule(s("x", "b", true)), &Options::default());
+    let d = decide(
+        &rule(s("x", "a", true)),
+        &rule(s("x", "b", true)),
+        &Options::default(),
+    );
     assert_eq!(d.unwrap().both.witnesses[0], json!({"x": ["a", "b"]}));
     let bool_and_missing = not(p("x", Test::Exists(true)));
-    assert_eq!(rel(&bool_and_missing, &s("x", "b", true)), Relation::Disjoint);
-    assert_eq!(rel(&s("x", "a*", true), &s("x", "*b", true)), Relation::Overlap);
+    assert_eq!(
+        rel(&bool_and_missing, &s("x", "b", true)),
+        Relation::Disjoint
+    );
+    assert_eq!(
+        rel(&s("x", "a*", true), &s("x", "*b", true)),
+        Relation::Overlap
+    );
 }
 
 #[test]
@@ -112,7 +122,10 @@ fn numbers_are_intervals() {
             },
         )
     };
-    assert_eq!(rel(&num(CmpOp::Gt, "5"), &num(CmpOp::Gt, "3")), Relation::AInB);
+    assert_eq!(
+        rel(&num(CmpOp::Gt, "5"), &num(CmpOp::Gt, "3")),
+        Relation::AInB
+    );
     // n < 3 and n >= 3 hold together only on an array.
     let d = decide(
         &rule(num(CmpOp::Lt, "3")),

@@ -198,7 +198,12 @@ pub fn read_pairs(file: &Path) -> crate::error::Result<Vec<(PathBuf, PathBuf)>> 
             };
             match pair {
                 (Some(a), Some(b)) => out.push((base.join(a), base.join(b))),
-                _ => return Err(bad(1, format!("item {i} of the list is not a pair of paths"))),
+                _ => {
+                    return Err(bad(
+                        1,
+                        format!("item {i} of the list is not a pair of paths"),
+                    ))
+                }
             }
         }
         return Ok(out);
@@ -277,7 +282,10 @@ pub fn diff_pair(
         }
     };
     let d = analysis::decide(&ra, &rb, opts)?;
-    Ok((to_json(&d, about(a, Some(&ra)), about(b, Some(&rb))), code(&d)))
+    Ok((
+        to_json(&d, about(a, Some(&ra)), about(b, Some(&rb))),
+        code(&d),
+    ))
 }
 
 fn code(d: &Decision) -> i32 {
