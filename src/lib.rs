@@ -9,6 +9,7 @@
 //! | pipelines | [`pipeline`] | IR → IR (field mapping, log source routing) |
 //! | renderer | [`render`] | IR → query text, through backends = data + templates |
 //! | evaluator | [`eval`] | IR → compiled matchers → verdicts on JSON events |
+//! | analysis | [`analysis`] | two IR rules → their relation, witness events, differences |
 //! | output formats | [`publish`] | IR + query text → Elastic detection-rules TOML, Kibana NDJSON |
 //! | batch API | [`session`] | paths → rules read once, pipelines applied once → converted items |
 //! | output files | [`output`] | the atomic writer and per-rule file names |
@@ -21,6 +22,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod analysis;
 pub mod attack;
 pub mod cli;
 pub mod error;
