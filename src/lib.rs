@@ -10,6 +10,7 @@
 //! | renderer | [`render`] | IR → query text, through backends = data + templates |
 //! | evaluator | [`eval`] | IR → compiled matchers → verdicts on JSON events |
 //! | output formats | [`publish`] | IR + query text → Elastic detection-rules TOML, Kibana NDJSON |
+//! | coverage | [`coverage`] | rules + tags → ATT&CK layers, indicators, overlapping pairs |
 //! | batch API | [`session`] | paths → rules read once, pipelines applied once → converted items |
 //! | output files | [`output`] | the atomic writer and per-rule file names |
 //! | CLI | [`cli`] | the commands: argument parsing and printing, on top of [`session`] |
@@ -23,6 +24,7 @@
 
 pub mod attack;
 pub mod cli;
+pub mod coverage;
 pub mod error;
 pub mod eval;
 pub mod ir;
