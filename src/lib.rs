@@ -9,6 +9,7 @@
 //! | pipelines | [`pipeline`] | IR → IR (field mapping, log source routing) |
 //! | renderer | [`render`] | IR → query text, through backends = data + templates |
 //! | evaluator | [`eval`] | IR → compiled matchers → verdicts on JSON events |
+//! | analysis | [`analysis`] | two IR rules → their relation, witness events, differences |
 //! | output formats | [`publish`] | IR + query text → Elastic detection-rules TOML, Kibana NDJSON |
 //! | coverage | [`coverage`] | rules + tags → ATT&CK layers, indicators, overlapping pairs |
 //! | batch API | [`session`] | paths → rules read once, pipelines applied once → converted items |
@@ -22,6 +23,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod analysis;
 pub mod attack;
 pub mod cli;
 pub mod coverage;

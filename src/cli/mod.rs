@@ -5,6 +5,7 @@ pub mod check;
 pub mod completions;
 pub mod convert;
 pub mod coverage;
+pub mod diff;
 pub mod elastic_out;
 pub mod eval;
 pub mod inspect;
@@ -32,6 +33,9 @@ pub enum Command {
     Inspect(inspect::InspectArgs),
     /// Convert Sigma rules to queries of a backend (`sigmat list backends`).
     Convert(convert::ConvertArgs),
+    /// Decide how two rules relate (equivalent, within, overlap, disjoint) with witness events
+    /// (exit 0 equivalent, 1 different, 3 unknown, 2 errors).
+    Diff(diff::DiffArgs),
     /// List backends, output formats or built-in pipelines.
     List(list::ListArgs),
     /// Run Sigma rules natively on JSON events (exit 0 ran, 1 rule/event errors, 2 usage).
@@ -52,6 +56,7 @@ pub fn main() -> i32 {
         Command::Check(a) => check::run(&a),
         Command::Inspect(a) => inspect::run(&a),
         Command::Convert(a) => convert::run(&a),
+        Command::Diff(a) => diff::run(&a),
         Command::List(a) => list::run(&a),
         Command::Eval(a) => eval::run(&a),
         Command::Coverage(a) => coverage::run(&a),

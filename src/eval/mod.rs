@@ -58,6 +58,15 @@ pub struct CompiledRule {
 /// file and the predicate's key path.
 pub fn compile_rule(rule: &ir::Rule) -> Result<CompiledRule> {
     let mut fields = FieldTable::default();
+    let resolved;
+    let rule = if has_caseless(rule) {
+        let mut r = rule.clone();
+        resolve_caseless(&mut r);
+        resolved = r;
+        &resolved
+    } else {
+        rule
+    };
     let conds = compile_conditions(rule, &mut fields).map_err(|e| locate(e, rule))?;
     Ok(CompiledRule { conds, fields })
 }
@@ -86,6 +95,26 @@ fn refuse(what: &str, file: Option<&str>) -> Error {
     match file {
         Some(f) => e.in_file(f),
         None => e,
+    }
+}
+
+/// Whether some predicate reads an `X.caseless` field.
+fn has_caseless(rule: &ir::Rule) -> bool {
+    let mut any = false;
+    for c in &rule.conditions {
+        c.for_each_pred(&mut |p| any |= ir::caseless(p).is_some());
+    }
+    any
+}
+
+/// Reads `X.caseless` as `X` compared case-insensitively (the IR docs, "Caseless fields").
+fn resolve_caseless(rule: &mut ir::Rule) {
+    for c in &mut rule.conditions {
+        c.for_each_pred_mut(&mut |p| {
+            if let Some(q) = ir::caseless(p) {
+                *p = q;
+            }
+        });
     }
 }
 
@@ -149,7 +178,10 @@ impl RuleSet {
         let mut compiled = Vec::new();
         let mut witnesses = Vec::new();
         let mut errors = Vec::new();
-        for (index, rule) in rules.into_iter().enumerate() {
+        for (index, mut rule) in rules.into_iter().enumerate() {
+            if has_caseless(&rule) {
+                resolve_caseless(&mut rule);
+            }
             match compile_conditions(&rule, &mut fields) {
                 Ok(conds) => {
                     witnesses.push(rule_witness(&rule, &mut fields));

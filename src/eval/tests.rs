@@ -426,3 +426,24 @@ fn batch_matches_sequential() {
     }
     assert_eq!(set.unfiltered_rules(), 1);
 }
+
+#[test]
+fn caseless_fields_read_the_base_field_case_insensitively() {
+    // `ecs_windows` maps to `.caseless` multi-fields that no event document holds.
+    let cased = Test::Str {
+        pattern: Pattern::parse_canonical("*\\\\whoami.exe").unwrap(),
+        cased: true,
+    };
+    let r = rule(vec![pred(Some("process.executable.caseless"), cased)]);
+    let one = compile_rule(&r).unwrap();
+    let (set, errors) = RuleSet::compile(vec![r]);
+    assert!(errors.is_empty());
+    let hit = json!({"process": {"executable": "C:\\Windows\\WHOAMI.EXE"}});
+    let miss = json!({"process": {"executable": "C:\\Windows\\who.exe"}});
+    let only_caseless = json!({"process.executable.caseless": "c:\\windows\\whoami.exe"});
+    assert!(one.is_match(&hit));
+    assert_eq!(set.matches(&hit), vec![0]);
+    assert!(!one.is_match(&miss));
+    assert!(set.matches(&miss).is_empty());
+    assert!(!one.is_match(&only_caseless));
+}

@@ -57,6 +57,12 @@
 //! `YYYY-MM-DD HH:MM:SS[.fff]`, taken as given, no time-zone conversion), take the part
 //! (minute, hour, day of month, ISO week, month, year) and compare it as a number.
 //!
+//! **Caseless fields.** A field named `X.caseless` is Elastic's index-time lower-cased
+//! multi-field of `X` (the `ecs_windows` pipeline maps Sigma fields to them, as pySigma's
+//! does): no event document contains it. It is read as `X` compared case-insensitively: string
+//! patterns and field references as if `cased` were unset, regexes as if with the `i` flag;
+//! other tests as on `X` ([`caseless`]). The evaluator and the analysis both read it so.
+//!
 //! **Keywords.** A predicate with `field: None` is a keyword search: it holds when its test holds
 //! for *any* string value anywhere in the event (a backend searches its configured full-text
 //! field instead). The front end writes plain keyword values as `contains` patterns (`*value*`).
@@ -658,6 +664,46 @@ impl Test {
             | Test::TimePart { .. } => None,
         }
     }
+}
+
+/// `X.caseless` read as `X` compared case-insensitively: the predicate on `X` with its string
+/// tests folded (`cased` cleared, regexes given the `i` flag). `None` when the field does not
+/// end in `.caseless` (or is only `.caseless`). See "Caseless fields" in the module docs.
+#[must_use]
+pub fn caseless(p: &Predicate) -> Option<Predicate> {
+    let base = p.field.as_deref()?.strip_suffix(".caseless")?;
+    if base.is_empty() {
+        return None;
+    }
+    let test = match &p.test {
+        Test::Str { pattern, .. } => Test::Str {
+            pattern: pattern.clone(),
+            cased: false,
+        },
+        Test::Regex { pattern, flags } => Test::Regex {
+            pattern: pattern.clone(),
+            flags: RegexFlags {
+                ignore_case: true,
+                ..*flags
+            },
+        },
+        Test::FieldRef { field, how, .. } => Test::FieldRef {
+            field: field.clone(),
+            how: *how,
+            cased: false,
+        },
+        t @ (Test::Num { .. }
+        | Test::Bool(_)
+        | Test::Null
+        | Test::Exists(_)
+        | Test::Cidr(_)
+        | Test::TimePart { .. }) => t.clone(),
+    };
+    Some(Predicate {
+        field: Some(base.to_string()),
+        test,
+        at: p.at.clone(),
+    })
 }
 
 impl Rule {

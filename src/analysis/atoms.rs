@@ -1,0 +1,410 @@
+//! The two rules as boolean formulas over shared atoms.
+
+use std::collections::HashMap;
+
+use crate::eval::{self, CompiledRule};
+use crate::ir::{self, Expr, Predicate, Test};
+
+use super::Options;
+
+/// The ECS field whose value `process.name` is the last path segment of (`--assume ecs`).
+pub const ECS_EXECUTABLE: &str = "process.executable";
+/// The ECS field derived from [`ECS_EXECUTABLE`].
+pub const ECS_NAME: &str = "process.name";
+/// How the ECS invariant is named in explanations.
+pub const ECS_NAME_INVARIANT: &str =
+    "assumption ecs: process.name is the last path segment of process.executable";
+
+/// A boolean formula over atom indices.
+#[derive(Debug, Clone, PartialEq)]
+pub enum F {
+    /// Always true.
+    True,
+    /// An atom.
+    Atom(usize),
+    /// Negation.
+    Not(Box<F>),
+    /// Conjunction.
+    And(Vec<F>),
+    /// Disjunction.
+    Or(Vec<F>),
+}
+
+impl F {
+    /// The value under a partial assignment: `None` while undetermined.
+    pub fn eval3(&self, assign: &[Option<bool>]) -> Option<bool> {
+        match self {
+            F::True => Some(true),
+            F::Atom(i) => assign[*i],
+            F::Not(x) => x.eval3(assign).map(|v| !v),
+            F::And(xs) => {
+                let mut all = true;
+                for x in xs {
+                    match x.eval3(assign) {
+                        Some(false) => return Some(false),
+                        Some(true) => {}
+                        None => all = false,
+                    }
+                }
+                all.then_some(true)
+            }
+            F::Or(xs) => {
+                let mut none = true;
+                for x in xs {
+                    match x.eval3(assign) {
+                        Some(true) => return Some(true),
+                        Some(false) => {}
+                        None => none = false,
+                    }
+                }
+                none.then_some(false)
+            }
+        }
+    }
+
+    /// The first unassigned atom inside an undetermined part of the formula.
+    pub fn pick(&self, assign: &[Option<bool>]) -> Option<usize> {
+        match self {
+            F::True => None,
+            F::Atom(i) => assign[*i].is_none().then_some(*i),
+            F::Not(x) => x.pick(assign),
+            F::And(xs) | F::Or(xs) => xs
+                .iter()
+                .filter(|x| x.eval3(assign).is_none())
+                .find_map(|x| x.pick(assign)),
+        }
+    }
+
+    /// The formula with atom `i` replaced by a constant.
+    pub fn substitute(&self, i: usize, v: bool) -> F {
+        match self {
+            F::True => F::True,
+            F::Atom(j) if *j == i => {
+                if v {
+                    F::True
+                } else {
+                    F::Not(Box::new(F::True))
+                }
+            }
+            F::Atom(j) => F::Atom(*j),
+            F::Not(x) => F::Not(Box::new(x.substitute(i, v))),
+            F::And(xs) => F::And(xs.iter().map(|x| x.substitute(i, v)).collect()),
+            F::Or(xs) => F::Or(xs.iter().map(|x| x.substitute(i, v)).collect()),
+        }
+    }
+
+    /// Whether atom `i` occurs.
+    pub fn mentions(&self, i: usize) -> bool {
+        match self {
+            F::True => false,
+            F::Atom(j) => *j == i,
+            F::Not(x) => x.mentions(i),
+            F::And(xs) | F::Or(xs) => xs.iter().any(|x| x.mentions(i)),
+        }
+    }
+}
+
+/// What an atom says of its field.
+#[derive(Debug, Clone)]
+pub enum Kind {
+    /// The field has a value.
+    HasValue,
+    /// Some value satisfies the test.
+    Elem(Elem),
+}
+
+/// An element test: a predicate on one string value.
+#[derive(Debug, Clone)]
+pub struct Elem {
+    /// The test, case folding already applied (`.caseless`).
+    pub test: Test,
+    /// The predicate compiled by the native evaluator over the field `v`.
+    native: CompiledRule,
+    /// Tested on the value's last path segment (`process.name` under `--assume ecs`).
+    pub last_segment: bool,
+}
+
+impl Elem {
+    /// Whether the value satisfies the test, as the native evaluator decides.
+    pub fn holds(&self, value: &str) -> bool {
+        let v = if self.last_segment {
+            last_segment(value)
+        } else {
+            value
+        };
+        self.native.is_match(&serde_json::json!({ "v": v }))
+    }
+}
+
+/// The part of `s` after its last `/` or `\`.
+pub fn last_segment(s: &str) -> &str {
+    s.rsplit(['/', '\\']).next().unwrap_or(s)
+}
+
+/// One atom.
+#[derive(Debug, Clone)]
+pub struct Atom {
+    /// Index into [`Table::fields`].
+    pub field: usize,
+    /// What it tests.
+    pub kind: Kind,
+    /// The predicate as the rules wrote it (after `.caseless` is resolved).
+    pub pred: Predicate,
+    /// Key paths in A where it occurs.
+    pub a_at: Vec<String>,
+    /// Key paths in B where it occurs.
+    pub b_at: Vec<String>,
+}
+
+/// A field of the event model.
+#[derive(Debug, Clone)]
+pub struct Field {
+    /// Its name.
+    pub name: String,
+    /// At most one value (no arrays): `process.executable` under `--assume ecs`.
+    pub single: bool,
+    /// Witnesses also carry `process.name`, derived from this field's value.
+    pub derive_name: bool,
+}
+
+/// The atoms, fields and formulas of a pair of rules.
+#[derive(Debug, Clone)]
+pub struct Table {
+    /// Atoms.
+    pub atoms: Vec<Atom>,
+    /// Fields, in order of first use.
+    pub fields: Vec<Field>,
+    /// Rule A's formula.
+    pub a: F,
+    /// Rule B's formula.
+    pub b: F,
+    /// Per atom: its case-insensitive twin, for a case-sensitive string atom (explanations).
+    pub folded: Vec<Option<usize>>,
+    /// Per field: its has-value atom (explanations).
+    pub has: Vec<usize>,
+}
+
+struct Builder<'o> {
+    table: Table,
+    keys: HashMap<String, usize>,
+    opts: &'o Options,
+}
+
+impl Table {
+    /// Builds the atoms of `a` and `b`.
+    ///
+    /// # Errors
+    /// The reason, for constructs the analysis does not decide.
+    pub fn build(a: &ir::Rule, b: &ir::Rule, opts: &Options) -> Result<Table, String> {
+        let mut bld = Builder {
+            table: Table {
+                atoms: Vec::new(),
+                fields: Vec::new(),
+                a: F::True,
+                b: F::True,
+                folded: Vec::new(),
+                has: Vec::new(),
+            },
+            keys: HashMap::new(),
+            opts,
+        };
+        let fa = bld.rule(a, true)?;
+        let fb = bld.rule(b, false)?;
+        bld.table.a = fa;
+        bld.table.b = fb;
+        if opts.explain {
+            bld.companions()?;
+        }
+        Ok(bld.table)
+    }
+}
+
+impl Builder<'_> {
+    fn rule(&mut self, r: &ir::Rule, is_a: bool) -> Result<F, String> {
+        let mut xs = Vec::with_capacity(r.conditions.len());
+        for c in &r.conditions {
+            xs.push(self.expr(c, is_a)?);
+        }
+        Ok(match xs.len() {
+            1 => xs.pop().unwrap_or(F::True),
+            _ => F::Or(xs),
+        })
+    }
+
+    fn expr(&mut self, e: &Expr, is_a: bool) -> Result<F, String> {
+        Ok(match e {
+            Expr::And(xs) => F::And(
+                xs.iter()
+                    .map(|x| self.expr(x, is_a))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Expr::Or(xs) => F::Or(
+                xs.iter()
+                    .map(|x| self.expr(x, is_a))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Expr::Not(x) => F::Not(Box::new(self.expr(x, is_a)?)),
+            Expr::Pred(p) => self.pred(p, is_a)?,
+        })
+    }
+
+    fn pred(&mut self, p: &Predicate, is_a: bool) -> Result<F, String> {
+        let Some(name) = &p.field else {
+            return Err(format!(
+                "keyword searches (at {}) are not decided by the analysis yet",
+                p.at
+            ));
+        };
+        let p = ir::caseless(p).unwrap_or_else(|| p.clone());
+        let (negate, kind_test) = match &p.test {
+            Test::Exists(b) => (!*b, None),
+            Test::Null => (true, None),
+            Test::Str { .. }
+            | Test::Regex { .. }
+            | Test::Num { .. }
+            | Test::Bool(_)
+            | Test::Cidr(_) => (false, Some(p.test.clone())),
+            Test::FieldRef { .. } => {
+                return Err(format!(
+                    "field-to-field comparisons (at {}) are not decided by the analysis yet",
+                    p.at
+                ))
+            }
+            Test::TimePart { .. } => {
+                return Err(format!(
+                    "time-part tests (at {}) are not decided by the analysis yet",
+                    p.at
+                ))
+            }
+        };
+        let (fname, last_seg) = if self.opts.assume_ecs && name == ECS_NAME {
+            (ECS_EXECUTABLE, true)
+        } else {
+            (name.as_str(), false)
+        };
+        let field = self.field(fname);
+        let idx = self.intern(field, kind_test, last_seg, &p)?;
+        let atom = &mut self.table.atoms[idx];
+        let at = if is_a { &mut atom.a_at } else { &mut atom.b_at };
+        if !at.contains(&p.at) {
+            at.push(p.at.clone());
+        }
+        let f = F::Atom(idx);
+        Ok(if negate { F::Not(Box::new(f)) } else { f })
+    }
+
+    /// The atom of (field, test), created when new. `None` as the test: has a value.
+    fn intern(
+        &mut self,
+        field: usize,
+        kind_test: Option<Test>,
+        last_seg: bool,
+        p: &Predicate,
+    ) -> Result<usize, String> {
+        let key = match &kind_test {
+            None => format!("{field}\u{0}has"),
+            Some(t) => format!(
+                "{field}\u{0}{last_seg}\u{0}{}",
+                serde_json::to_string(t).unwrap_or_default()
+            ),
+        };
+        if let Some(&i) = self.keys.get(&key) {
+            return Ok(i);
+        }
+        let kind = match kind_test {
+            None => Kind::HasValue,
+            Some(test) => Kind::Elem(elem(&test, last_seg)?),
+        };
+        let shown = match &kind {
+            Kind::HasValue => Predicate {
+                test: Test::Exists(true),
+                ..p.clone()
+            },
+            Kind::Elem(e) => Predicate {
+                test: e.test.clone(),
+                ..p.clone()
+            },
+        };
+        self.table.atoms.push(Atom {
+            field,
+            kind,
+            pred: shown,
+            a_at: Vec::new(),
+            b_at: Vec::new(),
+        });
+        self.keys.insert(key, self.table.atoms.len() - 1);
+        Ok(self.table.atoms.len() - 1)
+    }
+
+    /// For explanations: the case-insensitive twin of each case-sensitive string atom, and a
+    /// has-value atom per field (neither occurs in the rules' formulas).
+    fn companions(&mut self) -> Result<(), String> {
+        let n = self.table.atoms.len();
+        self.table.folded = vec![None; n];
+        for i in 0..n {
+            let atom = self.table.atoms[i].clone();
+            if let Kind::Elem(e) = &atom.kind {
+                if let Test::Str {
+                    pattern,
+                    cased: true,
+                } = &e.test
+                {
+                    let t = Test::Str {
+                        pattern: pattern.clone(),
+                        cased: false,
+                    };
+                    let j = self.intern(atom.field, Some(t), e.last_segment, &atom.pred)?;
+                    self.table.folded[i] = Some(j);
+                }
+            }
+        }
+        for f in 0..self.table.fields.len() {
+            let shown = self
+                .table
+                .atoms
+                .iter()
+                .find(|a| a.field == f)
+                .map(|a| a.pred.clone());
+            if let Some(p) = shown {
+                let j = self.intern(f, None, false, &p)?;
+                self.table.has.push(j);
+            }
+        }
+        self.table.folded.resize(self.table.atoms.len(), None);
+        Ok(())
+    }
+
+    fn field(&mut self, name: &str) -> usize {
+        if let Some(i) = self.table.fields.iter().position(|f| f.name == name) {
+            return i;
+        }
+        let ecs_exe = self.opts.assume_ecs && name == ECS_EXECUTABLE;
+        self.table.fields.push(Field {
+            name: name.to_string(),
+            single: ecs_exe,
+            derive_name: ecs_exe,
+        });
+        self.table.fields.len() - 1
+    }
+}
+
+fn elem(test: &Test, last_segment: bool) -> Result<Elem, String> {
+    let rule = ir::Rule {
+        meta: ir::Meta::default(),
+        logsource: ir::LogSource::default(),
+        conditions: vec![Expr::Pred(Predicate {
+            field: Some("v".into()),
+            test: test.clone(),
+            at: String::new(),
+        })],
+        state: indexmap::IndexMap::new(),
+        applied: Vec::new(),
+        origin: ir::Origin::default(),
+    };
+    let native = eval::compile_rule(&rule).map_err(|e| e.to_string())?;
+    Ok(Elem {
+        test: test.clone(),
+        native,
+        last_segment,
+    })
+}

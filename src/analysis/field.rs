@@ -1,0 +1,402 @@
+//! The theory of one field: is there a value (none, one, or an array) under which the atoms on
+//! the field take the truth values asked for, and which?
+
+use std::collections::HashMap;
+
+use crate::ir::{CmpOp, Piece, Test};
+
+use super::atoms::{Elem, Kind, Table};
+use super::lang::{self, Dfa, Part, Walk};
+
+/// The answer for one field.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Satisfiable with these values (none: the field is missing).
+    Sat(Vec<String>),
+    /// Not satisfiable.
+    Unsat,
+    /// Not decided, and why.
+    Unknown(String),
+}
+
+enum One {
+    Found(String),
+    Empty,
+    Unknown(String),
+}
+
+/// Field checks with their caches (DFAs, candidates, answers).
+pub struct Theory<'t> {
+    table: &'t Table,
+    max_states: usize,
+    dfas: HashMap<usize, Result<Dfa, String>>,
+    any: Dfa,
+    non_numeric: Dfa,
+    candidates: HashMap<usize, Vec<String>>,
+    answers: HashMap<(usize, bool, Vec<(usize, bool)>), Outcome>,
+    /// A field limited to one value for the current query (explanations).
+    pub force_single: Option<usize>,
+}
+
+impl<'t> Theory<'t> {
+    /// A theory over the atoms of `table`.
+    pub fn new(table: &'t Table, max_states: usize) -> Theory<'t> {
+        Theory {
+            table,
+            max_states,
+            dfas: HashMap::new(),
+            any: Dfa::new(r"\A(?s:.)*\z").expect("the any-string automaton builds"),
+            // Holds a letter no number, boolean-free number text or IP address contains.
+            non_numeric: Dfa::new(r"\A(?s:.)*[g-zG-Z](?s:.)*\z")
+                .expect("the non-numeric automaton builds"),
+            candidates: HashMap::new(),
+            answers: HashMap::new(),
+            force_single: None,
+        }
+    }
+
+    /// Whether field `field` can give the atoms of `lits` (atom, truth) their truth values.
+    pub fn check(&mut self, field: usize, lits: &[(usize, bool)]) -> Outcome {
+        let mut key: Vec<(usize, bool)> = lits.to_vec();
+        key.sort_unstable();
+        key.dedup();
+        let single = self.single(field);
+        if let Some(o) = self.answers.get(&(field, single, key.clone())) {
+            return o.clone();
+        }
+        let o = self.decide(field, &key);
+        self.answers.insert((field, single, key), o.clone());
+        o
+    }
+
+    fn single(&self, field: usize) -> bool {
+        self.table.fields[field].single || self.force_single == Some(field)
+    }
+
+    fn decide(&mut self, field: usize, lits: &[(usize, bool)]) -> Outcome {
+        let (mut has, mut has_not) = (false, false);
+        let (mut pos, mut neg) = (Vec::new(), Vec::new());
+        for &(a, v) in lits {
+            match (&self.table.atoms[a].kind, v) {
+                (Kind::HasValue, true) => has = true,
+                (Kind::HasValue, false) => has_not = true,
+                (Kind::Elem(_), true) => pos.push(a),
+                (Kind::Elem(_), false) => neg.push(a),
+            }
+        }
+        if has_not {
+            return if pos.is_empty() && !has {
+                Outcome::Sat(Vec::new())
+            } else {
+                Outcome::Unsat
+            };
+        }
+        if pos.is_empty() && !has {
+            return Outcome::Sat(Vec::new());
+        }
+        match self.one(field, &pos, &neg) {
+            One::Found(s) => return Outcome::Sat(vec![s]),
+            One::Empty if pos.len() <= 1 || self.single(field) => return Outcome::Unsat,
+            One::Unknown(why) if self.single(field) => return Outcome::Unknown(why),
+            One::Empty | One::Unknown(_) => {}
+        }
+        // An array: one element per positive atom, each outside every negative one.
+        let mut values = Vec::new();
+        for &p in &pos {
+            match self.one(field, &[p], &neg) {
+                One::Found(s) => {
+                    if !values.contains(&s) {
+                        values.push(s);
+                    }
+                }
+                One::Empty => return Outcome::Unsat,
+                One::Unknown(why) => return Outcome::Unknown(why),
+            }
+        }
+        Outcome::Sat(values)
+    }
+
+    fn elem(&self, a: usize) -> &'t Elem {
+        match &self.table.atoms[a].kind {
+            Kind::Elem(e) => e,
+            Kind::HasValue => unreachable!("only element atoms are passed here"),
+        }
+    }
+
+    fn fits(&self, s: &str, pos: &[usize], neg: &[usize]) -> bool {
+        pos.iter().all(|&a| self.elem(a).holds(s)) && !neg.iter().any(|&a| self.elem(a).holds(s))
+    }
+
+    /// One value in every language of `pos` and in none of `neg`.
+    fn one(&mut self, field: usize, pos: &[usize], neg: &[usize]) -> One {
+        let cands = self.field_candidates(field);
+        if let Some(s) = cands.iter().find(|s| self.fits(s, pos, neg)) {
+            return One::Found(s.clone());
+        }
+        let is_lang = |t: &Test| lang::source(t).is_some();
+        let pos_other: Vec<usize> = pos
+            .iter()
+            .copied()
+            .filter(|&a| !is_lang(&self.elem(a).test))
+            .collect();
+        let neg_other: Vec<usize> = neg
+            .iter()
+            .copied()
+            .filter(|&a| !is_lang(&self.elem(a).test))
+            .collect();
+        let name = self.table.fields[field].name.clone();
+        if !pos_other.is_empty() {
+            return self.non_language(&name, pos, neg, &pos_other, &neg_other);
+        }
+        let lang_pos: Vec<usize> = pos.to_vec();
+        let lang_neg: Vec<usize> = neg
+            .iter()
+            .copied()
+            .filter(|a| !neg_other.contains(a))
+            .collect();
+        let extra = !neg_other.is_empty();
+        match self.product(&name, &lang_pos, &lang_neg, extra) {
+            Ok(Walk::Found(s)) if self.fits(&s, pos, neg) => return One::Found(s),
+            Ok(Walk::Found(s)) => {
+                return One::Unknown(format!(
+                    "field {name}: the automaton's witness {s:?} does not satisfy the evaluator"
+                ))
+            }
+            Ok(Walk::Empty) if !extra => return One::Empty,
+            Ok(Walk::Empty) => {}
+            Ok(Walk::Budget) => return budget(&name, self.max_states),
+            Err(why) => return One::Unknown(why),
+        }
+        // Negative numbers or networks, and every string of the languages is numeric-looking.
+        match self.product(&name, &lang_pos, &lang_neg, false) {
+            Ok(Walk::Found(s)) if self.fits(&s, pos, neg) => One::Found(s),
+            Ok(Walk::Found(_)) => One::Unknown(format!(
+                "field {name}: numeric or network exclusions over number-like strings"
+            )),
+            Ok(Walk::Empty) => One::Empty,
+            Ok(Walk::Budget) => budget(&name, self.max_states),
+            Err(why) => One::Unknown(why),
+        }
+    }
+
+    fn product(
+        &mut self,
+        _name: &str,
+        pos: &[usize],
+        neg: &[usize],
+        non_numeric: bool,
+    ) -> Result<Walk, String> {
+        for &a in pos.iter().chain(neg) {
+            if !self.dfas.contains_key(&a) {
+                let src = lang::source(&self.elem(a).test).unwrap_or_default();
+                self.dfas.insert(a, Dfa::new(&src));
+            }
+        }
+        let mut parts = vec![Part {
+            dfa: &self.any,
+            accept: true,
+            last_segment: false,
+        }];
+        if non_numeric {
+            parts.push(Part {
+                dfa: &self.non_numeric,
+                accept: true,
+                last_segment: false,
+            });
+        }
+        for (&a, accept) in pos
+            .iter()
+            .map(|a| (a, true))
+            .chain(neg.iter().map(|a| (a, false)))
+        {
+            let dfa = self.dfas[&a].as_ref().map_err(Clone::clone)?;
+            parts.push(Part {
+                dfa,
+                accept,
+                last_segment: self.elem(a).last_segment,
+            });
+        }
+        Ok(lang::walk(&parts, self.max_states))
+    }
+
+    /// Positive numbers or networks: decided over their constants, then by candidates.
+    fn non_language(
+        &mut self,
+        name: &str,
+        pos: &[usize],
+        neg: &[usize],
+        pos_other: &[usize],
+        neg_other: &[usize],
+    ) -> One {
+        let tests: Vec<&Test> = pos_other.iter().map(|&a| &self.elem(a).test).collect();
+        let has_num = tests.iter().any(|t| matches!(t, Test::Num { .. }));
+        let has_net = tests.iter().any(|t| matches!(t, Test::Cidr(_)));
+        if has_num && has_net {
+            return One::Empty; // No string is both a finite number and an IP address.
+        }
+        let mut cands = Vec::new();
+        if has_num {
+            let nums = |xs: &[usize]| -> Vec<(CmpOp, f64)> {
+                xs.iter()
+                    .filter_map(|&a| match &self.elem(a).test {
+                        Test::Num { op, value } => Some((*op, value.as_f64())),
+                        _ => None,
+                    })
+                    .collect()
+            };
+            let (p, n) = (nums(pos_other), nums(neg_other));
+            let points = sample_points(p.iter().chain(&n).map(|x| x.1));
+            let ok = |x: f64| {
+                p.iter().all(|&(op, c)| cmp(op, x, c)) && !n.iter().any(|&(op, c)| cmp(op, x, c))
+            };
+            let good: Vec<f64> = points.into_iter().filter(|&x| ok(x)).collect();
+            if good.is_empty() {
+                return One::Empty;
+            }
+            for x in good {
+                cands.extend(number_texts(x));
+            }
+        }
+        if has_net {
+            for t in &tests {
+                if let Test::Cidr(net) = t {
+                    cands.extend(net_candidates(net));
+                }
+            }
+        }
+        if let Some(s) = cands.into_iter().find(|s| self.fits(s, pos, neg)) {
+            return One::Found(s);
+        }
+        One::Unknown(format!(
+            "field {name}: numeric or network tests combined with string tests; no candidate \
+             value settles it"
+        ))
+    }
+
+    fn field_candidates(&mut self, field: usize) -> Vec<String> {
+        if let Some(c) = self.candidates.get(&field) {
+            return c.clone();
+        }
+        let mut bases: Vec<String> = Vec::new();
+        let mut extra: Vec<String> = Vec::new();
+        let mut seg = false;
+        for atom in &self.table.atoms {
+            if atom.field != field {
+                continue;
+            }
+            let Kind::Elem(e) = &atom.kind else { continue };
+            seg |= e.last_segment;
+            match &e.test {
+                Test::Str { pattern, .. } => {
+                    let text: String = pattern
+                        .pieces()
+                        .iter()
+                        .map(|p| match p {
+                            Piece::Lit(s) => s.as_str(),
+                            Piece::AnyOne => "x",
+                            Piece::AnyMany | Piece::Placeholder(_) => "",
+                        })
+                        .collect();
+                    push(&mut bases, text);
+                }
+                Test::Num { value, .. } => {
+                    for x in sample_points([value.as_f64()]) {
+                        extra.extend(number_texts(x));
+                    }
+                }
+                Test::Bool(b) => extra.extend([b.to_string(), b.to_string().to_uppercase()]),
+                Test::Cidr(net) => extra.extend(net_candidates(net)),
+                Test::Regex { .. }
+                | Test::Null
+                | Test::Exists(_)
+                | Test::FieldRef { .. }
+                | Test::TimePart { .. } => {}
+            }
+        }
+        let mut out = Vec::new();
+        for b in &bases {
+            push(&mut out, b.clone());
+            push(&mut out, b.to_uppercase());
+            push(&mut out, b.to_lowercase());
+            push(&mut out, format!("{b}x"));
+            if seg {
+                push(&mut out, format!("/usr/bin/{b}"));
+            }
+        }
+        let few = &bases[..bases.len().min(8)];
+        for x in few {
+            for y in few {
+                if x != y {
+                    push(&mut out, format!("{x} {y}"));
+                }
+            }
+        }
+        for e in extra {
+            push(&mut out, e);
+        }
+        push(&mut out, "x".into());
+        push(&mut out, "other".into());
+        self.candidates.insert(field, out.clone());
+        out
+    }
+}
+
+fn push(v: &mut Vec<String>, s: String) {
+    if !v.contains(&s) {
+        v.push(s);
+    }
+}
+
+fn budget(name: &str, max: usize) -> One {
+    One::Unknown(format!(
+        "field {name}: the product automaton reached its budget of {max} states (--max-states)"
+    ))
+}
+
+fn cmp(op: CmpOp, x: f64, c: f64) -> bool {
+    x.partial_cmp(&c).is_some_and(|o| op.holds(o))
+}
+
+/// Points that meet every interval the constants bound: each constant, a point between each two,
+/// and one beyond each end.
+fn sample_points(consts: impl IntoIterator<Item = f64>) -> Vec<f64> {
+    let mut cs: Vec<f64> = consts.into_iter().filter(|c| c.is_finite()).collect();
+    cs.sort_by(f64::total_cmp);
+    cs.dedup();
+    let mut out = Vec::new();
+    for (i, &c) in cs.iter().enumerate() {
+        if i == 0 {
+            out.push(c - 1.0);
+        }
+        out.push(c);
+        match cs.get(i + 1) {
+            Some(&d) => out.push(c + (d - c) / 2.0),
+            None => out.push(c + 1.0),
+        }
+    }
+    if out.is_empty() {
+        out.push(0.0);
+    }
+    out
+}
+
+fn number_texts(x: f64) -> Vec<String> {
+    if x.fract() == 0.0 && x.abs() < 9.0e15 {
+        #[allow(clippy::cast_possible_truncation)]
+        let i = x as i64;
+        vec![i.to_string(), format!("{i}.0"), format!("0{i}")]
+    } else {
+        vec![x.to_string()]
+    }
+}
+
+fn net_candidates(net: &str) -> Vec<String> {
+    let Ok(n) = crate::eval::matcher::parse_net(net) else {
+        return Vec::new();
+    };
+    let mut out = vec![n.network().to_string(), n.broadcast().to_string()];
+    if let Some(h) = n.hosts().next() {
+        out.push(h.to_string());
+    }
+    out
+}

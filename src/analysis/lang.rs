@@ -1,0 +1,209 @@
+//! String languages as DFAs (`regex-automata`) and the product walk that decides whether one
+//! string lies in some languages and outside others.
+
+use std::collections::HashMap;
+
+use regex_automata::dfa::{dense, Automaton, StartKind};
+use regex_automata::util::primitives::StateID;
+use regex_automata::util::start;
+use regex_automata::Anchored;
+
+use crate::ir::{Pattern, Test};
+
+/// States a product automaton may reach before the answer is `unknown`.
+pub const DEFAULT_MAX_STATES: usize = 100_000;
+
+/// Bytes a DFA may take to build (each of its two build phases).
+const DFA_SIZE_LIMIT: usize = 16 << 20;
+
+/// A full-match DFA.
+#[derive(Debug)]
+pub struct Dfa {
+    dfa: dense::DFA<Vec<u32>>,
+    start: StateID,
+}
+
+/// The regex (full match, `\A...\z`) of an element test, when it is a string language.
+pub fn source(test: &Test) -> Option<String> {
+    match test {
+        Test::Str { pattern, cased } => str_source(pattern, *cased),
+        Test::Regex { pattern, flags } => {
+            let mut f = String::new();
+            if flags.ignore_case {
+                f.push('i');
+            }
+            if flags.multi_line {
+                f.push('m');
+            }
+            if flags.dot_all {
+                f.push('s');
+            }
+            Some(format!(r"\A(?s:.)*(?{f}:{pattern})(?s:.)*\z"))
+        }
+        Test::Bool(b) => Some(format!(r"\A(?i:{b})\z")),
+        Test::Num { .. }
+        | Test::Cidr(_)
+        | Test::Null
+        | Test::Exists(_)
+        | Test::FieldRef { .. }
+        | Test::TimePart { .. } => None,
+    }
+}
+
+fn str_source(pattern: &Pattern, cased: bool) -> Option<String> {
+    // `to_regex` anchors with `^`/`$` under `(?s)`: without `m` those are text anchors.
+    pattern.to_regex(cased)
+}
+
+impl Dfa {
+    /// Builds the DFA of a full-match regex.
+    ///
+    /// # Errors
+    /// Why it cannot be built (size limits, Unicode word boundaries).
+    pub fn new(re: &str) -> Result<Dfa, String> {
+        let dfa = dense::Builder::new()
+            .configure(
+                dense::Config::new()
+                    .start_kind(StartKind::Anchored)
+                    .dfa_size_limit(Some(DFA_SIZE_LIMIT))
+                    .determinize_size_limit(Some(DFA_SIZE_LIMIT)),
+            )
+            .build(re)
+            .map_err(|e| format!("no automaton for `{re}`: {e}"))?;
+        let start = dfa
+            .start_state(&start::Config::new().anchored(Anchored::Yes))
+            .map_err(|e| format!("no automaton for `{re}`: {e}"))?;
+        Ok(Dfa { dfa, start })
+    }
+}
+
+/// One component of a product: a DFA, whether it must accept, whether `/` and `\` restart it
+/// (it reads the last path segment).
+pub struct Part<'d> {
+    /// The automaton.
+    pub dfa: &'d Dfa,
+    /// Must accept (`true`) or must reject (`false`).
+    pub accept: bool,
+    /// Reads only what follows the last `/` or `\`.
+    pub last_segment: bool,
+}
+
+/// The outcome of a product walk.
+pub enum Walk {
+    /// A string in every accepting part's language and in no rejecting part's.
+    Found(String),
+    /// No such string.
+    Empty,
+    /// The walk reached the state budget.
+    Budget,
+}
+
+/// How readable a byte is in a witness: lower ranks are tried first.
+fn rank(b: u8) -> u16 {
+    match b {
+        b'a'..=b'z' => 0,
+        b'0'..=b'9' => 1,
+        b'A'..=b'Z' => 2,
+        b'.' | b'-' | b'_' | b'/' => 3,
+        b' ' => 4,
+        0x21..=0x7e => 5,
+        0x80..=0xff => 6,
+        _ => 7,
+    }
+}
+
+/// Breadth-first walk of the product of `parts`: the shortest string (most readable bytes
+/// first) in every accepting part and in no rejecting part. `parts` must hold at least one
+/// accepting part built from a UTF-8 regex, so that the string found is valid UTF-8.
+pub fn walk(parts: &[Part<'_>], max_states: usize) -> Walk {
+    // Representative bytes of the joint byte classes, most readable first.
+    let mut reps: HashMap<Vec<u8>, u8> = HashMap::new();
+    for b in 0..=255u8 {
+        let key: Vec<u8> = parts
+            .iter()
+            .map(|p| p.dfa.dfa.byte_classes().get(b))
+            .collect();
+        let key = if parts.iter().any(|p| p.last_segment) && (b == b'/' || b == b'\\') {
+            let mut k = key;
+            k.push(1);
+            k
+        } else {
+            key
+        };
+        reps.entry(key)
+            .and_modify(|r| {
+                if rank(b) < rank(*r) {
+                    *r = b;
+                }
+            })
+            .or_insert(b);
+    }
+    let mut bytes: Vec<u8> = reps.into_values().collect();
+    bytes.sort_by_key(|&b| (rank(b), b));
+
+    let start: Vec<StateID> = parts.iter().map(|p| p.dfa.start).collect();
+    let mut seen: HashMap<Vec<StateID>, (usize, u8)> = HashMap::new();
+    let mut order: Vec<Vec<StateID>> = vec![start.clone()];
+    seen.insert(start, (usize::MAX, 0));
+    let mut head = 0;
+    while head < order.len() {
+        let cur = order[head].clone();
+        if accepts(parts, &cur) {
+            return Walk::Found(path(&order, &seen, head));
+        }
+        for &b in &bytes {
+            let next: Vec<StateID> = parts
+                .iter()
+                .zip(&cur)
+                .map(|(p, &s)| {
+                    if p.last_segment && (b == b'/' || b == b'\\') {
+                        p.dfa.start
+                    } else {
+                        p.dfa.dfa.next_state(s, b)
+                    }
+                })
+                .collect();
+            if parts
+                .iter()
+                .zip(&next)
+                .any(|(p, &s)| p.accept && !p.last_segment && p.dfa.dfa.is_dead_state(s))
+            {
+                continue;
+            }
+            if seen.contains_key(&next) {
+                continue;
+            }
+            if order.len() >= max_states {
+                return Walk::Budget;
+            }
+            seen.insert(next.clone(), (head, b));
+            order.push(next);
+        }
+        head += 1;
+    }
+    Walk::Empty
+}
+
+fn accepts(parts: &[Part<'_>], states: &[StateID]) -> bool {
+    parts.iter().zip(states).all(|(p, &s)| {
+        let eoi = p.dfa.dfa.next_eoi_state(s);
+        p.dfa.dfa.is_match_state(eoi) == p.accept
+    })
+}
+
+fn path(
+    order: &[Vec<StateID>],
+    seen: &HashMap<Vec<StateID>, (usize, u8)>,
+    mut at: usize,
+) -> String {
+    let mut out = Vec::new();
+    while let Some(&(parent, b)) = seen.get(&order[at]) {
+        if parent == usize::MAX {
+            break;
+        }
+        out.push(b);
+        at = parent;
+    }
+    out.reverse();
+    String::from_utf8_lossy(&out).into_owned()
+}

@@ -1,0 +1,238 @@
+//! Analysis: decides how two rules relate (equivalent, one within the other, overlapping,
+//! disjoint) under the IR's meaning, with witness events for each region.
+//!
+//! # The decision procedure
+//!
+//! A rule is a boolean formula over *atoms*: one atom per distinct (field, test) of the two
+//! rules (identical predicates of A and B share an atom). Two kinds of atom:
+//!
+//! - *has value*: the field resolves to at least one non-null value ([`ir::Test::Exists`];
+//!   [`ir::Test::Null`] and `exists: false` are its negation);
+//! - *some element matches*: some value of the field satisfies an element test: a string
+//!   pattern (case-insensitive unless `cased`: the language is case-folded), a regex with its
+//!   flags (unanchored), a number comparison, a boolean, a CIDR network.
+//!
+//! `X.caseless` fields are read as `X` compared case-insensitively (the IR docs say why).
+//!
+//! An event gives each field either no value or a list of values (an array when it holds more
+//! than one). Values are strings: a JSON number or boolean is tested through its text, so a
+//! string with that text behaves the same for every test. For one field, a set of atoms
+//! assigned true (P) and false (N) is satisfiable when either the field is missing (no atom of P
+//! needs a value), or one value lies in every language of P and in none of N, or (arrays) each
+//! language of P has a value outside every language of N.
+//!
+//! A region (A and not B, B and not A, A and B) is searched by a DPLL-style enumeration over the
+//! atoms: the formula is simplified under each partial assignment, and each assignment is checked
+//! field by field as soon as one of its atoms is set, so an inconsistent branch is cut early.
+//! String languages are decided exactly by walking products of DFAs (`regex-automata`), which
+//! also gives the shortest, most readable witness string when no candidate string built from the
+//! rules' own literals does. Numbers are decided exactly over the intervals their constants
+//! bound; CIDR networks by containment; a field mixing those with string languages is decided
+//! by candidate values and is `unknown` (with the field named) when no candidate settles it.
+//!
+//! **Budgets, never silent caps.** The search counts decisions ([`Options::budget`]) and the
+//! product automata count states ([`Options::max_states`]); past either the region, and so the
+//! relation, is [`Relation::Unknown`] naming the budget. Keyword searches, field references and
+//! time parts are `unknown` with the reason too, as are correlations (callers decide
+//! single-event rules only).
+//!
+//! **Witnesses** hold only the fields the two rules read, built from the rules' literals where
+//! possible, and each is evaluated with the native evaluator ([`crate::eval`]) on both rules
+//! before it is returned; one that does not land in its region makes the answer `unknown`
+//! (an analysis bug, reported rather than hidden).
+//!
+//! **`--assume ecs`** ([`Options::assume_ecs`]) adds the invariant that `process.name` is the
+//! last path segment (after the last `/` or `\`) of `process.executable`: both are single
+//! values, present together. Each difference or decision it affects names the assumption.
+
+mod atoms;
+mod explain;
+mod field;
+mod lang;
+mod search;
+
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::ir;
+
+pub use search::DEFAULT_BUDGET;
+
+/// How [`decide`] works.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Witness events wanted per non-empty region (at least one is always searched for).
+    pub witnesses: usize,
+    /// Decisions the search may take per region before answering `unknown`.
+    pub budget: usize,
+    /// States a product automaton over one field may reach before answering `unknown`.
+    pub max_states: usize,
+    /// Add the ECS invariants (`process.name` is the last segment of `process.executable`).
+    pub assume_ecs: bool,
+    /// Compute explanations (`differences`); off for batch checks that only need the relation.
+    pub explain: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            witnesses: 1,
+            budget: DEFAULT_BUDGET,
+            max_states: lang::DEFAULT_MAX_STATES,
+            assume_ecs: false,
+            explain: true,
+        }
+    }
+}
+
+/// How two rules relate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "relation", content = "reason")]
+pub enum Relation {
+    /// They match the same events.
+    Equivalent,
+    /// Every event A matches, B matches too (and B matches more).
+    AInB,
+    /// Every event B matches, A matches too (and A matches more).
+    BInA,
+    /// Each matches events the other does not, and some events both.
+    Overlap,
+    /// No event matches both.
+    Disjoint,
+    /// Not decided, and why (a budget, an unsupported construct).
+    Unknown(String),
+}
+
+impl Relation {
+    /// The name used in JSON output (`equivalent`, `a_in_b`, ...).
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        match self {
+            Relation::Equivalent => "equivalent",
+            Relation::AInB => "a_in_b",
+            Relation::BInA => "b_in_a",
+            Relation::Overlap => "overlap",
+            Relation::Disjoint => "disjoint",
+            Relation::Unknown(_) => "unknown",
+        }
+    }
+}
+
+/// One region of the event space: events matched by A only, B only, or both.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Region {
+    /// No event lies in the region (meaningful only when `unknown` is `None`).
+    pub empty: bool,
+    /// Events in the region, each verified natively on both rules.
+    pub witnesses: Vec<serde_json::Value>,
+    /// Why the region could not be decided.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unknown: Option<String>,
+}
+
+/// Which region a difference is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RegionName {
+    /// Matched by A, not B.
+    AOnly,
+    /// Matched by B, not A.
+    BOnly,
+}
+
+/// One reason the rules differ: the predicates responsible and an event showing it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Difference {
+    /// A readable sentence.
+    pub explanation: String,
+    /// The region the witness lies in.
+    pub region: RegionName,
+    /// Key paths of the predicates of A involved.
+    pub a: Vec<String>,
+    /// Key paths of the predicates of B involved.
+    pub b: Vec<String>,
+    /// An event of the region where this predicate alone decides (verified natively).
+    pub witness: serde_json::Value,
+}
+
+/// The answer of [`decide`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Decision {
+    /// How the rules relate.
+    pub relation: Relation,
+    /// Events A matches and B does not.
+    pub a_only: Region,
+    /// Events B matches and A does not.
+    pub b_only: Region,
+    /// Events both match.
+    pub both: Region,
+    /// Why they differ, predicate by predicate.
+    pub differences: Vec<Difference>,
+}
+
+/// Decides how `a` and `b` relate under the IR's meaning (pipelines already applied).
+///
+/// # Errors
+/// A rule the native evaluator cannot compile (a placeholder left, an invalid regex or CIDR):
+/// its witnesses could not be verified.
+pub fn decide(a: &ir::Rule, b: &ir::Rule, opts: &Options) -> Result<Decision> {
+    let va = crate::eval::compile_rule(a)?;
+    let vb = crate::eval::compile_rule(b)?;
+    let table = match atoms::Table::build(a, b, opts) {
+        Ok(t) => t,
+        Err(reason) => return Ok(unknown_all(&reason)),
+    };
+    let mut ctx = search::Ctx::new(&table, opts, &va, &vb);
+    let fa = table.a.clone();
+    let fb = table.b.clone();
+    let not = |f: &atoms::F| atoms::F::Not(Box::new(f.clone()));
+    let a_only = ctx.region(&atoms::F::And(vec![fa.clone(), not(&fb)]), (true, false));
+    let b_only = ctx.region(&atoms::F::And(vec![fb.clone(), not(&fa)]), (false, true));
+    let both = ctx.region(&atoms::F::And(vec![fa, fb]), (true, true));
+    let relation = relation(&a_only, &b_only, &both);
+    let differences = if opts.explain {
+        explain::differences(&mut ctx, &a_only, &b_only)
+    } else {
+        Vec::new()
+    };
+    Ok(Decision {
+        relation,
+        a_only,
+        b_only,
+        both,
+        differences,
+    })
+}
+
+fn unknown_all(reason: &str) -> Decision {
+    let r = Region {
+        empty: false,
+        witnesses: Vec::new(),
+        unknown: Some(reason.to_string()),
+    };
+    Decision {
+        relation: Relation::Unknown(reason.to_string()),
+        a_only: r.clone(),
+        b_only: r.clone(),
+        both: r,
+        differences: Vec::new(),
+    }
+}
+
+fn relation(a_only: &Region, b_only: &Region, both: &Region) -> Relation {
+    for r in [a_only, b_only, both] {
+        if let Some(why) = &r.unknown {
+            return Relation::Unknown(why.clone());
+        }
+    }
+    match (a_only.empty, b_only.empty, both.empty) {
+        (true, true, _) => Relation::Equivalent,
+        (true, false, _) => Relation::AInB,
+        (false, true, _) => Relation::BInA,
+        (false, false, true) => Relation::Disjoint,
+        (false, false, false) => Relation::Overlap,
+    }
+}
+
+#[cfg(test)]
+mod tests;

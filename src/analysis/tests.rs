@@ -1,0 +1,169 @@
+//! Unit tests of the decision procedure on hand-built IR.
+
+use serde_json::json;
+
+use super::*;
+use crate::eval::compile_rule;
+use crate::ir::{CmpOp, Expr, Number, Pattern, Predicate, Test};
+
+fn rule(cond: Expr) -> ir::Rule {
+    ir::Rule {
+        meta: ir::Meta::default(),
+        logsource: ir::LogSource::default(),
+        conditions: vec![cond],
+        state: indexmap::IndexMap::new(),
+        applied: Vec::new(),
+        origin: ir::Origin::default(),
+    }
+}
+
+fn p(field: &str, test: Test) -> Expr {
+    Expr::Pred(Predicate {
+        field: Some(field.into()),
+        test,
+        at: format!("at.{field}"),
+    })
+}
+
+fn s(field: &str, pat: &str, cased: bool) -> Expr {
+    p(
+        field,
+        Test::Str {
+            pattern: Pattern::parse_canonical(pat).unwrap(),
+            cased,
+        },
+    )
+}
+
+fn not(e: Expr) -> Expr {
+    Expr::Not(Box::new(e))
+}
+
+fn rel(a: &Expr, b: &Expr) -> Relation {
+    decide(&rule(a.clone()), &rule(b.clone()), &Options::default())
+        .unwrap()
+        .relation
+}
+
+#[test]
+fn identical_rules_are_equivalent() {
+    let a = Expr::And(vec![s("x", "*foo*", false), not(s("y", "bar", true))]);
+    assert_eq!(rel(&a, &a), Relation::Equivalent);
+}
+
+#[test]
+fn containment_through_languages() {
+    // endswith "/python3" is within contains "python".
+    let a = s("img", "*/python3", false);
+    let b = s("img", "*python*", false);
+    assert_eq!(rel(&a, &b), Relation::AInB);
+    assert_eq!(rel(&b, &a), Relation::BInA);
+}
+
+#[test]
+fn case_sensitivity_is_part_of_the_language() {
+    let a = s("n", "python*", false);
+    let b = s("n", "python*", true);
+    let d = decide(&rule(a), &rule(b), &Options::default()).unwrap();
+    assert_eq!(d.relation, Relation::BInA);
+    let w = &d.a_only.witnesses[0];
+    let n = w["n"].as_str().unwrap();
+    assert!(n.to_lowercase().starts_with("python") && !n.starts_with("python"));
+    assert!(d.differences[0].explanation.contains("case-sensitive"));
+}
+
+#[test]
+fn disjoint_and_overlap() {
+    // Two values of one field: only an array holds both, so the rules overlap.
+    let d = decide(
+        &rule(s("x", "a", true)),
+        &rule(s("x", "b", true)),
+        &Options::default(),
+    );
+    assert_eq!(d.unwrap().both.witnesses[0], json!({"x": ["a", "b"]}));
+    let bool_and_missing = not(p("x", Test::Exists(true)));
+    assert_eq!(
+        rel(&bool_and_missing, &s("x", "b", true)),
+        Relation::Disjoint
+    );
+    assert_eq!(
+        rel(&s("x", "a*", true), &s("x", "*b", true)),
+        Relation::Overlap
+    );
+}
+
+#[test]
+fn arrays_separate_rules_that_single_values_cannot() {
+    // x == "a" and x == "b": impossible with one value, possible with an array.
+    let a = Expr::And(vec![s("x", "a", true), s("x", "b", true)]);
+    let d = decide(&rule(a.clone()), &rule(a), &Options::default()).unwrap();
+    assert!(!d.both.empty);
+    assert_eq!(d.both.witnesses[0], json!({"x": ["a", "b"]}));
+}
+
+#[test]
+fn missing_fields_and_negation() {
+    // not (x == "a") holds on events without x.
+    let a = not(s("x", "a", true));
+    let b = p("x", Test::Exists(true));
+    let d = decide(&rule(a), &rule(b), &Options::default()).unwrap();
+    assert_eq!(d.relation, Relation::Overlap);
+    assert_eq!(d.a_only.witnesses[0], json!({}));
+}
+
+#[test]
+fn numbers_are_intervals() {
+    let num = |op, v: &str| {
+        p(
+            "n",
+            Test::Num {
+                op,
+                value: Number::new(v),
+            },
+        )
+    };
+    assert_eq!(
+        rel(&num(CmpOp::Gt, "5"), &num(CmpOp::Gt, "3")),
+        Relation::AInB
+    );
+    // n < 3 and n >= 3 hold together only on an array.
+    let d = decide(
+        &rule(num(CmpOp::Lt, "3")),
+        &rule(num(CmpOp::Gte, "3")),
+        &Options::default(),
+    )
+    .unwrap();
+    assert!(d.both.witnesses[0]["n"].is_array(), "{d:?}");
+    let both = Expr::And(vec![num(CmpOp::Gte, "1"), num(CmpOp::Lt, "3")]);
+    assert_eq!(rel(&both, &num(CmpOp::Lte, "4")), Relation::AInB);
+}
+
+#[test]
+fn budget_is_named() {
+    let a = Expr::Or((0..40).map(|i| s("x", &format!("v{i}"), true)).collect());
+    let opts = Options {
+        budget: 5,
+        ..Options::default()
+    };
+    let d = decide(&rule(a.clone()), &rule(a), &opts).unwrap();
+    match d.relation {
+        Relation::Unknown(why) => assert!(why.contains("budget of 5"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn last_segment_invariant_under_assume_ecs() {
+    let a = s("process.executable", "*/python3", false);
+    let b = s("process.name", "python3", false);
+    assert_eq!(rel(&a, &b), Relation::Overlap);
+    let opts = Options {
+        assume_ecs: true,
+        ..Options::default()
+    };
+    let d = decide(&rule(a.clone()), &rule(b.clone()), &opts).unwrap();
+    assert_eq!(d.relation, Relation::AInB, "{d:?}");
+    for w in &d.b_only.witnesses {
+        assert!(compile_rule(&rule(b.clone())).unwrap().is_match(w));
+    }
+}
