@@ -11,6 +11,7 @@
 //! | evaluator | [`eval`] | IR → compiled matchers → verdicts on JSON events |
 //! | analysis | [`analysis`] | two IR rules → their relation, witness events, differences |
 //! | output formats | [`publish`] | IR + query text → Elastic detection-rules TOML, Kibana NDJSON |
+//! | coverage | [`coverage`] | rules + tags → ATT&CK layers, indicators, overlapping pairs |
 //! | batch API | [`session`] | paths → rules read once, pipelines applied once → converted items |
 //! | output files | [`output`] | the atomic writer and per-rule file names |
 //! | CLI | [`cli`] | the commands: argument parsing and printing, on top of [`session`] |
@@ -25,6 +26,7 @@
 pub mod analysis;
 pub mod attack;
 pub mod cli;
+pub mod coverage;
 pub mod error;
 pub mod eval;
 pub mod ir;

@@ -698,7 +698,7 @@ fn sink_writes_one_toml_per_rule_under_os_folders_and_one_ndjson_file() {
         [
             "linux/exfiltration_python_webserver_execution_linux.toml",
             "windows/execution_suspicious_encoded_powershell_download_cradle.toml",
-            "integrations/aws/initial_access_aws_root_login_console.toml",
+            "integrations/aws/defense_evasion_aws_root_login_console.toml",
             "macos/execution_macos_osascript_execution.toml",
             "linux/exfiltration_python_webserver_execution_linux_3f0f5957.toml",
             "rules.ndjson",

@@ -11,6 +11,8 @@
 //! Unknown, revoked or deprecated technique tags and unknown tactic tags are reported as
 //! [`Warning`]s and never invented.
 
+pub mod crosswalk;
+
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -25,7 +27,8 @@ pub const ATTACK_VERSION: &str = "18.1";
 pub const TECHNIQUES_TSV: &str = include_str!("techniques.tsv");
 
 /// Tactic short names of ATT&CK v19 (which split Defense Evasion), used by current SigmaHQ
-/// rules. Their ids are not in the embedded v18.1 data, so they are reported, not mapped.
+/// rules. Their ids are not in the embedded v18.1 data: [`parse_tag`] reports them and
+/// [`map_tags`] files them as Defense Evasion ([`crosswalk::tactic_from_v19`]).
 pub const NEWER_TACTICS: &[&str] = &["stealth", "defense-impairment"];
 
 /// An ATT&CK enterprise tactic.
@@ -309,6 +312,27 @@ pub fn parse_tag(tag: &str) -> Result<Option<AttackTag>, Warning> {
         })
 }
 
+/// The v18.1 reading of an ATT&CK v19 tag that v18.1 does not know, through the crosswalk
+/// ([`crosswalk::from_v19`], [`crosswalk::tactic_from_v19`]), with a note saying so.
+fn translate_v19(tag: &str) -> Option<(AttackTag, String)> {
+    let rest = tag.trim().get(7..)?;
+    if let Some(t) = crosswalk::tactic_from_v19(rest) {
+        let note = format!(
+            "tag `{tag}`: ATT&CK v19 tactic (split from Defense Evasion), written as its v{ATTACK_VERSION} tactic {} {}",
+            t.id, t.name
+        );
+        return Some((AttackTag::Tactic(t), note));
+    }
+    let t = crosswalk::from_v19(rest)?;
+    let note = format!(
+        "tag `{tag}`: ATT&CK v19 technique {}, written as its v{ATTACK_VERSION} counterpart {} \"{}\" (Elastic's v18-to-v19 crosswalk)",
+        rest.to_ascii_uppercase(),
+        t.id,
+        t.name
+    );
+    Some((AttackTag::Technique(t), note))
+}
+
 /// One tactic of a threat mapping with the techniques filed under it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TacticMapping {
@@ -331,8 +355,9 @@ pub struct TechniqueMapping {
 /// name them; each technique filed under those of its ATT&CK tactics that the rule names, or,
 /// when the rule names none of them, under the earliest of its tactics in matrix order (which
 /// is then added);
-/// a sub-technique is filed under its parent technique. Returns the warnings of
-/// [`parse_tag`] with the key path `tags[i]`.
+/// a sub-technique is filed under its parent technique. ATT&CK v19 tags that v18.1 does not
+/// know are read through the crosswalk where it has an answer (a warning says so). Returns
+/// the warnings of [`parse_tag`] (or of that translation) with the key path `tags[i]`.
 #[must_use]
 pub fn map_tags(tags: &[String]) -> (Vec<TacticMapping>, Vec<Warning>) {
     let mut warnings = Vec::new();
@@ -353,6 +378,21 @@ pub fn map_tags(tags: &[String]) -> (Vec<TacticMapping>, Vec<Warning>) {
             Ok(Some(AttackTag::Other) | None) => {}
             Err(mut w) => {
                 w.at = Some(format!("tags[{i}]"));
+                match translate_v19(tag) {
+                    Some((AttackTag::Tactic(t), note)) => {
+                        if !tactics.contains(&t) {
+                            tactics.push(t);
+                        }
+                        w.message = note;
+                    }
+                    Some((AttackTag::Technique(t), note)) => {
+                        if !techs.contains(&t) {
+                            techs.push(t);
+                        }
+                        w.message = note;
+                    }
+                    Some((AttackTag::Other, _)) | None => {}
+                }
                 warnings.push(w);
             }
         }
@@ -466,6 +506,24 @@ mod tests {
         assert!(w[1].message.contains("revoked"));
         assert_eq!(w[1].at.as_deref(), Some("tags[1]"));
         assert!(w[2].message.contains("stealthiness"));
+    }
+
+    #[test]
+    fn v19_tags_are_written_through_the_crosswalk() {
+        let tags = vec![
+            "attack.stealth".into(),
+            "attack.t1685".into(),
+            "attack.t1690".into(),
+        ];
+        let (m, w) = map_tags(&tags);
+        assert_eq!(m.len(), 1, "{m:?}");
+        assert_eq!(m[0].tactic.id, "TA0005");
+        assert_eq!(m[0].techniques[0].technique.id, "T1562");
+        assert_eq!(m[0].techniques[0].subtechniques[0].id, "T1562.001");
+        assert_eq!(w.len(), 3, "{w:?}");
+        assert!(w[0].message.contains("written as its v18.1 tactic TA0005"));
+        assert!(w[1].message.contains("counterpart T1562.001"));
+        assert!(w[2].message.contains("no technique T1690"));
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! The `sigmat` command line, on top of every stage. One file per subcommand.
 
+pub mod catalog;
 pub mod check;
 pub mod completions;
 pub mod convert;
+pub mod coverage;
 pub mod diff;
 pub mod elastic_out;
 pub mod eval;
@@ -38,6 +40,8 @@ pub enum Command {
     List(list::ListArgs),
     /// Run Sigma rules natively on JSON events (exit 0 ran, 1 rule/event errors, 2 usage).
     Eval(eval::EvalArgs),
+    /// ATT&CK coverage (Navigator layers), indicators, and a comparison with another catalog.
+    Coverage(coverage::CoverageArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(completions::CompletionsArgs),
     /// Print the man page (roff), generated from the same definitions as `--help`.
@@ -55,6 +59,7 @@ pub fn main() -> i32 {
         Command::Diff(a) => diff::run(&a),
         Command::List(a) => list::run(&a),
         Command::Eval(a) => eval::run(&a),
+        Command::Coverage(a) => coverage::run(&a),
         Command::Completions(a) => completions::completions(&a),
         Command::Man => completions::man(),
     }
