@@ -79,7 +79,14 @@ fn main() {
         );
     }
 
-    // 2. The CLI end to end.
+    // 2. The CLI end to end. Wall times mean little on a busy machine: say how busy it was.
+    if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
+        let load: Vec<&str> = load.split_whitespace().take(3).collect();
+        println!(
+            "load average: {} (2 cores: figures above 2 mean shared cores)",
+            load.join(" ")
+        );
+    }
     let out = std::env::temp_dir().join(format!("sigmat-bench-{}.eql", std::process::id()));
     let sigmat = |pipeline: bool| {
         let folders = folders.clone();

@@ -66,6 +66,55 @@ impl FieldTable {
     pub fn is_empty(&self) -> bool {
         self.names.is_empty()
     }
+
+    /// The id of `name` if it is interned.
+    #[must_use]
+    pub fn id(&self, name: &str) -> Option<FieldId> {
+        self.index.get(name).copied()
+    }
+}
+
+/// Interns every field name `rule` names (tested fields and referenced fields), in the order
+/// compilation meets them, so that its conditions can then be compiled against the table
+/// read-only, on any thread ([`compile_conditions`]).
+pub(crate) fn intern_fields(rule: &Rule, fields: &mut FieldTable) {
+    fn walk(e: &Expr, fields: &mut FieldTable) {
+        match e {
+            Expr::And(xs) | Expr::Or(xs) => xs.iter().for_each(|x| walk(x, fields)),
+            Expr::Not(x) => walk(x, fields),
+            Expr::Pred(p) => {
+                if let Some(f) = &p.field {
+                    fields.intern(f);
+                }
+                match &p.test {
+                    Test::FieldRef { field, .. } => {
+                        fields.intern(field);
+                    }
+                    Test::Str { .. }
+                    | Test::Regex { .. }
+                    | Test::Num { .. }
+                    | Test::Bool(_)
+                    | Test::Null
+                    | Test::Exists(_)
+                    | Test::Cidr(_)
+                    | Test::TimePart { .. } => {}
+                }
+            }
+        }
+    }
+    for c in &rule.conditions {
+        walk(c, fields);
+    }
+}
+
+/// The id of a field [`intern_fields`] interned.
+fn known(fields: &FieldTable, name: &str) -> Result<FieldId> {
+    fields.id(name).ok_or_else(|| {
+        Error::new(ErrorKind::Unsupported {
+            target: "eval".into(),
+            what: format!("field `{name}` missing from the field table (a bug in sigmat)"),
+        })
+    })
 }
 
 /// A compiled boolean expression.
@@ -135,8 +184,8 @@ impl StrSet {
     }
 }
 
-/// Compiles every condition of `rule`, interning field names in `fields`.
-pub(crate) fn compile_conditions(rule: &Rule, fields: &mut FieldTable) -> Result<Vec<Node>> {
+/// Compiles every condition of `rule`; its field names must be in `fields` ([`intern_fields`]).
+pub(crate) fn compile_conditions(rule: &Rule, fields: &FieldTable) -> Result<Vec<Node>> {
     let mut out = Vec::with_capacity(rule.conditions.len());
     for (i, c) in rule.conditions.iter().enumerate() {
         out.push(compile_expr(c, fields).map_err(|e| e.at(format!("detection.condition[{i}]")))?);
@@ -144,7 +193,7 @@ pub(crate) fn compile_conditions(rule: &Rule, fields: &mut FieldTable) -> Result
     Ok(out)
 }
 
-fn compile_expr(e: &Expr, fields: &mut FieldTable) -> Result<Node> {
+fn compile_expr(e: &Expr, fields: &FieldTable) -> Result<Node> {
     Ok(match e {
         Expr::And(xs) => Node::And(
             xs.iter()
@@ -158,7 +207,7 @@ fn compile_expr(e: &Expr, fields: &mut FieldTable) -> Result<Node> {
 }
 
 /// An OR: string tests on the same field and case mode are merged into one [`StrSet`].
-fn compile_or(xs: &[Expr], fields: &mut FieldTable) -> Result<Node> {
+fn compile_or(xs: &[Expr], fields: &FieldTable) -> Result<Node> {
     let mut groups: Vec<(Option<FieldId>, bool, Vec<StrMatcher>)> = Vec::new();
     let mut rest = Vec::new();
     for x in xs {
@@ -232,7 +281,7 @@ fn compile_or(xs: &[Expr], fields: &mut FieldTable) -> Result<Node> {
     })
 }
 
-fn compile_pred(p: &Predicate, fields: &mut FieldTable) -> Result<Leaf> {
+fn compile_pred(p: &Predicate, fields: &FieldTable) -> Result<Leaf> {
     let at = |e: Error| {
         if p.at.is_empty() {
             e
@@ -240,7 +289,10 @@ fn compile_pred(p: &Predicate, fields: &mut FieldTable) -> Result<Leaf> {
             e.at(p.at.clone())
         }
     };
-    let field = p.field.as_deref().map(|f| fields.intern(f));
+    let field = match p.field.as_deref() {
+        Some(f) => Some(known(fields, f)?),
+        None => None,
+    };
     let keyword_only = |what: &str| -> Result<()> {
         if field.is_none() {
             return Err(at(Error::new(ErrorKind::Unsupported {
@@ -306,7 +358,7 @@ fn compile_pred(p: &Predicate, fields: &mut FieldTable) -> Result<Leaf> {
         } => {
             keyword_only("a field reference")?;
             CTest::FieldRef {
-                other: fields.intern(other),
+                other: known(fields, other)?,
                 how: *how,
                 cased: *cased,
             }

@@ -39,8 +39,8 @@ pub use event::{AsEvent, Val};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::ir::{self, Document};
-use compile::{compile_conditions, recycle, Ctx, Node};
-use prefilter::{rule_witness, Prefilter};
+use compile::{compile_conditions, intern_fields, recycle, Ctx, Node};
+use prefilter::{rule_witness, Prefilter, Witness};
 
 /// One rule compiled for evaluation on its own.
 #[derive(Debug, Clone)]
@@ -67,7 +67,8 @@ pub fn compile_rule(rule: &ir::Rule) -> Result<CompiledRule> {
     } else {
         rule
     };
-    let conds = compile_conditions(rule, &mut fields).map_err(|e| locate(e, rule))?;
+    intern_fields(rule, &mut fields);
+    let conds = compile_conditions(rule, &fields).map_err(|e| locate(e, rule))?;
     Ok(CompiledRule { conds, fields })
 }
 
@@ -174,17 +175,22 @@ impl RuleSet {
     /// Compiles `rules`. Rules that fail are left out and returned with their index.
     #[must_use]
     pub fn compile(rules: Vec<ir::Rule>) -> (RuleSet, Vec<(usize, Error)>) {
+        // Field names first (cheap, in rule order), then each rule on its own against the
+        // read-only table, in parallel: regexes and string automata are most of the time.
         let mut fields = FieldTable::default();
-        let mut compiled = Vec::new();
-        let mut witnesses = Vec::new();
-        let mut errors = Vec::new();
-        for (index, mut rule) in rules.into_iter().enumerate() {
-            if has_caseless(&rule) {
-                resolve_caseless(&mut rule);
+        let mut rules = rules;
+        for rule in &mut rules {
+            if has_caseless(rule) {
+                resolve_caseless(rule);
             }
-            match compile_conditions(&rule, &mut fields) {
+            intern_fields(rule, &mut fields);
+        }
+        let results: Vec<Result<(RuleInfo, Vec<Node>, Option<Witness>)>> = rules
+            .into_par_iter()
+            .enumerate()
+            .map(|(index, rule)| match compile_conditions(&rule, &fields) {
                 Ok(conds) => {
-                    witnesses.push(rule_witness(&rule, &mut fields));
+                    let witness = rule_witness(&rule, &fields);
                     let info = RuleInfo {
                         index,
                         id: rule.meta.id,
@@ -192,15 +198,24 @@ impl RuleSet {
                         level: rule.meta.level,
                         file: rule.origin.file,
                     };
+                    Ok((info, conds, witness))
+                }
+                Err(e) => Err(match rule.origin.file {
+                    Some(f) => e.in_file(f),
+                    None => e,
+                }),
+            })
+            .collect();
+        let mut compiled = Vec::with_capacity(results.len());
+        let mut witnesses = Vec::with_capacity(results.len());
+        let mut errors = Vec::new();
+        for (index, r) in results.into_iter().enumerate() {
+            match r {
+                Ok((info, conds, witness)) => {
+                    witnesses.push(witness);
                     compiled.push((info, conds));
                 }
-                Err(e) => {
-                    let e = match rule.origin.file {
-                        Some(f) => e.in_file(f),
-                        None => e,
-                    };
-                    errors.push((index, e));
-                }
+                Err(e) => errors.push((index, e)),
             }
         }
         let prefilter = Prefilter::new(&witnesses, &fields);

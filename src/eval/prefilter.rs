@@ -56,7 +56,7 @@ impl Atom {
 }
 
 /// A witness: one of the atoms holds whenever the expression holds.
-type Witness = Vec<Atom>;
+pub(crate) type Witness = Vec<Atom>;
 
 /// The gram key of (up to) [`GRAM`] bytes, ASCII-lowercased.
 fn gram_of(b: &[u8]) -> u32 {

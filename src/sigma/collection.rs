@@ -161,10 +161,15 @@ pub(crate) fn parse(source: &str, file: Option<&str>) -> Loaded {
         content = true;
         let action = v.as_mapping().and_then(|m| m.get("action"));
         let Some(action) = action else {
-            let mut doc = global
-                .clone()
-                .unwrap_or(Value::Mapping(serde_yaml::Mapping::new()));
-            merge(&mut doc, &v);
+            // Merging into an empty mapping would rebuild `v` as it is: take it whole.
+            let doc = match &global {
+                Some(g) => {
+                    let mut doc = g.clone();
+                    merge(&mut doc, &v);
+                    doc
+                }
+                None => v,
+            };
             acc.lower(idx, &doc, file);
             prev = Some(doc);
             continue;

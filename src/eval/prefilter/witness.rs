@@ -15,7 +15,7 @@ fn score(w: &Witness) -> (usize, std::cmp::Reverse<usize>) {
 }
 
 /// The witness of a whole rule (its conditions are ORed), or `None`.
-pub(crate) fn rule_witness(rule: &Rule, fields: &mut FieldTable) -> Option<Witness> {
+pub(crate) fn rule_witness(rule: &Rule, fields: &FieldTable) -> Option<Witness> {
     let mut out = Vec::new();
     for c in &rule.conditions {
         out.extend(witness(c, fields)?);
@@ -23,7 +23,7 @@ pub(crate) fn rule_witness(rule: &Rule, fields: &mut FieldTable) -> Option<Witne
     (!out.is_empty()).then_some(out)
 }
 
-fn witness(e: &Expr, fields: &mut FieldTable) -> Option<Witness> {
+fn witness(e: &Expr, fields: &FieldTable) -> Option<Witness> {
     match e {
         Expr::Pred(p) => pred_witness(p, fields),
         Expr::Or(xs) => {
@@ -43,8 +43,13 @@ fn witness(e: &Expr, fields: &mut FieldTable) -> Option<Witness> {
     }
 }
 
-fn pred_witness(p: &Predicate, fields: &mut FieldTable) -> Option<Witness> {
-    let field = p.field.as_deref().map(|f| fields.intern(f));
+fn pred_witness(p: &Predicate, fields: &FieldTable) -> Option<Witness> {
+    // Every name is interned before compilation; were one missing, no witness (the rule is
+    // then evaluated on every event) is the safe answer.
+    let field = match p.field.as_deref() {
+        Some(f) => Some(fields.id(f)?),
+        None => None,
+    };
     let present = || field.map(|field| vec![Atom::Present { field }]);
     let needles: Vec<String> = match &p.test {
         Test::Str { pattern, .. } => {
