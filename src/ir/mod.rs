@@ -75,10 +75,16 @@
 //! firing and what an alert consumes, chaining, `generate`, every type) is written down in
 //! `docs/correlation-semantics.md`; the native evaluator (`eval::correlate`) implements it and
 //! is the reference backends are checked against.
+//!
+//! **Sequences** ([`Sequence`], from EQL `sequence`) match ordered series of events joined on
+//! key fields within `maxspan`, with `until`, `runs` and missing steps, as Elasticsearch's
+//! per-key state machine does: `docs/sequence-semantics.md` (implemented by `eval::sequence`).
 
 mod pattern;
+mod sequence;
 
 pub use pattern::{Pattern, Piece, Shape};
+pub use sequence::{JoinKey, Maxspan, Sequence, Step};
 
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
@@ -93,6 +99,8 @@ pub enum Document {
     Correlation(Correlation),
     /// A filter (`filter:` document) to be applied to other rules.
     Filter(Filter),
+    /// An ordered sequence of events (EQL `sequence`).
+    Sequence(Sequence),
 }
 
 /// Where a document came from.

@@ -290,6 +290,10 @@ pub struct Correlations {
     /// `value_percentile`
     #[serde(default)]
     pub value_percentile: Option<Snippet>,
+    /// `sequence`: an [`crate::ir::Sequence`] (`steps`, each `{query, by, runs, missing}`;
+    /// `by`; `maxspan` as written, `maxspan_ms`; `until` `{query, by}` or none).
+    #[serde(default)]
+    pub sequence: Option<Snippet>,
 }
 
 impl Correlations {
@@ -304,6 +308,7 @@ impl Correlations {
             ("value_sum", &self.value_sum),
             ("value_avg", &self.value_avg),
             ("value_percentile", &self.value_percentile),
+            ("sequence", &self.sequence),
         ]
     }
 }
