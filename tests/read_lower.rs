@@ -367,7 +367,7 @@ fn corpus_lowers_or_refuses_by_name() {
         .map(|(name, text)| {
             let r = read::read_str(text, Some(name)).unwrap();
             let (ty, lang) = (r.rule_type, r.language);
-            (ty, lang, read::lower_rule(r))
+            (ty, lang, read::lower_document(r))
         })
         .collect();
     let elapsed = t.elapsed();
@@ -379,9 +379,18 @@ fn corpus_lowers_or_refuses_by_name() {
             (t, _) => t.name().to_string(),
         };
         match l {
-            Ok(rule) => {
+            Ok(docs) => {
                 *lowered.entry(ty.name()).or_default() += 1;
-                eval::compile_rule(rule).unwrap_or_else(|e| panic!("{}", e.render()));
+                // Every lowered document runs in the evaluator: rules, sequences and
+                // correlations together (their errors would be refusals or bugs).
+                let (_, corr, errors) =
+                    eval::correlate::compile_documents(docs.clone(), Default::default());
+                assert!(errors.is_empty(), "{:?}", errors);
+                let expected_seqs = docs
+                    .iter()
+                    .filter(|d| matches!(d, sigmat::ir::Document::Sequence(_)))
+                    .count();
+                assert_eq!(corr.sequences().len(), expected_seqs);
             }
             Err(e) => {
                 assert_eq!(e.kind.code(), "unsupported", "{}", e.render());
