@@ -206,6 +206,43 @@ fn eql_regex_numbers_cidr_backslashes() {
 }
 
 #[test]
+fn eql_length_counts_characters() {
+    let ev = [
+        proc(""),
+        proc("ab"),
+        proc("abc"),
+        proc("a\nbc"),
+        proc("äöüß"),
+        json!({"event": {"category": ["process"]}}),
+        json!({"event": {"category": ["process"]}, "process": {"name": null}}),
+        json!({"event": {"category": ["process"]}, "process": {"name": ["a", "abcdef"]}}),
+    ];
+    let q = |c: &str| {
+        hits(
+            &eql(&format!("process where length(process.name) {c}")),
+            &ev,
+        )
+    };
+    assert_eq!(q("> 2"), [2, 3, 4, 7]);
+    assert_eq!(q(">= 3"), [2, 3, 4, 7]);
+    assert_eq!(q("== 0"), [0]);
+    assert_eq!(q("== 4"), [3, 4]);
+    assert_eq!(q("< 3"), [0, 1, 7]);
+    assert_eq!(q("<= 2"), [0, 1, 7]);
+    // `!=`: false on a missing or null field, as `length(null) != 4` is null.
+    assert_eq!(q("!= 4"), [0, 1, 2, 7]);
+    // Constant first (each test holds on any array element), and negation (must_not: true
+    // where the field is missing).
+    assert_eq!(q("> 2 and 5 > length(process.name)"), [2, 3, 4, 7]);
+    assert_eq!(
+        hits(&eql("process where not length(process.name) > 2"), &ev),
+        [0, 1, 5, 6]
+    );
+    let r = lower("eql", "eql", "process where length(process.name) > -1").unwrap_err();
+    assert_eq!(r.kind.code(), "unsupported");
+}
+
+#[test]
 fn kql_follows_kibana_on_keyword_fields() {
     let ev = [
         json!({"process": {"name": "Python3", "args": ["-m", "http.server"]}, "source": {"ip": "10.0.0.7"}, "n": 7}),

@@ -15,6 +15,7 @@
 //! | `startsWith(f, "s")`, `endsWith`, `stringContains` (`~`: case-insensitive) | `Str` `s*`, `*s`, `*s*` |
 //! | `startsWith(f, g)`, `endsWith(f, g)`, `stringContains(f, g)` | `FieldRef` (`starts_with`, `ends_with`, `contains`; false when either is missing) |
 //! | `cidrMatch(f, "net", ...)` | `Or` of `Cidr` |
+//! | `length(f) > 5` ... | an anchored `Regex` counting characters (`lower/length.rs`) |
 //! | `X.caseless` | `X`, every string test case-insensitive |
 //! | `?f` | `f` (optional only changes schema validation) |
 //!
@@ -24,6 +25,7 @@
 //! (`ExpressionTranslators` `Nots`: `wrappedQuery.negate()`), which matches documents the
 //! inner query does not, missing fields included.
 
+mod length;
 mod sequence;
 
 use super::ast::{Body, Category, CmpOp, EventQuery, Expr, ExprKind, Field, MatchOp, Query};
@@ -394,6 +396,16 @@ impl Lower<'_> {
                 "a field-to-field comparison".into(),
                 "Elasticsearch EQL rejects comparisons between fields",
             ));
+        }
+        if let ExprKind::Call {
+            name,
+            insensitive: false,
+            args,
+        } = &lhs.kind
+        {
+            if name.eq_ignore_ascii_case("length") {
+                return self.length(op, args, rhs, span);
+            }
         }
         let (field, caseless) = self.field(lhs)?;
         let Some(c) = self.constant(rhs)? else {
