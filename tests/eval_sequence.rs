@@ -1,6 +1,6 @@
 //! Elastic sequences and threshold rules evaluated natively.
 //!
-//! - Fixtures: for every `rules/elastic/eval/NAME.toml`, `sigmat eval -r NAME.toml -f jsonl
+//! - Fixtures: for every `rules/elastic_eval/NAME.toml`, `sigmat eval -r NAME.toml -f jsonl
 //!   NAME.events.jsonl` prints exactly the lines of `NAME.expected.jsonl` (worked by hand from
 //!   `docs/sequence-semantics.md` and `docs/correlation-semantics.md`; compared on the keys
 //!   listed there, in order).
@@ -30,17 +30,96 @@ fn project(v: &Value, keys: &[&str]) -> Value {
     Value::Object(m)
 }
 
-#[test]
-fn fixtures_give_the_expected_output() {
-    let dir = root().join("rules/elastic/eval");
-    let mut n = 0;
+fn fixture_names() -> Vec<PathBuf> {
+    let dir = root().join("rules/elastic_eval");
     let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
         .expect("fixture folder")
         .map(|e| e.expect("entry").path())
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
         .collect();
     names.sort();
-    for rule in names {
+    names
+}
+
+fn run(args: &[&std::ffi::OsStr]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_sigmat"))
+        .current_dir(root())
+        .args(args)
+        .output()
+        .expect("sigmat runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+/// Every sequence fixture written back as EQL (`convert -t eql`), read again and evaluated,
+/// completes the same sequences as the original.
+#[test]
+fn sequences_written_as_eql_evaluate_the_same() {
+    let dir = std::env::temp_dir().join(format!("sigmat-seq-rt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut n = 0;
+    for rule in fixture_names() {
+        let src = std::fs::read_to_string(&rule).unwrap();
+        if !src.contains("sequence") || !src.contains("type = \"eql\"") {
+            continue;
+        }
+        let eql = run(&[
+            "convert".as_ref(),
+            "-t".as_ref(),
+            "eql".as_ref(),
+            rule.as_os_str(),
+        ]);
+        let eql = eql.trim();
+        assert!(eql.starts_with("sequence"), "{eql}");
+        let start = src.find("query = '''").expect("query");
+        let end = start + 11 + src[start + 11..].find("'''").expect("end") + 3;
+        let text = format!("{}query = '''\n{eql}\n'''{}", &src[..start], &src[end..]);
+        let copy = dir.join(rule.file_name().unwrap());
+        std::fs::write(&copy, text).unwrap();
+        let events = rule.with_extension("events.jsonl");
+        let a = run(&[
+            "eval".as_ref(),
+            "-q".as_ref(),
+            "-f".as_ref(),
+            "jsonl".as_ref(),
+            "-r".as_ref(),
+            rule.as_os_str(),
+            events.as_os_str(),
+        ]);
+        let b = run(&[
+            "eval".as_ref(),
+            "-q".as_ref(),
+            "-f".as_ref(),
+            "jsonl".as_ref(),
+            "-r".as_ref(),
+            copy.as_os_str(),
+            events.as_os_str(),
+        ]);
+        let records = |t: &str| -> Vec<Value> {
+            t.lines()
+                .map(|l| {
+                    let v: Value = serde_json::from_str(l).unwrap();
+                    project(&v, &["keys", "records"])
+                })
+                .collect()
+        };
+        assert!(!records(&a).is_empty(), "{}", rule.display());
+        assert_eq!(records(&a), records(&b), "{}: {eql}", rule.display());
+        n += 1;
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(n >= 4, "{n} sequence fixtures");
+}
+
+#[test]
+fn fixtures_give_the_expected_output() {
+    let mut n = 0;
+    for rule in fixture_names() {
         let stem = rule.with_extension("");
         let events = stem.with_extension("events.jsonl");
         let expected = std::fs::read_to_string(stem.with_extension("expected.jsonl"))

@@ -175,6 +175,7 @@ pub fn run(args: &CheckArgs) -> i32 {
     let docs: Vec<(PathBuf, Vec<Result<Document, Error>>)> =
         loaded.into_iter().map(|(p, l)| (p, l.documents)).collect();
     let warnings = warnings(&docs);
+    let elastic = super::elastic_summary::Summary::of(&docs);
     let invalid = total - valid;
     let mut out = String::new();
     match args.format {
@@ -195,6 +196,9 @@ pub fn run(args: &CheckArgs) -> i32 {
                         let _ = writeln!(out, "{severity}: {}", w.message);
                     }
                 }
+            }
+            if let Some(line) = elastic.line() {
+                let _ = writeln!(out, "{line}");
             }
             let _ = writeln!(
                 out,
@@ -221,6 +225,9 @@ pub fn run(args: &CheckArgs) -> i32 {
             });
             if args.strict {
                 v["strict"] = true.into();
+            }
+            if !elastic.types.is_empty() {
+                v["elastic"] = serde_json::to_value(&elastic).unwrap_or_default();
             }
             let _ = writeln!(
                 out,

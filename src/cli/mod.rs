@@ -4,6 +4,7 @@ pub mod check;
 pub mod completions;
 pub mod convert;
 pub mod elastic_out;
+pub mod elastic_summary;
 pub mod eval;
 pub mod inspect;
 pub mod list;

@@ -61,7 +61,7 @@ pub(super) fn convert_sequence(b: &Backend, seq: &Sequence, opts: &Options) -> R
         Ok(context! {
             query => Value::from_safe_string(query.clone()),
             by => keys(&s.by)?,
-            runs => s.runs,
+            runs => Value::from_safe_string(s.runs.to_string()),
             missing => s.missing,
         })
     };
@@ -74,7 +74,7 @@ pub(super) fn convert_sequence(b: &Backend, seq: &Sequence, opts: &Options) -> R
     let ctx = context! {
         steps => steps,
         by => keys(&seq.by)?,
-        maxspan => seq.maxspan.as_ref().map(|m| m.text.clone()),
+        maxspan => seq.maxspan.as_ref().map(|m| Value::from_safe_string(m.text.clone())),
         maxspan_ms => seq.maxspan.as_ref().map(|m| m.millis),
         until => until,
     };
