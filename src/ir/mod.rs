@@ -78,7 +78,12 @@
 //!
 //! **Sequences** ([`Sequence`], from EQL `sequence`) match ordered series of events joined on
 //! key fields within `maxspan`, with `until`, `runs` and missing steps, as Elasticsearch's
-//! per-key state machine does: `docs/sequence-semantics.md` (implemented by `eval::sequence`).
+//! per-key state machine does: `docs/sequence-semantics.md` (implemented by `eval::correlate`).
+//!
+//! **Elastic fields.** `X.caseless` (an index-time lower-case copy events lack) is read as `X`
+//! with every string test case-insensitive. Analyzed text fields (`message`, `*.text`,
+//! `powershell.file.script_block_text`), where Elasticsearch matches tokens rather than the
+//! value, are refused by the readers by name: IR string tests compare whole values.
 
 mod pattern;
 mod sequence;

@@ -1,6 +1,6 @@
 //! Sequences: an ordered series of event conditions joined on key fields within a time span
 //! (Elasticsearch EQL's `sequence`). What a sequence matches is written down in
-//! `docs/sequence-semantics.md`; the native evaluator (`eval::sequence`) implements it.
+//! `docs/sequence-semantics.md`; the native evaluator (`eval::correlate`, its `sequence` part) implements it.
 
 use serde::{Deserialize, Serialize};
 
