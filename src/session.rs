@@ -361,6 +361,7 @@ impl Session {
                     ir::Document::Rule(r) => &r.meta,
                     ir::Document::Correlation(c) => &c.meta,
                     ir::Document::Filter(f) => &f.meta,
+                    ir::Document::Sequence(s) => &s.meta,
                 };
                 let (id, title) = (meta.id.clone(), Some(meta.title.clone()));
                 let pipelined = match d {
@@ -372,6 +373,10 @@ impl Session {
                     ir::Document::Correlation(mut c) => {
                         pipeline::apply_correlation(&self.pipelines, &mut c)
                             .map(|_| ir::Document::Correlation(c))
+                    }
+                    ir::Document::Sequence(mut s) => {
+                        pipeline::apply_sequence(&self.pipelines, &mut s)
+                            .map(|()| ir::Document::Sequence(s))
                     }
                     // Applied to their rules by the loader.
                     d @ ir::Document::Filter(_) => Ok(d),
@@ -462,6 +467,9 @@ impl Session {
                     rules.and_then(|rules| backend.convert_correlation(corr, &rules, options));
                 Outcome::of(converted, &entry.path)
             }
+            Ok(ir::Document::Sequence(seq)) => {
+                Outcome::of(backend.convert_sequence(seq, options), &entry.path)
+            }
             // Applied to the rules they cover when the batch was loaded: nothing to convert.
             Ok(ir::Document::Filter(_)) => return None,
         })
@@ -494,8 +502,9 @@ fn is_toml(p: &Path) -> bool {
 
 /// Reads every rule file of `paths`: folders are walked (sorted) for Sigma YAML (`.yml`,
 /// `.yaml`: the front end, filters applied) and Elastic detection-rules TOML (`.toml`: the
-/// readers; a rule becomes one [`ir::Document::Rule`], or a located error, refused by name
-/// when the IR cannot hold it yet); a file given itself is read by its extension, YAML
+/// readers; a rule becomes its documents ([`read::lower_document`]: a rule, a sequence, or a
+/// threshold rule's query and correlation), or a located error, refused by name when the IR
+/// cannot hold it yet); a file given itself is read by its extension, YAML
 /// unless `.toml`. Sigma files come first, in walk order, then the TOML files, in walk
 /// order; both are read in parallel.
 #[must_use]
@@ -531,11 +540,12 @@ pub fn load_documents(paths: &[PathBuf]) -> Vec<(PathBuf, sigma::Loaded)> {
     let elastic: Vec<(PathBuf, sigma::Loaded)> = toml
         .into_par_iter()
         .map(|f| {
-            let doc = read::read_file(&f)
-                .and_then(read::lower_rule)
-                .map(ir::Document::Rule);
+            let documents = match read::read_file(&f).and_then(read::lower_document) {
+                Ok(docs) => docs.into_iter().map(Ok).collect(),
+                Err(e) => vec![Err(e)],
+            };
             let l = sigma::Loaded {
-                documents: vec![doc],
+                documents,
                 warnings: Vec::new(),
             };
             (f, l)

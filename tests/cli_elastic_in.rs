@@ -82,6 +82,35 @@ fn an_elastic_rule_converts_and_evaluates() {
 }
 
 #[test]
+fn check_summarises_elastic_rules_per_type_and_reason() {
+    let out = sigmat(
+        &["check", "rules/elastic_eval", "rules/elastic/errors"],
+        None,
+    );
+    let stdout = text(&out.stdout);
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("elastic rules read into the IR"))
+        .unwrap_or_else(|| panic!("no summary line: {stdout}"));
+    assert!(line.contains("eql 4/5"), "{line}");
+    assert!(line.contains("threshold 2/2"), "{line}");
+    assert!(line.contains("query/kuery 0/1"), "{line}");
+    assert!(line.contains("2 × error `query_syntax`"), "{line}");
+    let out = sigmat(&["check", "-f", "json", "rules/elastic_eval"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["elastic"]["types"]["eql"], serde_json::json!([4, 4]));
+    assert_eq!(
+        v["elastic"]["types"]["threshold"],
+        serde_json::json!([2, 2])
+    );
+    assert_eq!(
+        v["documents"], 8,
+        "4 sequences, 2 threshold rules of 2 documents"
+    );
+}
+
+#[test]
 fn rule_types_the_ir_cannot_hold_are_unsupported_not_failed() {
     let dir = std::env::temp_dir().join(format!("sigmat-elastic-in-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -251,6 +251,7 @@ fn load_paths_is_sorted_and_sets_origin() {
                 ir::Document::Rule(r) => &r.origin,
                 ir::Document::Correlation(c) => &c.origin,
                 ir::Document::Filter(f) => &f.origin,
+                ir::Document::Sequence(s) => &s.origin,
             };
             assert_eq!(o.file.as_deref(), Some(p.display().to_string().as_str()));
         }

@@ -68,7 +68,9 @@ fn outcome(pipelines: &[Pipeline], name: &str) -> Value {
             }),
             Err(e) => json!({ "error": e.render() }),
         },
-        Document::Filter(_) => unreachable!("no filter fixtures"),
+        Document::Filter(_) | Document::Sequence(_) => {
+            unreachable!("no filter or sequence fixtures")
+        }
     }
 }
 

@@ -206,6 +206,43 @@ fn eql_regex_numbers_cidr_backslashes() {
 }
 
 #[test]
+fn eql_length_counts_characters() {
+    let ev = [
+        proc(""),
+        proc("ab"),
+        proc("abc"),
+        proc("a\nbc"),
+        proc("äöüß"),
+        json!({"event": {"category": ["process"]}}),
+        json!({"event": {"category": ["process"]}, "process": {"name": null}}),
+        json!({"event": {"category": ["process"]}, "process": {"name": ["a", "abcdef"]}}),
+    ];
+    let q = |c: &str| {
+        hits(
+            &eql(&format!("process where length(process.name) {c}")),
+            &ev,
+        )
+    };
+    assert_eq!(q("> 2"), [2, 3, 4, 7]);
+    assert_eq!(q(">= 3"), [2, 3, 4, 7]);
+    assert_eq!(q("== 0"), [0]);
+    assert_eq!(q("== 4"), [3, 4]);
+    assert_eq!(q("< 3"), [0, 1, 7]);
+    assert_eq!(q("<= 2"), [0, 1, 7]);
+    // `!=`: false on a missing or null field, as `length(null) != 4` is null.
+    assert_eq!(q("!= 4"), [0, 1, 2, 7]);
+    // Constant first (each test holds on any array element), and negation (must_not: true
+    // where the field is missing).
+    assert_eq!(q("> 2 and 5 > length(process.name)"), [2, 3, 4, 7]);
+    assert_eq!(
+        hits(&eql("process where not length(process.name) > 2"), &ev),
+        [0, 1, 5, 6]
+    );
+    let r = lower("eql", "eql", "process where length(process.name) > -1").unwrap_err();
+    assert_eq!(r.kind.code(), "unsupported");
+}
+
+#[test]
 fn kql_follows_kibana_on_keyword_fields() {
     let ev = [
         json!({"process": {"name": "Python3", "args": ["-m", "http.server"]}, "source": {"ip": "10.0.0.7"}, "n": 7}),
@@ -367,7 +404,7 @@ fn corpus_lowers_or_refuses_by_name() {
         .map(|(name, text)| {
             let r = read::read_str(text, Some(name)).unwrap();
             let (ty, lang) = (r.rule_type, r.language);
-            (ty, lang, read::lower_rule(r))
+            (ty, lang, read::lower_document(r))
         })
         .collect();
     let elapsed = t.elapsed();
@@ -379,9 +416,18 @@ fn corpus_lowers_or_refuses_by_name() {
             (t, _) => t.name().to_string(),
         };
         match l {
-            Ok(rule) => {
+            Ok(docs) => {
                 *lowered.entry(ty.name()).or_default() += 1;
-                eval::compile_rule(rule).unwrap_or_else(|e| panic!("{}", e.render()));
+                // Every lowered document runs in the evaluator: rules, sequences and
+                // correlations together (their errors would be refusals or bugs).
+                let (_, corr, errors) =
+                    eval::correlate::compile_documents(docs.clone(), Default::default());
+                assert!(errors.is_empty(), "{:?}", errors);
+                let expected_seqs = docs
+                    .iter()
+                    .filter(|d| matches!(d, sigmat::ir::Document::Sequence(_)))
+                    .count();
+                assert_eq!(corr.sequences().len(), expected_seqs);
             }
             Err(e) => {
                 assert_eq!(e.kind.code(), "unsupported", "{}", e.render());

@@ -35,7 +35,8 @@ fn render_fixture(session: &Session, path: &Path) -> String {
                 out.push_str(&format!("# filter: {}\n", f.meta.title));
                 continue;
             }
-            Err(Failure::Pipeline(_)) | Ok(Document::Rule(_) | Document::Correlation(_)) => {
+            Err(Failure::Pipeline(_))
+            | Ok(Document::Rule(_) | Document::Correlation(_) | Document::Sequence(_)) => {
                 out.push_str(&format!("# {}\n", entry.title.as_deref().unwrap_or("")));
             }
         }

@@ -33,6 +33,7 @@ fn warnings(loaded: &[(PathBuf, Vec<Result<Document, Error>>)]) -> Vec<Warning> 
             Document::Rule(r) => &r.meta,
             Document::Correlation(c) => &c.meta,
             Document::Filter(f) => &f.meta,
+            Document::Sequence(s) => &s.meta,
         };
         known.extend(meta.id.as_deref());
         known.extend(meta.name.as_deref());
@@ -45,6 +46,7 @@ fn warnings(loaded: &[(PathBuf, Vec<Result<Document, Error>>)]) -> Vec<Warning> 
                 Document::Rule(r) => r.meta.id.as_deref(),
                 Document::Correlation(c) => c.meta.id.as_deref(),
                 Document::Filter(f) => f.meta.id.as_deref(),
+                Document::Sequence(s) => s.meta.id.as_deref(),
             };
             if let Some(id) = id {
                 if let Some(first) = ids.get(id) {
@@ -64,24 +66,25 @@ fn warnings(loaded: &[(PathBuf, Vec<Result<Document, Error>>)]) -> Vec<Warning> 
     }
     for (path, docs) in loaded {
         for d in docs.iter().flatten() {
+            let (title, conds): (&str, Vec<&crate::ir::Expr>) = match d {
+                Document::Rule(r) => (&r.meta.title, r.conditions.iter().collect()),
+                Document::Sequence(s) => (&s.meta.title, s.conditions().collect()),
+                Document::Correlation(_) | Document::Filter(_) => ("", Vec::new()),
+            };
+            let mut names = Vec::new();
+            conds.iter().for_each(|c| placeholders(c, &mut names));
+            if !names.is_empty() {
+                out.push(Warning {
+                    message: format!(
+                        "{}: `{}` uses placeholders {}, which a pipeline must resolve before rendering or evaluation",
+                        path.display(),
+                        title,
+                        names.iter().map(|n| format!("%{n}%")).collect::<Vec<_>>().join(", ")
+                    ),
+                    at: None,
+                });
+            }
             match d {
-                Document::Rule(r) => {
-                    let mut names = Vec::new();
-                    r.conditions
-                        .iter()
-                        .for_each(|c| placeholders(c, &mut names));
-                    if !names.is_empty() {
-                        out.push(Warning {
-                            message: format!(
-                                "{}: `{}` uses placeholders {}, which a pipeline must resolve before rendering or evaluation",
-                                path.display(),
-                                r.meta.title,
-                                names.iter().map(|n| format!("%{n}%")).collect::<Vec<_>>().join(", ")
-                            ),
-                            at: None,
-                        });
-                    }
-                }
                 Document::Correlation(c) => {
                     for (i, r) in c.rules.iter().enumerate() {
                         if !known.contains(&r.as_str()) {
@@ -96,7 +99,7 @@ fn warnings(loaded: &[(PathBuf, Vec<Result<Document, Error>>)]) -> Vec<Warning> 
                         }
                     }
                 }
-                Document::Filter(_) => {}
+                Document::Rule(_) | Document::Filter(_) | Document::Sequence(_) => {}
             }
         }
     }
@@ -172,6 +175,7 @@ pub fn run(args: &CheckArgs) -> i32 {
     let docs: Vec<(PathBuf, Vec<Result<Document, Error>>)> =
         loaded.into_iter().map(|(p, l)| (p, l.documents)).collect();
     let warnings = warnings(&docs);
+    let elastic = super::elastic_summary::Summary::of(&docs);
     let invalid = total - valid;
     let mut out = String::new();
     match args.format {
@@ -192,6 +196,9 @@ pub fn run(args: &CheckArgs) -> i32 {
                         let _ = writeln!(out, "{severity}: {}", w.message);
                     }
                 }
+            }
+            if let Some(line) = elastic.line() {
+                let _ = writeln!(out, "{line}");
             }
             let _ = writeln!(
                 out,
@@ -218,6 +225,9 @@ pub fn run(args: &CheckArgs) -> i32 {
             });
             if args.strict {
                 v["strict"] = true.into();
+            }
+            if !elastic.types.is_empty() {
+                v["elastic"] = serde_json::to_value(&elastic).unwrap_or_default();
             }
             let _ = writeln!(
                 out,

@@ -517,6 +517,40 @@ impl<'a> Run<'a> {
 /// The correlation stage's output and summary.
 impl Run<'_> {
     fn write_alerts(&mut self) -> std::io::Result<()> {
+        for m in self.corr.take_sequence_matches() {
+            let seqs = self.corr.sequences();
+            match self.args.format {
+                EvalFormat::Jsonl => {
+                    serde_json::to_writer(&mut self.out, &seqs.match_json(&m))?;
+                    self.out.write_all(b"\n")?;
+                }
+                EvalFormat::Text => {
+                    let s = seqs.sequence(m.sequence);
+                    let level = s
+                        .meta
+                        .level
+                        .and_then(|l| serde_json::to_value(l).ok())
+                        .and_then(|v| v.as_str().map(str::to_string));
+                    let keys: Vec<String> = m
+                        .keys
+                        .iter()
+                        .map(|k| k.as_deref().unwrap_or("null").to_string())
+                        .collect();
+                    let recs: Vec<String> = m.records.iter().map(u64::to_string).collect();
+                    writeln!(
+                        self.out,
+                        "sequence {}..{}: {} {} ({}) [{}], records {}",
+                        correlate::format_time(m.first),
+                        correlate::format_time(m.last),
+                        level.as_deref().unwrap_or("-"),
+                        s.meta.title,
+                        seqs.label(m.sequence),
+                        keys.join(", "),
+                        recs.join(","),
+                    )?;
+                }
+            }
+        }
         for a in std::mem::take(&mut self.alerts) {
             match self.args.format {
                 EvalFormat::Jsonl => {
@@ -604,6 +638,23 @@ impl Run<'_> {
                     cs.alerts,
                     correlate::type_name(self.corr.correlation(c).kind)
                 );
+            }
+        }
+        let seqs = self.corr.sequences();
+        for s in 0..seqs.len() {
+            let st = seqs.stats(s);
+            let label = seqs.label(s);
+            if st.capped > 0 {
+                eprintln!("warning[sequence]: `{label}`: {} event(s) of new join keys dropped at the cap of {} live keys", st.capped, correlate::DEFAULT_MAX_KEYS);
+            }
+            if !self.args.quiet {
+                if st.no_key > 0 {
+                    eprintln!(
+                        "note: `{label}`: {} event(s) without a usable join key value ignored",
+                        st.no_key
+                    );
+                }
+                eprintln!("{:>9}  sequences `{label}` completed", st.matches);
             }
         }
         Ok(())

@@ -7,6 +7,7 @@ pub mod convert;
 pub mod coverage;
 pub mod diff;
 pub mod elastic_out;
+pub mod elastic_summary;
 pub mod eval;
 pub mod inspect;
 pub mod list;

@@ -30,12 +30,14 @@ use crate::ir::{self, CmpOp, CorrelationType};
 
 mod compile;
 mod reorder;
+mod sequence;
 #[cfg(test)]
 mod tests;
 mod time;
 mod window;
 
 pub use compile::compile_documents;
+pub use sequence::{SeqMatch, SeqStats, Sequences, DEFAULT_MAX_KEYS};
 pub use time::{format_time, parse_iso, parse_time};
 pub use window::interpolate;
 
@@ -260,6 +262,7 @@ struct Item {
 pub struct Extracted {
     ts: Option<i64>,
     items: Vec<Item>,
+    seq_items: Vec<sequence::SeqItem>,
 }
 
 #[derive(Default)]
@@ -272,6 +275,7 @@ struct Buffered {
     ts: i64,
     seq: u64,
     items: Vec<Item>,
+    seq_items: Vec<sequence::SeqItem>,
 }
 /// Run-wide counters.
 #[derive(Debug, Clone, Default)]
@@ -304,6 +308,8 @@ pub struct Correlator {
     released: i64,
     stats: Stats,
     scratch: Vec<Alert>,
+    /// The sequences, on the same event-time order.
+    seqs: Sequences,
 }
 
 impl std::fmt::Debug for Correlator {
@@ -389,17 +395,28 @@ impl Correlator {
         self.corrs.len()
     }
 
-    /// Whether no correlation runs.
+    /// Whether no correlation and no sequence runs.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.corrs.is_empty()
+        self.corrs.is_empty() && self.seqs.is_empty()
+    }
+
+    /// The sequences that run on this stage's event-time order.
+    #[must_use]
+    pub fn sequences(&self) -> &Sequences {
+        &self.seqs
+    }
+
+    /// Completed sequences since the last call.
+    pub fn take_sequence_matches(&mut self) -> Vec<SeqMatch> {
+        self.seqs.take_matches()
     }
 
     /// Whether matches of compiled rule `r` are printed on their own: it is referenced by no
-    /// correlation, or by one with `generate: true`.
+    /// correlation, or by one with `generate: true`, and is no step of a sequence.
     #[must_use]
     pub fn rule_output(&self, r: usize) -> bool {
-        self.rule_output.get(r).copied().unwrap_or(true)
+        self.rule_output.get(r).copied().unwrap_or(true) && !self.seqs.is_step(r)
     }
 
     /// Whether compiled rule `r` feeds some correlation.

@@ -81,6 +81,10 @@ pub fn compile_document(doc: &Document) -> Result<CompiledRule> {
     match doc {
         Document::Rule(r) => compile_rule(r),
         Document::Correlation(c) => Err(refuse("correlation rules", c.origin.file.as_deref())),
+        Document::Sequence(s) => Err(refuse(
+            "sequences on their own (they run in the correlation stage)",
+            s.origin.file.as_deref(),
+        )),
         Document::Filter(f) => Err(refuse(
             "filter documents on their own (they apply to rules)",
             f.origin.file.as_deref(),

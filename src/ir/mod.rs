@@ -81,10 +81,21 @@
 //! firing and what an alert consumes, chaining, `generate`, every type) is written down in
 //! `docs/correlation-semantics.md`; the native evaluator (`eval::correlate`) implements it and
 //! is the reference backends are checked against.
+//!
+//! **Sequences** ([`Sequence`], from EQL `sequence`) match ordered series of events joined on
+//! key fields within `maxspan`, with `until`, `runs` and missing steps, as Elasticsearch's
+//! per-key state machine does: `docs/sequence-semantics.md` (implemented by `eval::correlate`).
+//!
+//! **Elastic fields.** `X.caseless` (an index-time lower-case copy events lack) is read as `X`
+//! with every string test case-insensitive. Analyzed text fields (`message`, `*.text`,
+//! `powershell.file.script_block_text`), where Elasticsearch matches tokens rather than the
+//! value, are refused by the readers by name: IR string tests compare whole values.
 
 mod pattern;
+mod sequence;
 
 pub use pattern::{Pattern, Piece, Shape};
+pub use sequence::{JoinKey, Maxspan, Sequence, Step};
 
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
@@ -99,6 +110,8 @@ pub enum Document {
     Correlation(Correlation),
     /// A filter (`filter:` document) to be applied to other rules.
     Filter(Filter),
+    /// An ordered sequence of events (EQL `sequence`).
+    Sequence(Sequence),
 }
 
 /// Where a document came from.

@@ -198,8 +198,66 @@ pub fn apply_correlation(
     run::apply_correlation(&ordered(pipelines), corr)
 }
 
-/// Runs the pipelines over any document: rules and correlations as above; filters are left
-/// alone (they are applied to rules before pipelines run).
+/// Runs the pipelines over a sequence: each step's (and `until`'s) condition as a rule of its
+/// own (with the sequence's metadata), the join keys through the field name mappings as a
+/// correlation's `group-by` is.
+///
+/// # Errors
+/// As [`apply`]; also a pipeline that splits a step into several conditions or maps a join key
+/// to several fields.
+pub fn apply_sequence(pipelines: &[Pipeline], seq: &mut crate::ir::Sequence) -> Result<()> {
+    let mut out = seq.clone();
+    for cond in out.conditions_mut() {
+        let rule = Rule {
+            meta: seq.meta.clone(),
+            logsource: crate::ir::LogSource::default(),
+            conditions: vec![cond.clone()],
+            state: IndexMap::new(),
+            applied: Vec::new(),
+            origin: seq.origin.clone(),
+        };
+        let r = apply_owned(pipelines, rule)?;
+        let Ok([c]) = <[crate::ir::Expr; 1]>::try_from(r.conditions) else {
+            return Err(crate::error::Error::new(crate::error::ErrorKind::Pipeline(
+                "a pipeline turned a sequence step into several conditions".into(),
+            ))
+            .hint("a sequence step is one event condition"));
+        };
+        *cond = c;
+    }
+    let keys: Vec<String> = out.keys_mut().map(|k| k.field.clone()).collect();
+    let mut corr = Correlation {
+        meta: seq.meta.clone(),
+        kind: crate::ir::CorrelationType::TemporalOrdered,
+        rules: Vec::new(),
+        group_by: keys.clone(),
+        timespan: crate::ir::Timespan {
+            text: "0s".into(),
+            seconds: 0,
+        },
+        condition: Vec::new(),
+        field: Vec::new(),
+        percentile: None,
+        aliases: IndexMap::new(),
+        generate: false,
+        origin: seq.origin.clone(),
+    };
+    apply_correlation(pipelines, &mut corr)?;
+    if corr.group_by.len() != keys.len() {
+        return Err(crate::error::Error::new(crate::error::ErrorKind::Pipeline(
+            "a pipeline mapped a sequence join key to several fields".into(),
+        ))
+        .hint("a join key is one field"));
+    }
+    for (k, f) in out.keys_mut().zip(corr.group_by) {
+        k.field = f;
+    }
+    *seq = out;
+    Ok(())
+}
+
+/// Runs the pipelines over any document: rules, correlations and sequences as above; filters
+/// are left alone (they are applied to rules before pipelines run).
 ///
 /// # Errors
 /// As [`apply`].
@@ -208,5 +266,6 @@ pub fn apply_document(pipelines: &[Pipeline], doc: &mut Document) -> Result<()> 
         Document::Rule(r) => apply(pipelines, r),
         Document::Correlation(c) => apply_correlation(pipelines, c).map(|_| ()),
         Document::Filter(_) => Ok(()),
+        Document::Sequence(s) => apply_sequence(pipelines, s),
     }
 }

@@ -18,6 +18,7 @@ pub mod kql;
 pub mod lower;
 pub mod lucene_regex;
 pub mod source;
+pub mod threshold;
 pub mod toml;
 
 pub use self::toml::{read_str, ElasticRule, Language, RuleType};
@@ -116,11 +117,19 @@ impl ElasticRule {
 ///
 /// # Errors
 /// As [`ElasticRule::parse_query`]; [`ErrorKind::Unsupported`] for rule types the IR has no
-/// kind for yet (`threshold`, `new_terms`, `threat_match`, `saved_query`, `esql`,
+/// kind for yet (`new_terms`, `threat_match`, `saved_query`, `esql`,
 /// `machine_learning`), for rules with enabled Kibana `filters`, and for query constructs
-/// the IR cannot express exactly (named, located in the query).
+/// the IR cannot express exactly (named, located in the query); threshold rules and EQL
+/// sequences, which are no single rule ([`lower_document`] reads them).
 pub fn lower_rule(rule: ElasticRule) -> Result<ir::Rule> {
     let cond = lower_condition(&rule)?;
+    if rule.rule_type == RuleType::Threshold {
+        return Err(refusal(
+            &rule,
+            "a threshold rule as one rule".into(),
+            "read it as documents (`read::lower_document`): the query and a correlation",
+        ));
+    }
     let file = rule.file.clone();
     Ok(ir::Rule {
         meta: rule.into_meta(),
@@ -137,17 +146,53 @@ pub fn lower_rule(rule: ElasticRule) -> Result<ir::Rule> {
 /// # Errors
 /// As [`lower_rule`].
 pub fn lower_condition(rule: &ElasticRule) -> Result<ir::Expr> {
+    match lower_query(rule)? {
+        eql::lower::Lowered::Event(x) => Ok(x),
+        eql::lower::Lowered::Sequence(_) => Err(refusal(
+            rule,
+            "an EQL sequence as one event condition".into(),
+            "read it as a document (`read::lower_document`)",
+        )),
+    }
+}
+
+/// Reads the rule into IR documents: an event query becomes one [`ir::Document::Rule`], an
+/// EQL sequence one [`ir::Document::Sequence`], a threshold rule its query as a rule plus an
+/// [`ir::Document::Correlation`] over it ([`threshold`]).
+///
+/// # Errors
+/// As [`lower_rule`], except that sequences and threshold rules are read.
+pub fn lower_document(rule: ElasticRule) -> Result<Vec<ir::Document>> {
+    let origin = ir::Origin {
+        file: rule.file.clone(),
+        document: 0,
+    };
+    if rule.rule_type == RuleType::Threshold {
+        return threshold::lower(rule, origin);
+    }
+    Ok(vec![match lower_query(&rule)? {
+        eql::lower::Lowered::Event(cond) => ir::Document::Rule(ir::Rule {
+            meta: rule.into_meta(),
+            logsource: ir::LogSource::default(),
+            conditions: vec![cond],
+            state: indexmap::IndexMap::new(),
+            applied: Vec::new(),
+            origin,
+        }),
+        eql::lower::Lowered::Sequence(mut s) => {
+            s.meta = rule.into_meta();
+            s.origin = origin;
+            ir::Document::Sequence(*s)
+        }
+    }])
+}
+
+/// The rule's query lowered (threshold rules: their kuery).
+fn lower_query(rule: &ElasticRule) -> Result<eql::lower::Lowered> {
     let query = rule.parse_query()?;
     let hint = "the IR has no kind for it yet";
     match rule.rule_type {
-        RuleType::Eql | RuleType::Query => {}
-        RuleType::Threshold => {
-            return Err(refusal(
-                rule,
-                "a threshold rule (event count per group: an IR correlation over the query)".into(),
-                hint,
-            ))
-        }
+        RuleType::Eql | RuleType::Query | RuleType::Threshold => {}
         RuleType::NewTerms => {
             return Err(refusal(
                 rule,
@@ -199,9 +244,14 @@ pub fn lower_condition(rule: &ElasticRule) -> Result<ir::Expr> {
                     .unwrap_or("event.category"),
                 ..eql::lower::Options::default()
             };
-            eql::lower::lower(e, &q.text, &q.origin, opts)?
+            eql::lower::lower_query(e, &q.text, &q.origin, opts)?
         }
-        Query::Kql(k) => kql::lower::lower(k, &q.text, &q.origin, kql::lower::Options::default())?,
+        Query::Kql(k) => eql::lower::Lowered::Event(kql::lower::lower(
+            k,
+            &q.text,
+            &q.origin,
+            kql::lower::Options::default(),
+        )?),
     };
     Ok(cond)
 }

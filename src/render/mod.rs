@@ -17,7 +17,7 @@
 //! `escape.rs` escaping filters; `regex.rs` (+ `regex/writer.rs`) regex dialects; `values.rs`
 //! the values snippets see; `snippet.rs` one render (its `warn(...)` messages, refusals,
 //! alternatives); `walk.rs` the boolean walk; `leaf.rs` one predicate; `correlation.rs`
-//! correlation rules; `vars.rs` the query template's variables.
+//! correlation rules; `sequence.rs` sequences; `vars.rs` the query template's variables.
 
 mod build;
 mod correlation;
@@ -25,6 +25,7 @@ mod escape;
 mod leaf;
 mod library;
 mod regex;
+mod sequence;
 mod snippet;
 mod spec;
 mod values;
@@ -147,6 +148,20 @@ impl Backend {
                 Some(f) => e.in_file(f.clone()),
                 None => e,
             }
+        })
+    }
+
+    /// Converts a sequence (pipelines already applied): one query, from the backend's
+    /// `correlation.sequence` snippet.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Unsupported`] when the backend has no `sequence` snippet (or it refuses),
+    /// or a step cannot be converted; errors of [`Backend::convert`].
+    pub fn convert_sequence(&self, seq: &ir::Sequence, options: &Options) -> Result<Conversion> {
+        let opts = self.options(options)?;
+        sequence::convert_sequence(self, seq, &opts).map_err(|e| match &seq.origin.file {
+            Some(f) => e.in_file(f.clone()),
+            None => e,
         })
     }
 

@@ -298,6 +298,10 @@ pub struct Correlations {
     /// reads a timestamp) and keeps the rest.
     #[serde(default)]
     pub parts: IndexMap<String, String>,
+    /// `sequence`: an [`crate::ir::Sequence`] (`steps`, each `{query, by, runs, missing}`;
+    /// `by`; `maxspan` as written, `maxspan_ms`; `until` `{query, by}` or none).
+    #[serde(default)]
+    pub sequence: Option<Snippet>,
 }
 
 impl Correlations {
@@ -313,6 +317,7 @@ impl Correlations {
             ("value_avg", &self.value_avg),
             ("value_percentile", &self.value_percentile),
             ("value_median", &self.value_median),
+            ("sequence", &self.sequence),
         ]
     }
 }

@@ -99,6 +99,7 @@ impl Acc {
                     ir::Document::Rule(x) => x.origin = origin,
                     ir::Document::Correlation(x) => x.origin = origin,
                     ir::Document::Filter(x) => x.origin = origin,
+                    ir::Document::Sequence(x) => x.origin = origin,
                 }
                 let at = self.out.len();
                 self.warns.extend(w.into_iter().map(|f| (at, idx, f)));

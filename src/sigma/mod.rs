@@ -277,7 +277,10 @@ fn apply_filters(loaded: &mut [(PathBuf, Loaded)]) {
         .flat_map(|(_, l)| l.documents.iter())
         .filter_map(|d| match d {
             Ok(ir::Document::Filter(f)) => Some(f.clone()),
-            Ok(ir::Document::Rule(_) | ir::Document::Correlation(_)) | Err(_) => None,
+            Ok(
+                ir::Document::Rule(_) | ir::Document::Correlation(_) | ir::Document::Sequence(_),
+            )
+            | Err(_) => None,
         })
         .collect();
     if filters.is_empty() {

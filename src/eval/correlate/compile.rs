@@ -60,6 +60,7 @@ impl Correlator {
                 released: i64::MIN,
                 stats: Stats::default(),
                 scratch: Vec::new(),
+                seqs: super::Sequences::default(),
             },
             errors,
         )
@@ -370,54 +371,111 @@ fn field_for(
     name.to_string()
 }
 
-/// Compiles the rules among `docs` into a [`RuleSet`] and the correlations among them into a
-/// [`Correlator`] over it (filters are left out: the loader has applied them). Errors carry the
-/// index of their document in `docs`.
+/// Compiles the rules among `docs` into a [`RuleSet`] and the correlations and sequences among
+/// them into a [`Correlator`] over it (filters are left out: the loader has applied them; each
+/// sequence step, and `until`, is compiled as a rule of its own whose matches are not
+/// printed). Errors carry the index of their document in `docs`.
 #[must_use]
 pub fn compile_documents(
     docs: Vec<ir::Document>,
     config: Config,
 ) -> (RuleSet, Correlator, Vec<(usize, Error)>) {
-    let mut rest = Vec::with_capacity(docs.len());
+    // Per rule-set document: the index in `docs` it comes from.
+    let mut kept = Vec::with_capacity(docs.len());
+    let mut places = Vec::with_capacity(docs.len());
     let mut corrs = Vec::new();
     let mut corr_index = Vec::new();
     let mut handles = Vec::new();
+    // Sequences, with the kept-document number of each step and of `until`.
+    let mut seqs: Vec<(ir::Sequence, Vec<usize>, Option<usize>)> = Vec::new();
+    let mut errors: Vec<(usize, Error)> = Vec::new();
     for (i, d) in docs.into_iter().enumerate() {
         match d {
             ir::Document::Correlation(c) => {
                 corr_index.push(i);
                 corrs.push(c);
-                rest.push(None);
             }
             ir::Document::Rule(r) => {
                 handles.push(RuleHandle {
                     id: r.meta.id.clone(),
                     name: r.meta.name.clone(),
                 });
-                rest.push(Some(ir::Document::Rule(r)));
+                places.push(i);
+                kept.push(ir::Document::Rule(r));
             }
             ir::Document::Filter(f) => {
                 handles.push(RuleHandle::default());
-                rest.push(Some(ir::Document::Filter(f)));
+                places.push(i);
+                kept.push(ir::Document::Filter(f));
             }
-        }
-    }
-    // Number the remaining documents densely for the rule set, remembering their places.
-    let mut places = Vec::new();
-    let mut kept = Vec::new();
-    for (i, d) in rest.into_iter().enumerate() {
-        if let Some(d) = d {
-            places.push(i);
-            kept.push(d);
+            ir::Document::Sequence(s) => {
+                if let Some(what) = super::sequence::refusal(&s) {
+                    let e = Error::new(crate::error::ErrorKind::Unsupported {
+                        target: "eval".into(),
+                        what,
+                    })
+                    .at("rule.query");
+                    let e = match &s.origin.file {
+                        Some(f) => e.in_file(f.clone()),
+                        None => e,
+                    };
+                    errors.push((i, e));
+                    continue;
+                }
+                let mut step = |cond: &ir::Expr, n: Option<usize>| {
+                    handles.push(RuleHandle::default());
+                    places.push(i);
+                    kept.push(ir::Document::Rule(ir::Rule {
+                        meta: ir::Meta {
+                            title: match n {
+                                Some(n) => format!("{} (sequence step {n})", s.meta.title),
+                                None => format!("{} (sequence until)", s.meta.title),
+                            },
+                            ..ir::Meta::default()
+                        },
+                        logsource: ir::LogSource::default(),
+                        conditions: vec![cond.clone()],
+                        state: indexmap::IndexMap::new(),
+                        applied: Vec::new(),
+                        origin: s.origin.clone(),
+                    }));
+                    kept.len() - 1
+                };
+                let steps: Vec<usize> = s
+                    .steps
+                    .iter()
+                    .enumerate()
+                    .map(|(n, st)| step(&st.condition, Some(n + 1)))
+                    .collect();
+                let until = s.until.as_ref().map(|u| step(&u.condition, None));
+                seqs.push((s, steps, until));
+            }
         }
     }
     let (set, errs) = RuleSet::compile_documents(kept);
     let compiled: Vec<RuleHandle> = (0..set.len())
         .map(|r| handles[set.info(r).index].clone())
         .collect();
-    let mut errors: Vec<(usize, Error)> = errs.into_iter().map(|(i, e)| (places[i], e)).collect();
-    let (correlator, cerrs) = Correlator::new(corrs, &compiled, config);
+    // Kept-document number → compiled rule number.
+    let mut rule_of = vec![None; places.len()];
+    for r in 0..set.len() {
+        rule_of[set.info(r).index] = Some(r);
+    }
+    errors.extend(errs.into_iter().map(|(k, e)| (places[k], e)));
+    let (mut correlator, cerrs) = Correlator::new(corrs, &compiled, config);
     errors.extend(cerrs.into_iter().map(|(j, e)| (corr_index[j], e)));
+    let runnable = seqs
+        .into_iter()
+        .filter_map(|(s, steps, until)| {
+            let steps: Option<Vec<usize>> = steps.iter().map(|&k| rule_of[k]).collect();
+            let until = match until {
+                Some(k) => Some(rule_of[k]?),
+                None => None,
+            };
+            Some((s, steps?, until))
+        })
+        .collect();
+    correlator.seqs = super::Sequences::new(runnable, set.len(), super::DEFAULT_MAX_KEYS);
     errors.sort_by_key(|e| e.0);
     (set, correlator, errors)
 }

@@ -42,7 +42,12 @@ impl Correlator {
                 }
             }
         }
-        if items.is_empty() {
+        let seq_items = if self.seqs.is_empty() {
+            Vec::new()
+        } else {
+            self.seqs.extract(event, matched)
+        };
+        if items.is_empty() && seq_items.is_empty() {
             return None;
         }
         for it in &mut items {
@@ -54,6 +59,7 @@ impl Correlator {
         Some(Extracted {
             ts: self.timestamp(event),
             items,
+            seq_items,
         })
     }
 
@@ -75,6 +81,7 @@ impl Correlator {
             ts,
             seq,
             items: ex.items,
+            seq_items: ex.seq_items,
         });
         bucket.sorted = false;
         self.buffered += 1;
@@ -127,11 +134,16 @@ impl Correlator {
     pub fn finish(&mut self, out: &mut Vec<Alert>) {
         self.drain(i64::MAX, out);
         self.advance(i64::MAX, true, out);
+        self.seqs.finish();
     }
 
     fn release(&mut self, b: Buffered, out: &mut Vec<Alert>) {
         self.released = b.ts;
         self.advance(b.ts, false, out);
+        if !b.seq_items.is_empty() {
+            self.seqs.advance(b.ts);
+            self.seqs.process(b.ts, b.seq, b.seq_items);
+        }
         for it in b.items {
             let c = it.corr as usize;
             let (key, val) = match it.got {

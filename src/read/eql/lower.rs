@@ -15,6 +15,7 @@
 //! | `startsWith(f, "s")`, `endsWith`, `stringContains` (`~`: case-insensitive) | `Str` `s*`, `*s`, `*s*` |
 //! | `startsWith(f, g)`, `endsWith(f, g)`, `stringContains(f, g)` | `FieldRef` (`starts_with`, `ends_with`, `contains`; false when either is missing) |
 //! | `cidrMatch(f, "net", ...)` | `Or` of `Cidr` |
+//! | `length(f) > 5` ... | an anchored `Regex` counting characters (`lower/length.rs`) |
 //! | `X.caseless` | `X`, every string test case-insensitive |
 //! | `?f` | `f` (optional only changes schema validation) |
 //!
@@ -23,6 +24,9 @@
 //! script query (false when an argument is missing), and `not` wraps either in `must_not`
 //! (`ExpressionTranslators` `Nots`: `wrappedQuery.negate()`), which matches documents the
 //! inner query does not, missing fields included.
+
+mod length;
+mod sequence;
 
 use super::ast::{Body, Category, CmpOp, EventQuery, Expr, ExprKind, Field, MatchOp, Query};
 use crate::error::{Error, ErrorKind, Result};
@@ -53,30 +57,58 @@ impl Default for Options<'_> {
     }
 }
 
-/// Lowers a parsed EQL query to one IR condition.
+/// A lowered EQL query.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Lowered {
+    /// An event query: one condition.
+    Event(ir::Expr),
+    /// A sequence (metadata and origin left default for the caller).
+    Sequence(Box<ir::Sequence>),
+}
+
+/// Lowers a parsed EQL query to one IR condition (event queries only).
 ///
 /// # Errors
-/// [`ErrorKind::Unsupported`] naming the construct the IR cannot express exactly (sequences,
-/// samples, pipes, functions other than the string and CIDR ones, arithmetic, field-to-field
+/// As [`lower_query`], and [`ErrorKind::Unsupported`] for a sequence.
+pub fn lower(q: &Query, src: &str, origin: &QueryOrigin, opts: Options<'_>) -> Result<ir::Expr> {
+    match lower_query(q, src, origin, opts)? {
+        Lowered::Event(x) => Ok(x),
+        Lowered::Sequence(_) => {
+            let l = Lower::new(src, origin, opts);
+            Err(l.refuse(
+                q.span,
+                "an EQL sequence as one event condition".into(),
+                "read the rule as a document (`read::lower_document`)",
+            ))
+        }
+    }
+}
+
+/// Lowers a parsed EQL query: an event query to one IR condition, a sequence to an
+/// [`ir::Sequence`].
+///
+/// # Errors
+/// [`ErrorKind::Unsupported`] naming the construct the IR cannot express exactly (samples,
+/// pipes, functions other than the string and CIDR ones, arithmetic, field-to-field
 /// comparisons, string ordering, constant conditions...), [`ErrorKind::InvalidRegex`] /
 /// [`ErrorKind::InvalidCidr`] for bad constants; located at the construct.
-pub fn lower(q: &Query, src: &str, origin: &QueryOrigin, opts: Options<'_>) -> Result<ir::Expr> {
-    let l = Lower {
-        src,
-        lines: LineIndex::new(src),
-        origin,
-        opts,
-    };
+pub fn lower_query(
+    q: &Query,
+    src: &str,
+    origin: &QueryOrigin,
+    opts: Options<'_>,
+) -> Result<Lowered> {
+    let l = Lower::new(src, origin, opts);
+    if let Some(p) = q.pipes.first() {
+        return Err(l.refuse(
+            p.span,
+            format!("the EQL pipe `| {}`", p.name),
+            "the IR has no result limits",
+        ));
+    }
     let e = match &q.body {
         Body::Event(e) => e,
-        Body::Sequence(s) => {
-            let span = s.terms.first().map_or(q.span, |t| t.span);
-            return Err(l.refuse(
-                q.span.to(span),
-                "an EQL sequence".into(),
-                "the IR has no ordered multi-event correlation yet",
-            ));
-        }
+        Body::Sequence(s) => return l.sequence(s).map(|s| Lowered::Sequence(Box::new(s))),
         Body::Sample(_) => {
             return Err(l.refuse(
                 q.span,
@@ -85,15 +117,8 @@ pub fn lower(q: &Query, src: &str, origin: &QueryOrigin, opts: Options<'_>) -> R
             ))
         }
     };
-    if let Some(p) = q.pipes.first() {
-        return Err(l.refuse(
-            p.span,
-            format!("the EQL pipe `| {}`", p.name),
-            "the IR has no result limits",
-        ));
-    }
     match l.event(e)? {
-        Cond::Expr(x) => Ok(x),
+        Cond::Expr(x) => Ok(Lowered::Event(x)),
         Cond::True => Err(l.refuse(
             e.span,
             "an event query that matches every event".into(),
@@ -120,6 +145,17 @@ enum Const<'e> {
     Num(ir::Number),
     Bool(bool),
     Null,
+}
+
+impl<'a> Lower<'a> {
+    fn new(src: &'a str, origin: &'a QueryOrigin, opts: Options<'a>) -> Self {
+        Lower {
+            src,
+            lines: LineIndex::new(src),
+            origin,
+            opts,
+        }
+    }
 }
 
 impl Lower<'_> {
@@ -360,6 +396,16 @@ impl Lower<'_> {
                 "a field-to-field comparison".into(),
                 "Elasticsearch EQL rejects comparisons between fields",
             ));
+        }
+        if let ExprKind::Call {
+            name,
+            insensitive: false,
+            args,
+        } = &lhs.kind
+        {
+            if name.eq_ignore_ascii_case("length") {
+                return self.length(op, args, rhs, span);
+            }
         }
         let (field, caseless) = self.field(lhs)?;
         let Some(c) = self.constant(rhs)? else {
