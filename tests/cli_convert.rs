@@ -221,7 +221,7 @@ fn list_backends_and_formats() {
         .collect();
     assert_eq!(
         names,
-        ["duckdb", "eql", "esql", "kql", "lucene", "postgres", "sqlite"]
+        ["duckdb", "eql", "esql", "kql", "lucene", "postgres", "sigma", "sqlite"]
     );
     assert!(text(&out.stdout).contains("-O table=logs"));
     let out = sigmat(&["list", "formats"]);
@@ -284,6 +284,8 @@ fn list_pipelines_names_the_builtins() {
         [
             "ecs_linux",
             "ecs_macos",
+            "ecs_to_sigma_linux",
+            "ecs_to_sigma_windows",
             "ecs_windows",
             "sysmon",
             "windows_audit",

@@ -43,7 +43,7 @@ fn every_builtin_backend_builds() {
     let names = lib.names();
     assert_eq!(
         names,
-        ["duckdb", "eql", "esql", "kql", "lucene", "postgres", "sqlite"]
+        ["duckdb", "eql", "esql", "kql", "lucene", "postgres", "sigma", "sqlite"]
     );
     for n in names {
         lib.backend(&n).unwrap();

@@ -20,6 +20,7 @@ const BUILTIN_BACKENDS: &[(&str, &str)] = &[
     ("sqlite", include_str!("../../backends/sqlite.yml")),
     ("postgres", include_str!("../../backends/postgres.yml")),
     ("duckdb", include_str!("../../backends/duckdb.yml")),
+    ("sigma", include_str!("../../backends/sigma.yml")),
 ];
 
 const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
@@ -42,6 +43,10 @@ const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
     (
         "sql/query.sql.j2",
         include_str!("../../templates/sql/query.sql.j2"),
+    ),
+    (
+        "sigma/rule.yml.j2",
+        include_str!("../../templates/sigma/rule.yml.j2"),
     ),
 ];
 

@@ -32,6 +32,9 @@ pub enum Dialect {
     Posix,
     /// RE2 / Rust `regex` (unanchored).
     Re2,
+    /// The IR's own syntax (Rust `regex`, unanchored) without the flags, which the snippet
+    /// writes itself (Sigma's `re|i|m|s`).
+    Source,
 }
 
 /// A regex as the renderer hands it to filters: the source (leading inline flags moved into
@@ -85,6 +88,12 @@ pub fn translate(re: &RegexValue, dialect: Dialect, fold_case: bool) -> Result<S
                 .parse(&re.source)
                 .map_err(|e| format!("a regular expression it cannot parse ({e})"))?;
             Ok(format!("{}{}", re2_flags(f), re.source))
+        }
+        Dialect::Source => {
+            regex_syntax::Parser::new()
+                .parse(&re.source)
+                .map_err(|e| format!("a regular expression it cannot parse ({e})"))?;
+            Ok(re.source.clone())
         }
         Dialect::Posix => {
             let ast = parse(&re.source)?;
@@ -151,7 +160,7 @@ pub fn from_pattern(p: &Pattern, dialect: Dialect, ci: bool) -> Result<String, S
         return Err(format!("the unresolved placeholder %{n}%"));
     }
     match dialect {
-        Dialect::Re2 => Ok(p.to_regex(!ci).unwrap_or_default()),
+        Dialect::Re2 | Dialect::Source => Ok(p.to_regex(!ci).unwrap_or_default()),
         Dialect::Posix | Dialect::Lucene => {
             let w = Writer {
                 dialect,
