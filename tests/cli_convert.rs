@@ -229,6 +229,7 @@ fn list_backends_and_formats() {
             "kql",
             "lucene",
             "postgres",
+            "sigma",
             "spark",
             "sqlite"
         ]
@@ -294,6 +295,8 @@ fn list_pipelines_names_the_builtins() {
         [
             "ecs_linux",
             "ecs_macos",
+            "ecs_to_sigma_linux",
+            "ecs_to_sigma_windows",
             "ecs_windows",
             "sysmon",
             "windows_audit",

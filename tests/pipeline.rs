@@ -207,6 +207,8 @@ fn load_by_name_or_path() {
         vec![
             "ecs_linux",
             "ecs_macos",
+            "ecs_to_sigma_linux",
+            "ecs_to_sigma_windows",
             "ecs_windows",
             "sysmon",
             "windows_audit",
@@ -214,7 +216,7 @@ fn load_by_name_or_path() {
         ]
     );
     let described = pipeline::describe_builtins();
-    assert_eq!(described.len(), 6);
+    assert_eq!(described.len(), 8);
     assert!(described.iter().all(|(_, d)| !d.is_empty()));
     assert_eq!(
         Pipeline::load("ecs_linux").unwrap().origin,

@@ -36,7 +36,13 @@ fn catalog_converts_or_is_refused_by_name() {
         for r in &rules {
             match b.convert(r, &Options::new()) {
                 Ok(c) => {
-                    assert_eq!(c.queries.len(), r.conditions.len());
+                    // A backend with named selections writes one document per rule.
+                    let want = if b.file().selections.is_some() {
+                        1
+                    } else {
+                        r.conditions.len()
+                    };
+                    assert_eq!(c.queries.len(), want);
                     ok += 1;
                 }
                 Err(e) => match &e.kind {

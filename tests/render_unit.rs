@@ -51,6 +51,7 @@ fn every_builtin_backend_builds() {
             "kql",
             "lucene",
             "postgres",
+            "sigma",
             "spark",
             "sqlite"
         ]

@@ -14,6 +14,14 @@ const BUILTINS: &[(&str, &str)] = &[
         include_str!("../../backends/pipelines/ecs_macos.yml"),
     ),
     (
+        "ecs_to_sigma_linux",
+        include_str!("../../backends/pipelines/ecs_to_sigma_linux.yml"),
+    ),
+    (
+        "ecs_to_sigma_windows",
+        include_str!("../../backends/pipelines/ecs_to_sigma_windows.yml"),
+    ),
+    (
         "ecs_windows",
         include_str!("../../backends/pipelines/ecs_windows.yml"),
     ),

@@ -22,6 +22,7 @@ const BUILTIN_BACKENDS: &[(&str, &str)] = &[
     ("duckdb", include_str!("../../backends/duckdb.yml")),
     ("spark", include_str!("../../backends/spark.yml")),
     ("clickhouse", include_str!("../../backends/clickhouse.yml")),
+    ("sigma", include_str!("../../backends/sigma.yml")),
 ];
 
 const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
@@ -48,6 +49,10 @@ const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
     (
         "spark/query.sql.j2",
         include_str!("../../templates/spark/query.sql.j2"),
+    ),
+    (
+        "sigma/rule.yml.j2",
+        include_str!("../../templates/sigma/rule.yml.j2"),
     ),
 ];
 

@@ -26,6 +26,7 @@ mod leaf;
 mod library;
 mod regex;
 mod sequence;
+mod selection;
 mod snippet;
 mod spec;
 mod values;
@@ -45,8 +46,8 @@ pub use escape::{EscapeSpec, Quote};
 pub use library::Library;
 pub use regex::Dialect;
 pub use spec::{
-    BackendFile, Cmp, Correlations, Elastic, ElasticLanguage, Exprs, OptionSpec, Snippet, Tokens,
-    VarSpec, Warnings,
+    BackendFile, Cmp, Correlations, Elastic, ElasticLanguage, Exprs, OptionSpec, Selections,
+    Snippet, Tokens, VarSpec, Warnings,
 };
 
 /// Backend options (`-O key=value`), checked against the backend's declared options.

@@ -41,6 +41,9 @@ pub enum Dialect {
     Re2,
     /// `java.util.regex` (unanchored, find semantics).
     Java,
+    /// The IR's own syntax (Rust `regex`, unanchored) without the flags, which the snippet
+    /// writes itself (Sigma's `re|i|m|s`).
+    Source,
 }
 
 /// A regex as the renderer hands it to filters: the source (leading inline flags moved into
@@ -94,6 +97,12 @@ pub fn translate(re: &RegexValue, dialect: Dialect, fold_case: bool) -> Result<S
                 .parse(&re.source)
                 .map_err(|e| format!("a regular expression it cannot parse ({e})"))?;
             Ok(format!("{}{}", re2_flags(f), re.source))
+        }
+        Dialect::Source => {
+            regex_syntax::Parser::new()
+                .parse(&re.source)
+                .map_err(|e| format!("a regular expression it cannot parse ({e})"))?;
+            Ok(re.source.clone())
         }
         Dialect::Posix => {
             let ast = parse(&re.source)?;
@@ -179,7 +188,7 @@ pub fn from_pattern(p: &Pattern, dialect: Dialect, ci: bool) -> Result<String, S
         return Err(format!("the unresolved placeholder %{n}%"));
     }
     match dialect {
-        Dialect::Re2 => Ok(p.to_regex(!ci).unwrap_or_default()),
+        Dialect::Re2 | Dialect::Source => Ok(p.to_regex(!ci).unwrap_or_default()),
         Dialect::Posix | Dialect::Lucene | Dialect::Java => {
             let w = Writer {
                 dialect,

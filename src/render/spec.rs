@@ -48,6 +48,10 @@ pub struct BackendFile {
     /// Snippets per correlation type; absent = unsupported.
     #[serde(default)]
     pub correlation: Correlations,
+    /// Leaves written as named selections (Sigma's `detection`) instead of inline; absent:
+    /// every leaf is inline in the condition.
+    #[serde(default)]
+    pub selections: Option<Selections>,
     /// Escaping filters, usable in every snippet and template as `{{ x | name }}`.
     #[serde(default)]
     pub escapes: IndexMap<String, EscapeSpec>,
@@ -105,6 +109,20 @@ pub enum ElasticLanguage {
     Lucene,
     /// ES|QL.
     Esql,
+}
+
+/// Named selections (`selections:`): every leaf (a predicate, or a value list of one field)
+/// becomes a selection the condition names; consecutive leaves of one `and` on distinct
+/// fields share one selection, their bodies joined with `join`. The query template gets
+/// `selections` (each `{name, lines}`, in the order the condition names them) and
+/// `conditions` (every condition of the rule) and is rendered once per rule.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Selections {
+    /// The name of a rule's only selection; several are numbered (`selection1`, ...).
+    pub name: String,
+    /// Joins the bodies of leaves that share a selection, e.g. `"\n"`.
+    pub join: String,
 }
 
 /// An option.

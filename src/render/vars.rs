@@ -1,6 +1,7 @@
 //! What the query template sees besides `condition`: the backend's `vars:` resolved per rule
-//! (rule state, option, log source category, default), the options and the rule's title and
-//! id; and the full-text fields a keyword search uses.
+//! (rule state, option, log source category, default), the options and the rule's title, id,
+//! metadata (`rule.meta`, the IR's `Meta` as serialized) and log source (`rule.logsource`);
+//! and the full-text fields a keyword search uses.
 
 use indexmap::IndexMap;
 use minijinja::context;
@@ -32,7 +33,12 @@ pub(super) fn query_context(
     );
     ctx.insert(
         "rule".into(),
-        context! { title => rule.meta.title.clone(), id => rule.meta.id.clone() },
+        context! {
+            title => rule.meta.title.clone(),
+            id => rule.meta.id.clone(),
+            meta => Value::from_serialize(&rule.meta),
+            logsource => Value::from_serialize(&rule.logsource),
+        },
     );
     Ok(ctx)
 }

@@ -34,6 +34,8 @@ pub(super) struct Walker<'a> {
     warnings: Vec<Warning>,
     /// Messages of the templates' `warn(...)`, in the order of their renders.
     raised: Vec<String>,
+    /// Selection bodies (backends with `selections:`), by marker number.
+    pub(super) leaves: Vec<super::selection::Leaf>,
 }
 
 /// Converts a rule: one query per condition (see [`Backend::convert`]).
@@ -51,6 +53,26 @@ pub(super) fn convert_parts(
     let f = b.file();
     let mut w = Walker::new(b, vars::keyword_fields(f, opts));
     let mut ctx = vars::query_context(f, rule, opts)?;
+    if let Some(sel) = &f.selections {
+        let mut conds = Vec::with_capacity(rule.conditions.len());
+        for c in &rule.conditions {
+            conds.push(w.expr(c, false)?.0);
+        }
+        let (conds, selections) = w.name_selections(conds, sel);
+        let conds: Vec<Value> = conds.into_iter().map(Value::from_safe_string).collect();
+        ctx.insert(
+            "condition".into(),
+            conds.first().cloned().unwrap_or_default(),
+        );
+        ctx.insert("conditions".into(), Value::from(conds));
+        ctx.insert("selections".into(), Value::from(selections));
+        let q = snippet::render_named(b, "query", "query", &Value::from_iter(ctx))?;
+        let q = w.keep(q);
+        return Ok(Conversion {
+            queries: vec![q],
+            warnings: w.finish(),
+        });
+    }
     let mut queries = Vec::with_capacity(rule.conditions.len());
     let mut conditions = Vec::with_capacity(rule.conditions.len());
     for c in &rule.conditions {
@@ -101,6 +123,16 @@ fn as_pred(x: &Expr) -> Option<&Predicate> {
     }
 }
 
+/// The children of nested `and`s, in order, as one list.
+fn flatten_and(xs: &[Expr], out: &mut Vec<Expr>) {
+    for x in xs {
+        match x {
+            Expr::And(ys) => flatten_and(ys, out),
+            Expr::Or(_) | Expr::Not(_) | Expr::Pred(_) => out.push(x.clone()),
+        }
+    }
+}
+
 /// The children of nested `or`s, in order, as one list.
 fn flatten_or(xs: &[Expr], out: &mut Vec<Expr>) {
     for x in xs {
@@ -118,6 +150,7 @@ impl<'a> Walker<'a> {
             keyword_fields,
             warnings: Vec::new(),
             raised: Vec::new(),
+            leaves: Vec::new(),
         }
     }
 
@@ -171,12 +204,28 @@ impl<'a> Walker<'a> {
                 if xs.len() == 1 {
                     return self.expr(&xs[0], neg);
                 }
+                // With named selections, nested `and`s join their parent (associative), so
+                // their leaves can share a selection.
+                if self.b.file().selections.is_some()
+                    && xs.iter().any(|x| matches!(x, Expr::And(_)))
+                {
+                    let mut flat = Vec::with_capacity(xs.len());
+                    flatten_and(xs, &mut flat);
+                    return self.expr(&Expr::And(flat), neg);
+                }
                 let mut parts = Vec::with_capacity(xs.len());
                 for x in xs {
-                    let (s, p) = self.expr(x, neg)?;
-                    parts.push(if p == Prec::Or { self.group(s)? } else { s });
+                    parts.push(self.expr(x, neg)?);
                 }
-                Ok((parts.join(&self.b.file().tokens.and), Prec::And))
+                let mut parts = self.merge_and(parts);
+                if parts.len() == 1 {
+                    return Ok(parts.pop().unwrap_or((String::new(), Prec::Atom)));
+                }
+                let mut out = Vec::with_capacity(parts.len());
+                for (s, p) in parts {
+                    out.push(if p == Prec::Or { self.group(s)? } else { s });
+                }
+                Ok((out.join(&self.b.file().tokens.and), Prec::And))
             }
             Expr::Or(xs) => self.or(xs, neg),
             Expr::Not(x) => {
@@ -184,7 +233,10 @@ impl<'a> Walker<'a> {
                 let s = if p == Prec::Atom { s } else { self.group(s)? };
                 Ok((self.token("not", s)?, Prec::Atom))
             }
-            Expr::Pred(p) => self.pred(p, neg),
+            Expr::Pred(p) => match self.pred(p, neg)? {
+                (s, Prec::Atom) => Ok((self.leaf(s, p.field.as_deref()), Prec::Atom)),
+                other => Ok(other),
+            },
         }
     }
 
@@ -275,7 +327,7 @@ impl<'a> Walker<'a> {
         match self.per_field(first, key, neg, true, |field| {
             context! { field => field, values => values.clone(), cased => cased }
         }) {
-            Ok((s, Prec::Atom)) => Ok(Some(s)),
+            Ok((s, Prec::Atom)) => Ok(Some(self.leaf(s, first.field.as_deref()))),
             Ok((s, _)) => Ok(Some(self.group(s)?)),
             Err(e) if matches!(e.kind, ErrorKind::Unsupported { .. }) => Ok(None),
             Err(e) => Err(e),
