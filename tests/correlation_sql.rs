@@ -71,7 +71,7 @@ fn sqlite_correlations_equal_native_alerts() {
                     Document::Correlation(o) => {
                         o.meta.name.as_deref() == Some(r) || o.meta.id.as_deref() == Some(r)
                     }
-                    Document::Rule(_) | Document::Filter(_) => false,
+                    Document::Rule(_) | Document::Filter(_) | Document::Sequence(_) => false,
                 })
             });
             let query = match &item.outcome {
@@ -98,7 +98,7 @@ fn sqlite_correlations_equal_native_alerts() {
                     .rules
                     .iter()
                     .any(|r| Some(r) == c.meta.name.as_ref() || Some(r) == c.meta.id.as_ref()),
-                Document::Rule(_) | Document::Filter(_) => false,
+                Document::Rule(_) | Document::Filter(_) | Document::Sequence(_) => false,
             });
             if referenced && !native.contains_key(&label) {
                 continue;

@@ -350,7 +350,7 @@ fn correlation_fixture(name: &str) -> (sigmat::ir::Correlation, Vec<Rule>) {
         match d.unwrap() {
             sigmat::ir::Document::Rule(r) => rules.push(r),
             sigmat::ir::Document::Correlation(c) => corr = Some(c),
-            sigmat::ir::Document::Filter(_) => {}
+            sigmat::ir::Document::Filter(_) | sigmat::ir::Document::Sequence(_) => {}
         }
     }
     (corr.expect("a correlation"), rules)

@@ -45,7 +45,9 @@ pub fn load(paths: &[PathBuf], pipelines: &[String]) -> Result<Catalog, Error> {
         for e in s.load(paths).entries {
             let r = match e.doc {
                 Ok(Document::Rule(r)) => Ok(r),
-                Ok(Document::Correlation(_) | Document::Filter(_)) => continue,
+                Ok(Document::Correlation(_) | Document::Filter(_) | Document::Sequence(_)) => {
+                    continue
+                }
                 Err(f) => Err(f.error().clone()),
             };
             prepared.insert((e.path, e.document), r);
@@ -78,6 +80,13 @@ pub fn load(paths: &[PathBuf], pipelines: &[String]) -> Result<Catalog, Error> {
                 id: c.meta.id,
                 file,
                 tags: c.meta.tags,
+                rule: None,
+            }),
+            Ok(Document::Sequence(q)) => cat.entries.push(Entry {
+                title: q.meta.title,
+                id: q.meta.id,
+                file,
+                tags: q.meta.tags,
                 rule: None,
             }),
             Ok(Document::Filter(_)) => {}

@@ -238,6 +238,12 @@ fn load_rule(
                     path.display()
                 )))
             }
+            Ok(ir::Document::Sequence(_)) => {
+                return Ok(Err(format!(
+                    "{} holds an EQL sequence: sequences are not decided",
+                    path.display()
+                )))
+            }
             Ok(ir::Document::Filter(_)) => {}
             Err(f) => return Err(f.error().clone()),
         }

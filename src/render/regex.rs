@@ -200,7 +200,7 @@ pub fn from_pattern(p: &Pattern, dialect: Dialect, ci: bool) -> Result<String, S
             match dialect {
                 Dialect::Posix => out.push_str(if ci { "(?is)^" } else { "(?s)^" }),
                 Dialect::Java => out.push_str(if ci { "(?iuUs)\\A" } else { "(?s)\\A" }),
-                Dialect::Lucene | Dialect::Re2 => {}
+                Dialect::Lucene | Dialect::Re2 | Dialect::Source => {}
             }
             for piece in p.pieces() {
                 match piece {
@@ -213,7 +213,7 @@ pub fn from_pattern(p: &Pattern, dialect: Dialect, ci: bool) -> Result<String, S
             match dialect {
                 Dialect::Posix => out.push('$'),
                 Dialect::Java => out.push_str("\\z"),
-                Dialect::Lucene | Dialect::Re2 => {}
+                Dialect::Lucene | Dialect::Re2 | Dialect::Source => {}
             }
             Ok(out)
         }

@@ -59,6 +59,7 @@ pub(super) fn convert_parts(
             conds.push(w.expr(c, false)?.0);
         }
         let (conds, selections) = w.name_selections(conds, sel);
+        let texts = conds.clone();
         let conds: Vec<Value> = conds.into_iter().map(Value::from_safe_string).collect();
         ctx.insert(
             "condition".into(),
@@ -68,10 +69,11 @@ pub(super) fn convert_parts(
         ctx.insert("selections".into(), Value::from(selections));
         let q = snippet::render_named(b, "query", "query", &Value::from_iter(ctx))?;
         let q = w.keep(q);
-        return Ok(Conversion {
+        let conv = Conversion {
             queries: vec![q],
             warnings: w.finish(),
-        });
+        };
+        return Ok((conv, texts));
     }
     let mut queries = Vec::with_capacity(rule.conditions.len());
     let mut conditions = Vec::with_capacity(rule.conditions.len());
