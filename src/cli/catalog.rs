@@ -75,6 +75,9 @@ pub fn load(paths: &[PathBuf], pipelines: &[String]) -> Result<Catalog, Error> {
                     rule,
                 });
             }
+            // A threshold rule reads as its query rule plus a correlation over it: the file is
+            // one rule, counted once (by the query rule, which has the same metadata).
+            Ok(Document::Correlation(_)) if is_toml(&e.path) => {}
             Ok(Document::Correlation(c)) => cat.entries.push(Entry {
                 title: c.meta.title,
                 id: c.meta.id,
