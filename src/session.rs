@@ -33,7 +33,7 @@
 //! A session without a target only loads and prepares rules, e.g. for native evaluation:
 //! [`Batch::documents`] hands the prepared documents to [`crate::eval::RuleSet`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -415,11 +415,25 @@ impl Session {
         } else {
             HashMap::new()
         };
+        // Handles of the batch's correlations: a correlation over them is refused by name.
+        let correlations: HashSet<&str> = batch
+            .entries
+            .iter()
+            .filter_map(|e| match &e.doc {
+                Ok(ir::Document::Correlation(c)) => {
+                    Some(c.meta.id.iter().chain(c.meta.name.iter()))
+                }
+                Ok(ir::Document::Rule(_) | ir::Document::Filter(_)) | Err(_) => None,
+            })
+            .flatten()
+            .map(String::as_str)
+            .collect();
         Ok(batch
             .entries
             .par_iter()
             .filter_map(|entry| {
-                let outcome = self.convert_entry(backend, options, &index, entry)?;
+                let outcome =
+                    self.convert_entry(backend, options, (&index, &correlations), entry)?;
                 Some(Item { entry, outcome })
             })
             .collect())
@@ -429,7 +443,7 @@ impl Session {
         &self,
         backend: &Backend,
         options: &Options,
-        index: &HashMap<&str, &ir::Rule>,
+        (index, correlations): (&HashMap<&str, &ir::Rule>, &HashSet<&str>),
         entry: &Entry,
     ) -> Option<Outcome> {
         Some(match &entry.doc {
@@ -454,6 +468,13 @@ impl Session {
                     .rules
                     .iter()
                     .map(|r| {
+                        if correlations.contains(r.as_str()) {
+                            return Err(Error::new(ErrorKind::Unsupported {
+                                target: backend.name().to_string(),
+                                what: format!("a correlation over correlations (`{r}`)"),
+                            })
+                            .at("correlation.rules"));
+                        }
                         index.get(r.as_str()).copied().ok_or_else(|| {
                             Error::new(ErrorKind::InvalidCorrelation(format!(
                                 "rule `{r}` is not among the converted rules"
