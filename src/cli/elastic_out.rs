@@ -106,9 +106,25 @@ impl Target<'_> {
         let results: Vec<(&Item<'_>, Result<publish::Published, Error>)> = items
             .par_iter()
             .filter_map(|it| {
-                let (Outcome::Converted(c), Some(rule)) = (&it.outcome, it.rule()) else {
+                let Outcome::Converted(c) = &it.outcome else {
                     return None;
                 };
+                // A sequence is published as an EQL rule with the sequence's metadata.
+                let rule = match (it.rule(), &it.entry.doc) {
+                    (Some(r), _) => std::borrow::Cow::Borrowed(r),
+                    (None, Ok(crate::ir::Document::Sequence(s))) => {
+                        std::borrow::Cow::Owned(crate::ir::Rule {
+                            meta: s.meta.clone(),
+                            logsource: crate::ir::LogSource::default(),
+                            conditions: Vec::new(),
+                            state: indexmap::IndexMap::new(),
+                            applied: Vec::new(),
+                            origin: s.origin.clone(),
+                        })
+                    }
+                    _ => return None,
+                };
+                let rule = rule.as_ref();
                 let file = it.entry.path.display().to_string();
                 let res = match c.queries.as_slice() {
                     [query] => publisher.publish(format, rule, query, &self.rules, &opts),
