@@ -114,6 +114,39 @@ fn check_summarises_elastic_rules_per_type_and_reason() {
 }
 
 #[test]
+fn a_sequence_publishes_as_an_eql_rule_that_reads_back_as_a_sequence() {
+    let dir = std::env::temp_dir().join(format!("sigmat-seq-pub-{}", std::process::id()));
+    let out_dir = format!("{}/", dir.display());
+    let out = sigmat(
+        &[
+            "convert",
+            "-t",
+            "eql",
+            "-f",
+            "elastic-toml",
+            "-o",
+            &out_dir,
+            "rules/elastic_eval/sequence_until.toml",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let file = walkdir::WalkDir::new(&dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .find(|e| e.file_type().is_file())
+        .expect("one file written");
+    let rule = sigmat::read::read_file(file.path()).unwrap();
+    let docs = sigmat::read::lower_document(rule).unwrap();
+    let [sigmat::ir::Document::Sequence(s)] = docs.as_slice() else {
+        panic!("{docs:?}");
+    };
+    assert_eq!(s.steps.len(), 2);
+    assert!(s.until.is_some());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn rule_types_the_ir_cannot_hold_are_unsupported_not_failed() {
     let dir = std::env::temp_dir().join(format!("sigmat-elastic-in-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

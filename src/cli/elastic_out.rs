@@ -152,6 +152,22 @@ impl Target<'_> {
                 let Outcome::Converted(c) = &it.outcome else {
                     return None;
                 };
+                // A sequence is published as an EQL rule with the sequence's metadata.
+                let rule = match (it.rule(), &it.entry.doc) {
+                    (Some(r), _) => std::borrow::Cow::Borrowed(r),
+                    (None, Ok(crate::ir::Document::Sequence(s))) => {
+                        std::borrow::Cow::Owned(crate::ir::Rule {
+                            meta: s.meta.clone(),
+                            logsource: crate::ir::LogSource::default(),
+                            conditions: Vec::new(),
+                            state: indexmap::IndexMap::new(),
+                            applied: Vec::new(),
+                            origin: s.origin.clone(),
+                        })
+                    }
+                    _ => return None,
+                };
+                let rule = rule.as_ref();
                 let file = it.entry.path.display().to_string();
                 if let Ok(Document::Correlation(corr)) = &it.entry.doc {
                     let (base, query) = corr.rules.first().and_then(|r| bases.get(r.as_str()))?;

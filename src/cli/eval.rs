@@ -11,7 +11,9 @@
 //!
 //! Correlation rules among the rules run as a stage after matching (`crate::eval::correlate`):
 //! their alerts are printed as they fire, and matches of the rules they refer to only when a
-//! correlation says `generate: true`.
+//! correlation says `generate: true`. EQL sequences (Elastic `.toml` rules) run on the same
+//! stage: each completed sequence is printed once, with every event's record number
+//! (`docs/sequence-semantics.md`); their steps' own matches are not printed.
 //!
 //! Exit status: 0 when the run completed (with or without matches); 1 when some rule or
 //! correlation could not be loaded or compiled, or some input or event
