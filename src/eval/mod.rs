@@ -167,6 +167,10 @@ pub struct RuleInfo {
     pub file: Option<String>,
 }
 
+/// One rule of a [`RuleSet`] as it is compiled: what is reported about it, its conditions and
+/// its prefilter witness.
+type Compiled = (RuleInfo, Vec<Node>, Option<Witness>);
+
 /// Many rules compiled together, with a cross-rule prefilter.
 #[derive(Debug)]
 pub struct RuleSet {
@@ -189,7 +193,7 @@ impl RuleSet {
             }
             intern_fields(rule, &mut fields);
         }
-        let results: Vec<Result<(RuleInfo, Vec<Node>, Option<Witness>)>> = rules
+        let results: Vec<Result<Compiled>> = rules
             .into_par_iter()
             .enumerate()
             .map(|(index, rule)| match compile_conditions(&rule, &fields) {

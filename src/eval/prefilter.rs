@@ -19,6 +19,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use rayon::prelude::*;
 
 use super::compile::{FieldId, FieldTable, FoldCache, Marks};
 use super::event::{any_string, for_each_leaf, resolve, Val};
@@ -451,32 +452,49 @@ impl Prefilter {
             .collect();
         ids.sort_unstable();
         ids.dedup();
+        // Each field's needles (a top-level field's with the keyword needles), then the
+        // scans, built in parallel: their automata are most of the time.
+        let owns: Vec<Option<BTreeMap<String, Vec<u32>>>> = ids
+            .iter()
+            .map(|&fid| {
+                let mut own = needles.remove(&Some(fid));
+                let dotted = fields.name(fid).contains('.');
+                if let (Some(own), Some(kw), false) = (&mut own, &kw_needles, dotted) {
+                    for (n, rules) in kw {
+                        let e = own.entry(n.clone()).or_default();
+                        e.extend(rules);
+                        e.sort_unstable();
+                        e.dedup();
+                    }
+                }
+                own
+            })
+            .collect();
+        let (keywords, scans) = rayon::join(
+            || kw_needles.map(|n| Scan::build(n, &freq)),
+            || -> Vec<Option<Scan>> {
+                owns.into_par_iter()
+                    .map(|own| own.map(|n| Scan::build(n, &freq)))
+                    .collect()
+            },
+        );
         let mut out = Prefilter {
             top: FxMap::default(),
             fields: Vec::new(),
             dotted: Vec::new(),
-            keywords: kw_needles.clone().map(|n| Scan::build(n, &freq)),
+            keywords,
             always,
         };
         for (fid, name) in fields.flat() {
             out.top.insert(name.into(), (fid, NO_SCAN));
         }
-        for fid in ids {
+        for (fid, scan) in ids.into_iter().zip(scans) {
             let i = out.fields.len();
             let name = fields.name(fid);
             let dotted = name.contains('.');
-            let mut own = needles.remove(&Some(fid));
-            if let (Some(own), Some(kw), false) = (&mut own, &kw_needles, dotted) {
-                for (n, rules) in kw {
-                    let e = own.entry(n.clone()).or_default();
-                    e.extend(rules);
-                    e.sort_unstable();
-                    e.dedup();
-                }
-            }
             out.fields.push(FieldScan {
                 fid,
-                scan: own.map(|n| Scan::build(n, &freq)),
+                scan,
                 nums: nums.remove(&fid).unwrap_or_default(),
                 present: present.remove(&fid).unwrap_or_default(),
             });
