@@ -12,7 +12,7 @@ use serde_json::Value;
 use sigmat::attack;
 use sigmat::cli::catalog::{self, Catalog};
 use sigmat::coverage::layer::{catalog_layer, compare_layer, COMPARE_COLORS};
-use sigmat::coverage::pairs::{decide, Options, Relation};
+use sigmat::coverage::pairs::{decide, CandidateIndex, Options, Relation};
 use sigmat::coverage::{indicators, Coverage};
 
 // ---------------------------------------------------------------- layer format 4.5 rules
@@ -528,12 +528,87 @@ fn seed_pair_overlaps_through_the_ecs_pipeline() {
         let c = sigmat::eval::compile_rule(r).expect("compiles");
         assert!(c.is_match(&w), "{} does not match {w}", r.meta.title);
     }
-    // Without the field mapping the two rules share no field: no common event is shown.
-    let raw = catalog::load(&[root.join("seed")], &[]).expect("raw");
-    let d = decide(
-        raw.entries[0].rule.as_ref().expect("ir"),
-        rb,
-        &Options::default(),
+    // The candidate index finds the pair through the mapped fields, and not without them
+    // (Sigma's `Image` / `CommandLine` are not Elastic's `process.*`).
+    let index = CandidateIndex::build(&b.entries);
+    let found = index.candidates(ra, &[], |_| Vec::new(), &Options::default());
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0]
+            .2
+            .iter()
+            .any(|k| k.starts_with("process.command_line:")),
+        "{found:?}"
     );
-    assert!(matches!(d.relation, Relation::Unknown(_)), "{d:?}");
+    let raw = catalog::load(&[root.join("seed")], &[]).expect("raw");
+    let rule = raw.entries[0].rule.as_ref().expect("ir");
+    assert!(index
+        .candidates(rule, &[], |_| Vec::new(), &Options::default())
+        .is_empty());
+}
+
+#[test]
+fn cli_json_finds_the_seed_pair_and_writes_layers() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("rules");
+    let dir = std::env::temp_dir().join(format!("sigmat-coverage-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp");
+    let out = dir.join("pairs.json");
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_sigmat"))
+            .args(args)
+            .output()
+            .expect("runs")
+    };
+    let seed = root.join("seed");
+    let elastic = root.join("elastic/python_webserver.toml");
+    let o = run(&[
+        "coverage",
+        seed.to_str().expect("utf-8"),
+        "--against",
+        elastic.to_str().expect("utf-8"),
+        "-p",
+        "ecs_linux",
+        "-f",
+        "json",
+        "-o",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("1 of 1 rules of A overlap a rule of B"),
+        "{stderr}"
+    );
+    let v: Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).expect("written")).expect("json");
+    let cand = &v["pairs"][0]["candidates"][0];
+    assert_eq!(cand["b"]["title"], "Python Web Server Fixture");
+    assert_eq!(cand["relation"], "overlap");
+    assert_eq!(v["summary"]["a_rules_overlapping_b"], 1);
+    assert_eq!(v["a"]["pipelines"][0], "ecs_linux");
+    // The same catalogs as a comparison layer.
+    let o = run(&[
+        "coverage",
+        seed.to_str().expect("utf-8"),
+        "--against",
+        elastic.to_str().expect("utf-8"),
+        "-f",
+        "navigator",
+    ]);
+    assert!(o.status.success());
+    let layer: Value = serde_json::from_slice(&o.stdout).expect("layer json");
+    assert!(
+        layer_errors(&layer).is_empty(),
+        "{:#?}",
+        layer_errors(&layer)
+    );
+    // --against-pipeline without --against is a usage error.
+    let o = run(&[
+        "coverage",
+        seed.to_str().expect("utf-8"),
+        "--against-pipeline",
+        "ecs_linux",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -372,7 +372,7 @@ fn json_report(a: &Cat, b: Option<&Cat>, args: &CoverageArgs) -> (String, String
     out["pairs"] = Value::Array(rows);
     out["techniques_differ"] = Value::Array(differ);
     summary = format!(
-        "coverage: {} of {a_rules} rules of A overlap a rule of B (shown by a common event), {contained} have an equivalent or containing rule (not decided yet: the decision procedure of `sigmat diff` is pending); {decided} candidate pairs decided, {unknown} unknown; techniques A only {}, B only {}",
+        "coverage: {} of {a_rules} rules of A overlap a rule of B, {contained} have an equivalent or containing rule in B; {decided} candidate pairs decided, {unknown} unknown; techniques A only {}, B only {}",
         overlapping,
         out["summary"]["techniques_a_only"],
         out["summary"]["techniques_b_only"],

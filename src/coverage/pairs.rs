@@ -8,15 +8,15 @@
 //! by shared keys plus shared ATT&CK techniques (two each) and the best
 //! [`Options::max_candidates`] are decided.
 //!
-//! **Decision** is [`decide`], the one place that says how two rules relate. Until the
-//! decision procedure of `sigmat diff` (`analysis::decide`) is merged, it proves overlap by
-//! example: from the positive predicates of a few terms of each rule's condition (in
-//! disjunctive form, bounded by [`Options::max_terms`]) it takes the pairs of terms that test
-//! at least one field in common (two rules on disjoint fields would "overlap" on any event
-//! holding both sets of fields, which says nothing), builds for each an event meant to satisfy
-//! both terms at once, and runs both rules on it with the native evaluator. An event both rules
-//! match proves [`Relation::Overlap`] (kept as the witness); when none is found the relation is
-//! [`Relation::Unknown`] with the reason: never a guess of `Disjoint`.
+//! **Decision** is [`decide`], the one place that says how two rules relate: the decision
+//! procedure of `sigmat diff` ([`crate::analysis::decide`], without explanations): equivalent,
+//! A within B, B within A, overlap, disjoint, each with an event both match when there is one,
+//! verified by the native evaluator. When it answers `unknown` (a budget, a construct it does
+//! not model), [`common_event`] still looks for an event both rules match: from the positive
+//! predicates of a few terms of each rule's condition (disjunctive form, bounded by
+//! [`Options::max_terms`]) it takes the pairs of terms testing at least one field in common,
+//! builds an event meant to satisfy both, and runs both rules on it. Such an event is kept as
+//! the witness beside the `unknown` relation (the rules are then not disjoint); never a guess.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -25,6 +25,7 @@ use serde_json::{Map, Value};
 
 use super::indicators::{of_rule, Indicator};
 use super::Entry;
+use crate::analysis;
 use crate::eval::{compile_rule, CompiledRule};
 use crate::ir::{self, CmpOp, Expr, Piece, Predicate, Shape, Test};
 
@@ -80,6 +81,7 @@ pub struct Decision {
 /// A rule compiled for deciding, with its condition terms.
 #[derive(Debug)]
 pub struct Prepared {
+    rule: ir::Rule,
     compiled: Option<CompiledRule>,
     terms: Vec<Vec<Predicate>>,
 }
@@ -94,6 +96,7 @@ impl Prepared {
         }
         terms.truncate(max_terms);
         Prepared {
+            rule: rule.clone(),
             compiled: compile_rule(rule).ok(),
             terms: terms
                 .into_iter()
@@ -237,9 +240,63 @@ pub fn decide(a: &ir::Rule, b: &ir::Rule, opts: &Options) -> Decision {
     )
 }
 
-/// [`decide`] on rules prepared once.
+/// [`decide`] on rules prepared once: `analysis::decide` (the decision procedure of
+/// `sigmat diff`, without explanations); when it cannot decide, an event both rules match is
+/// still looked for ([`common_event`]) and kept beside the `unknown` relation.
 #[must_use]
 pub fn decide_prepared(a: &Prepared, b: &Prepared) -> Decision {
+    let opts = analysis::Options {
+        explain: false,
+        ..analysis::Options::default()
+    };
+    let reason = match analysis::decide(&a.rule, &b.rule, &opts) {
+        Ok(d) => {
+            let witness = d.both.witnesses.first().cloned();
+            match d.relation {
+                analysis::Relation::Unknown(r) => r,
+                rel => {
+                    return Decision {
+                        relation: from_analysis(rel),
+                        witness,
+                    }
+                }
+            }
+        }
+        Err(e) => e.to_string(),
+    };
+    let found = common_event(a, b);
+    let relation = match found.relation {
+        Relation::Unknown(r) => Relation::Unknown(format!("{reason}; {r}")),
+        Relation::Equivalent
+        | Relation::AInB
+        | Relation::BInA
+        | Relation::Overlap
+        | Relation::Disjoint => Relation::Unknown(format!(
+            "{reason}; an event both rules match was found (the witness): they are not disjoint"
+        )),
+    };
+    Decision {
+        relation,
+        witness: found.witness,
+    }
+}
+
+fn from_analysis(r: analysis::Relation) -> Relation {
+    match r {
+        analysis::Relation::Equivalent => Relation::Equivalent,
+        analysis::Relation::AInB => Relation::AInB,
+        analysis::Relation::BInA => Relation::BInA,
+        analysis::Relation::Overlap => Relation::Overlap,
+        analysis::Relation::Disjoint => Relation::Disjoint,
+        analysis::Relation::Unknown(s) => Relation::Unknown(s),
+    }
+}
+
+/// An event both rules match, built from terms of their conditions that test a field in
+/// common: [`Relation::Overlap`] in the weak sense "not disjoint" with the event, else
+/// [`Relation::Unknown`].
+#[must_use]
+pub fn common_event(a: &Prepared, b: &Prepared) -> Decision {
     let (Some(ca), Some(cb)) = (&a.compiled, &b.compiled) else {
         return Decision {
             relation: Relation::Unknown("a rule does not compile for evaluation".into()),
