@@ -1,6 +1,8 @@
 //! Event input: NDJSON, JSON arrays, concatenated (pretty-printed) JSON values, any of them
-//! gzip-compressed, from a file or stdin.
+//! gzip-compressed, from a file or stdin; and Windows event log files (`.evtx`, from a file:
+//! see `input/evtx.rs`).
 //!
+//! A file starting with the EVTX signature `ElfFile\0` is read as EVTX, whatever its name.
 //! The format is detected from the content: gzip by its magic bytes; then a first non-blank
 //! byte `[` means a JSON array; a first line that holds complete JSON values means NDJSON;
 //! otherwise the input is a stream of concatenated JSON values (the format of SigmaHQ's
@@ -19,7 +21,7 @@
 
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read, Seek};
 use std::path::Path;
 
 use flate2::read::MultiGzDecoder;
@@ -28,6 +30,7 @@ use serde_json::Value;
 use super::event::{normalize_windows, Val};
 use crate::error::{Error, ErrorKind, Result};
 
+mod evtx;
 mod scanner;
 
 use scanner::Scanner;
@@ -69,8 +72,11 @@ pub struct RawRecord {
 enum Body {
     /// The bytes of an NDJSON line or of one streamed value, not yet checked to be UTF-8.
     Text(Vec<u8>),
-    /// Why the record could not be read, and where (line, column).
+    /// Why the record could not be read, and where (line, column; line 0 where lines do not
+    /// apply).
     Error(String, usize, Option<usize>),
+    /// A chunk of an EVTX file: many records, rendered when its events are read.
+    Evtx(Box<evtx::Chunk>),
 }
 
 /// The hint given with an invalid UTF-8 error.
@@ -84,25 +90,30 @@ impl RawRecord {
         match &self.body {
             Body::Text(t) => t.len(),
             Body::Error(..) => 0,
+            Body::Evtx(c) => c.len(),
         }
     }
 
     /// Parses and normalises the record's events, in order, and calls `f` on each: one event
     /// for an NDJSON line or a streamed value, one per value for a line holding several
-    /// concatenated values. An event borrows from the record.
+    /// concatenated values. An event lives for the call only (it may borrow from the record).
     ///
     /// A record that cannot be read gives one [`ErrorKind::Event`] error located at `file`,
     /// line and column; the caller adds the record number (with [`Error::at`]). A value that
     /// is not a JSON object is such an error too.
-    pub fn for_each_event<'r>(&'r self, file: &str, f: &mut dyn FnMut(Result<Val<'r>>)) {
+    pub fn for_each_event<'r>(&'r self, file: &str, f: &mut dyn FnMut(Result<Val<'_>>)) {
         let err = |msg: String, line: usize, col: Option<usize>| {
-            Error::new(ErrorKind::Event(msg))
-                .in_file(file)
-                .at_line(line, col)
+            let e = Error::new(ErrorKind::Event(msg)).in_file(file);
+            if line == 0 {
+                e
+            } else {
+                e.at_line(line, col)
+            }
         };
         let bytes = match &self.body {
             Body::Text(b) => b,
             Body::Error(m, line, col) => return f(Err(err(m.clone(), *line, *col))),
+            Body::Evtx(c) => return c.for_each_event(file, f),
         };
         let text = match std::str::from_utf8(bytes) {
             Ok(t) => t,
@@ -194,6 +205,7 @@ fn message(e: &serde_json::Error) -> String {
 enum Mode {
     Lines,
     Stream(Box<Scanner>),
+    Evtx(Box<evtx::Chunks>),
     Done,
 }
 
@@ -305,10 +317,26 @@ impl EventReader {
                 Self::from_reader_with("<stdin>", Box::new(io::stdin()), opts)
             }
             Some(p) => {
-                let f = File::open(p).map_err(|e| {
-                    Error::new(ErrorKind::Io(e.to_string())).in_file(p.display().to_string())
-                })?;
-                Self::from_reader_with(&p.display().to_string(), Box::new(f), opts)
+                let name = p.display().to_string();
+                let io_err = |e: io::Error| Error::new(ErrorKind::Io(e.to_string())).in_file(&name);
+                let mut f = File::open(p).map_err(io_err)?;
+                // An EVTX file is read by seeking to its chunks; anything else is a stream.
+                let mut magic = Vec::with_capacity(8);
+                (&mut f).take(8).read_to_end(&mut magic).map_err(io_err)?;
+                f.seek(io::SeekFrom::Start(0)).map_err(io_err)?;
+                if magic == evtx::MAGIC {
+                    return Ok(EventReader {
+                        name: name.clone(),
+                        input: Box::new(io::empty()),
+                        mode: Mode::Evtx(Box::new(evtx::open(f, &name)?)),
+                        opts,
+                        line: 0,
+                        pending: None,
+                        numbered: 0,
+                        queue: VecDeque::new(),
+                    });
+                }
+                Self::from_reader_with(&name, Box::new(f), opts)
             }
         }
     }
@@ -335,11 +363,12 @@ impl EventReader {
         let opts = ReadOptions {
             max_record: opts.max_record.max(1),
         };
-        // The first two bytes tell gzip (a pipe may deliver them one at a time).
+        // The first two bytes tell gzip, the first eight an EVTX file (a pipe may deliver them
+        // one at a time).
         let mut r = r;
-        let mut magic = [0u8; 2];
+        let mut magic = [0u8; 8];
         let mut got = 0;
-        while got < 2 {
+        while got < magic.len() {
             match r.read(&mut magic[got..]) {
                 Ok(0) => break,
                 Ok(n) => got += n,
@@ -347,7 +376,13 @@ impl EventReader {
                 Err(e) => return Err(io_err(e)),
             }
         }
-        let gz = magic == [0x1f, 0x8b];
+        if &magic == evtx::MAGIC {
+            return Err(io_err(io::Error::other(
+                "an EVTX file can be read from a file only (its chunks are read by seeking), \
+                 not from stdin or a pipe; give its path",
+            )));
+        }
+        let gz = got >= 2 && magic[..2] == [0x1f, 0x8b];
         let head = io::Cursor::new(magic[..got].to_vec());
         let br = BufReader::with_capacity(1 << 16, head.chain(r));
         let input: Box<dyn BufRead + Send> = if gz {
@@ -463,6 +498,13 @@ impl EventReader {
         }
         match &mut self.mode {
             Mode::Done => None,
+            Mode::Evtx(c) => {
+                let r = c.next();
+                if r.is_none() {
+                    self.mode = Mode::Done;
+                }
+                r
+            }
             Mode::Stream(s) => {
                 let r = s.next(&mut *self.input);
                 if r.is_none() {
