@@ -117,7 +117,9 @@ fn evtx_on_stdin_and_damaged_evtx_are_located_errors() {
     bytes.resize(4096, 0);
     let e = EventReader::from_reader("<stdin>", Box::new(std::io::Cursor::new(bytes.clone())))
         .unwrap_err();
-    assert!(e.render().contains("EVTX file can be read from a file only"));
+    assert!(e
+        .render()
+        .contains("EVTX file can be read from a file only"));
     assert!(e.render().contains("<stdin>"));
     // A header with nothing valid in it, as a file.
     let dir = std::env::temp_dir().join(format!("sigmat-evtx-{}", std::process::id()));
@@ -133,7 +135,8 @@ fn evtx_on_stdin_and_damaged_evtx_are_located_errors() {
     // A valid header followed by a chunk of garbage: the chunk is one error, no panic.
     if let Some(shared) = common::shared() {
         let sigma = shared.join("corpus/sigma");
-        let (_, evtx) = &cases(&sigma)[0];
+        let all = cases(&sigma);
+        let (_, evtx) = &all[0];
         let mut good = std::fs::read(evtx).unwrap();
         for b in &mut good[4096 + 600..] {
             *b = 0x5a;

@@ -58,6 +58,16 @@ impl Default for ReadOptions {
     }
 }
 
+/// Where an event starts in its input: 1-based line and column (in bytes). Line 0 where lines
+/// do not apply (EVTX), where the record number alone says where.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Pos {
+    /// 1-based line; 0 when the input has no lines.
+    pub line: usize,
+    /// 1-based column of the event's first byte on its line.
+    pub column: usize,
+}
+
 /// One record read from an input, not yet parsed (so that parsing can run in parallel).
 #[derive(Debug)]
 pub struct RawRecord {
@@ -101,7 +111,7 @@ impl RawRecord {
     /// A record that cannot be read gives one [`ErrorKind::Event`] error located at `file`,
     /// line and column; the caller adds the record number (with [`Error::at`]). A value that
     /// is not a JSON object is such an error too.
-    pub fn for_each_event<'r>(&'r self, file: &str, f: &mut dyn FnMut(Result<Val<'_>>)) {
+    pub fn for_each_event<'r>(&'r self, file: &str, f: &mut dyn FnMut(Pos, Result<Val<'_>>)) {
         let err = |msg: String, line: usize, col: Option<usize>| {
             let e = Error::new(ErrorKind::Event(msg)).in_file(file);
             if line == 0 {
@@ -112,7 +122,7 @@ impl RawRecord {
         };
         let bytes = match &self.body {
             Body::Text(b) => b,
-            Body::Error(m, line, col) => return f(Err(err(m.clone(), *line, *col))),
+            Body::Error(m, line, col) => return f(self.pos(), Err(err(m.clone(), *line, *col))),
             Body::Evtx(c) => return c.for_each_event(file, f),
         };
         let text = match std::str::from_utf8(bytes) {
@@ -124,7 +134,7 @@ impl RawRecord {
                     "invalid UTF-8 (byte 0x{:02x}); the record is skipped",
                     bytes[at]
                 );
-                return f(Err(err(msg, line, Some(col)).hint(UTF8_HINT)));
+                return f(self.pos(), Err(err(msg, line, Some(col)).hint(UTF8_HINT)));
             }
         };
         // The line and column in the input of a parser position inside the record.
@@ -156,7 +166,7 @@ impl RawRecord {
             ))
         };
         match Val::parse(text) {
-            Ok(v) => f(event(v, self.line, self.column)),
+            Ok(v) => f(self.pos(), event(v, self.line, self.column)),
             Err(e) if e.to_string().starts_with("trailing characters") => {
                 // Several concatenated values on one line: one event each.
                 let mut values = serde_json::Deserializer::from_str(text).into_iter::<Val<'r>>();
@@ -167,11 +177,11 @@ impl RawRecord {
                     let (line, col) = self.position(&bytes[..at]);
                     match values.next() {
                         None => break,
-                        Some(Ok(v)) => f(event(v, line, col)),
+                        Some(Ok(v)) => f(Pos { line, column: col }, event(v, line, col)),
                         Some(Err(e)) => {
                             let (line, col) = locate(&e);
                             let msg = format!("{}; the rest of the line is skipped", message(&e));
-                            return f(Err(err(msg, line, Some(col))));
+                            return f(Pos { line, column: col }, Err(err(msg, line, Some(col))));
                         }
                     }
                     start = values.byte_offset();
@@ -179,8 +189,19 @@ impl RawRecord {
             }
             Err(e) => {
                 let (line, col) = locate(&e);
-                f(Err(err(message(&e), line, Some(col))));
+                f(
+                    Pos { line, column: col },
+                    Err(err(message(&e), line, Some(col))),
+                );
             }
+        }
+    }
+
+    /// Where the record starts.
+    fn pos(&self) -> Pos {
+        Pos {
+            line: self.line,
+            column: self.column,
         }
     }
 
@@ -568,7 +589,7 @@ impl Iterator for EventReader {
             }
             let r = self.next_raw()?;
             let (name, queue, numbered) = (&self.name, &mut self.queue, &mut self.numbered);
-            r.for_each_event(name, &mut |res| {
+            r.for_each_event(name, &mut |_, res| {
                 *numbered += 1;
                 let n = *numbered;
                 let res = res

@@ -19,7 +19,7 @@ use std::sync::{Arc, OnceLock};
 
 use evtx::{EvtxChunk, EvtxChunkData, EvtxParser, IntoIterChunks, ParserSettings};
 
-use super::{Body, RawRecord};
+use super::{Body, Pos, RawRecord};
 use crate::error::{Error, ErrorKind, Result};
 use crate::eval::event::{normalize_windows, Val};
 
@@ -124,9 +124,12 @@ impl Chunk {
 
     /// Renders each record of the chunk, in order, and calls `f` on its normalised event (or
     /// its error).
-    pub(super) fn for_each_event(&self, file: &str, f: &mut dyn FnMut(Result<Val<'_>>)) {
+    pub(super) fn for_each_event(&self, file: &str, f: &mut dyn FnMut(Pos, Result<Val<'_>>)) {
         let err = |msg: String| Error::new(ErrorKind::Event(msg)).in_file(file);
-        let number = self.0.number.map_or(String::new(), |n| format!(" {}", n + 1));
+        let number = self
+            .0
+            .number
+            .map_or(String::new(), |n| format!(" {}", n + 1));
         let mut chunk = match EvtxChunk::new(&self.0.data, &self.0.header, settings()) {
             Ok(c) => c,
             Err(e) => {
@@ -134,23 +137,29 @@ impl Chunk {
                     "EVTX chunk{number} cannot be read ({}); its records are skipped",
                     chain(&e)
                 );
-                return f(Err(err(msg)));
+                return f(Pos::default(), Err(err(msg)));
             }
         };
         for record in chunk.iter() {
             let json = record.and_then(evtx::EvtxRecord::into_json);
             match json {
                 Ok(r) => match Val::parse(&r.data) {
-                    Ok(v) => f(Ok(normalize_windows(v))),
-                    Err(e) => f(Err(err(format!(
-                        "EVTX record {} rendered as invalid JSON ({e}); it is skipped",
-                        r.event_record_id
-                    )))),
+                    Ok(v) => f(Pos::default(), Ok(normalize_windows(v))),
+                    Err(e) => f(
+                        Pos::default(),
+                        Err(err(format!(
+                            "EVTX record {} rendered as invalid JSON ({e}); it is skipped",
+                            r.event_record_id
+                        ))),
+                    ),
                 },
-                Err(e) => f(Err(err(format!(
-                    "an EVTX record of chunk{number} cannot be read ({}); it is skipped",
-                    chain(&e)
-                )))),
+                Err(e) => f(
+                    Pos::default(),
+                    Err(err(format!(
+                        "an EVTX record of chunk{number} cannot be read ({}); it is skipped",
+                        chain(&e)
+                    ))),
+                ),
             }
         }
     }
