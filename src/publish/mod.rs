@@ -15,6 +15,7 @@
 mod dates;
 pub mod elastic;
 mod model;
+pub mod required;
 mod tags;
 pub mod toml_text;
 pub mod uuid;
