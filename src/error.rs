@@ -405,6 +405,31 @@ impl Serialize for Error {
     }
 }
 
+/// The hint of an [`ErrorKind::UnresolvedPlaceholder`] `%name%`: the pySigma pipeline YAML
+/// (`value_placeholders` with `vars`) that supplies its values, to save in a file and pass with
+/// `-p FILE`.
+#[must_use]
+pub fn placeholder_hint(name: &str) -> String {
+    let key = if name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        name.to_string()
+    } else {
+        format!("'{}'", name.replace('\'', "''"))
+    };
+    format!(
+        "supply its values with a pipeline file (pySigma `value_placeholders`) passed with `-p FILE`:\n\
+         \x20     name: {key} values\n\
+         \x20     priority: 10\n\
+         \x20     vars:\n\
+         \x20       {key}: [VALUE1, VALUE2]\n\
+         \x20     transformations:\n\
+         \x20     - type: value_placeholders\n\
+         \x20       include: [{key}]"
+    )
+}
+
 /// A non-fatal note from a stage: the output was produced, but the reader should know this
 /// (for example how a backend changed the meaning of a rule).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -268,3 +268,29 @@ fn with_event_needs_jsonl_output() {
         "{err}"
     );
 }
+
+/// Issue 16, item 8: matches are located like errors, by the line where the event starts
+/// (`path:line`, `path:line:column` for a value that is not the first on its line), and jsonl
+/// matches carry the line, the column and the record number.
+#[test]
+fn matches_are_located_by_line() {
+    let hit = r#"{"Image": "/usr/bin/python3", "CommandLine": "python3 -m http.server"}"#;
+    let pretty = format!("{{\n  \"Other\": 1\n}}\n{{\n  \"Image\": \"/usr/bin/python3\",\n  \"CommandLine\": \"python3 -m http.server\"\n}}\n{hit} {hit}\n");
+    let (code, out, err) = sigmat(&["eval", "-q", "-r", SEED], &pretty);
+    assert_eq!(code, 0, "{err}");
+    let locs: Vec<&str> = out.lines().map(|l| l.split(": ").next().unwrap()).collect();
+    assert_eq!(locs, ["<stdin>:4", "<stdin>:8", "<stdin>:8:72"], "{out}");
+    let (_, out, _) = sigmat(&["eval", "-q", "-f", "jsonl", "-r", SEED], &pretty);
+    let got: Vec<(u64, u64, u64)> = out
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (
+                v["line"].as_u64().unwrap(),
+                v["column"].as_u64().unwrap(),
+                v["record"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, [(4, 1, 2), (8, 1, 3), (8, 72, 4)]);
+}

@@ -9,6 +9,11 @@
 //! Matches go to stdout, one line each; a per-rule summary and every error go to stderr; on a
 //! terminal, stderr also shows a progress line.
 //!
+//! Locations follow one scheme, for matches and errors alike: `path:line` where the event
+//! starts (for NDJSON its line number; `path:line:column` for a value that is not the first on
+//! its line), `path (record N)` for EVTX, which has no lines. Errors add ` (record N)`, and
+//! `-f jsonl` matches carry `line`, `column` and `record` (the event's number in its input).
+//!
 //! Correlation rules among the rules run as a stage after matching (`crate::eval::correlate`):
 //! their alerts are printed as they fire, and matches of the rules they refer to only when a
 //! correlation says `generate: true`. EQL sequences (Elastic `.toml` rules) run on the same
@@ -30,7 +35,7 @@ use serde_json::Value;
 
 use crate::error::Error;
 use crate::eval::correlate::{self, Alert, Correlator, Extracted};
-use crate::eval::input::{EventReader, RawRecord, ReadOptions, DEFAULT_MAX_RECORD};
+use crate::eval::input::{EventReader, Pos, RawRecord, ReadOptions, DEFAULT_MAX_RECORD};
 use crate::eval::{RuleSet, Scratch};
 use crate::ir::Document;
 use crate::session::Session;
@@ -145,9 +150,13 @@ const _: () = assert!(
 /// Records per parallel batch.
 const BATCH: usize = 4096;
 
-/// An event's matches with the event, or why its record could not be read (numbered later, in
-/// order). The event is kept only when it is printed (`--with-event` and some match).
-type Outcome = Result<(Vec<usize>, Option<Value>, Option<Extracted>), Error>;
+/// Where an event starts, and its matches with the event, or why its record could not be read
+/// (numbered later, in order). The event is kept only when it is printed (`--with-event` and
+/// some match).
+type Outcome = (
+    Pos,
+    Result<(Vec<usize>, Option<Value>, Option<Extracted>), Error>,
+);
 
 /// The outcomes of one record: one event, or several for a line of concatenated values.
 enum Outcomes {
@@ -303,6 +312,21 @@ pub fn run(args: &EvalArgs) -> i32 {
     i32::from(failed)
 }
 
+/// Where a match is, in the one scheme of matches and errors: `path:line` (the line where the
+/// event starts; `path:line:column` when it is not the first value on its line), and
+/// `path (record N)` for inputs without lines (EVTX). Errors print the same location followed
+/// by ` (record N)`.
+fn location(input: &str, pos: Pos, record: usize) -> String {
+    match pos {
+        Pos { line: 0, .. } => format!("{input} (record {record})"),
+        Pos {
+            line,
+            column: 0 | 1,
+        } => format!("{input}:{line}"),
+        Pos { line, column } => format!("{input}:{line}:{column}"),
+    }
+}
+
 /// What the reader thread sends: records of the input numbered `.0`, or an input error.
 enum Msg {
     Batch(usize, std::sync::Arc<str>, Vec<RawRecord>),
@@ -380,14 +404,17 @@ impl<'a> Run<'a> {
                 .into_par_iter()
                 .map_init(Scratch::default, |scratch, r| {
                     let mut outs = Outcomes::None;
-                    r.for_each_event(name, &mut |res| {
-                        outs.push(res.map(|ev| {
-                            let mut m = Vec::new();
-                            set.matches_with(&ev, scratch, &mut m);
-                            let ex = corr.extract(&ev, &m);
-                            let ev = (keep && !m.is_empty()).then(|| ev.to_value());
-                            (m, ev, ex)
-                        }));
+                    r.for_each_event(name, &mut |pos, res| {
+                        outs.push((
+                            pos,
+                            res.map(|ev| {
+                                let mut m = Vec::new();
+                                set.matches_with(&ev, scratch, &mut m);
+                                let ex = corr.extract(&ev, &m);
+                                let ev = (keep && !m.is_empty()).then(|| ev.to_value());
+                                (m, ev, ex)
+                            }),
+                        ));
                     });
                     outs
                 })
@@ -397,7 +424,7 @@ impl<'a> Run<'a> {
             Some(pool) => pool.install(work),
             None => work(),
         };
-        for res in results.into_iter().flat_map(Outcomes::into_iter) {
+        for (pos, res) in results.into_iter().flat_map(Outcomes::into_iter) {
             self.events += 1;
             self.record += 1;
             let number = self.record;
@@ -406,7 +433,7 @@ impl<'a> Run<'a> {
                     for r in matches {
                         self.counts[r] += 1;
                         if self.corr.rule_output(r) {
-                            self.write_match(name, number, r, ev.as_ref())?;
+                            self.write_match(name, number, pos, r, ev.as_ref())?;
                         }
                     }
                     if let Some(ex) = ex {
@@ -437,6 +464,7 @@ impl<'a> Run<'a> {
         &mut self,
         input: &str,
         record: usize,
+        pos: Pos,
         r: usize,
         ev: Option<&Value>,
     ) -> std::io::Result<()> {
@@ -448,6 +476,10 @@ impl<'a> Run<'a> {
             level: Option<&'a str>,
             rule_path: Option<&'a str>,
             input: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            line: Option<usize>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            column: Option<usize>,
             record: usize,
             #[serde(skip_serializing_if = "Option::is_none")]
             event: Option<&'a Value>,
@@ -457,7 +489,8 @@ impl<'a> Run<'a> {
         match self.args.format {
             EvalFormat::Text => writeln!(
                 self.out,
-                "{input}:{record}: {} {} ({})",
+                "{}: {} {} ({})",
+                location(input, pos, record),
                 level.unwrap_or("-"),
                 info.title,
                 info.id.as_deref().unwrap_or("no id")
@@ -469,6 +502,8 @@ impl<'a> Run<'a> {
                     level,
                     rule_path: info.file.as_deref(),
                     input,
+                    line: (pos.line > 0).then_some(pos.line),
+                    column: (pos.line > 0).then_some(pos.column),
                     record,
                     event: ev,
                 };

@@ -308,7 +308,7 @@ fn compile_pred(p: &Predicate, fields: &FieldTable) -> Result<Leaf> {
                 return Err(at(Error::new(ErrorKind::UnresolvedPlaceholder(
                     name.to_string(),
                 ))
-                .hint("apply a pipeline that supplies the value list (`-p`)")));
+                .hint(crate::error::placeholder_hint(name))));
             }
             CTest::Str {
                 m: StrMatcher::new(pattern, *cased),

@@ -1,6 +1,8 @@
 //! Event input: NDJSON, JSON arrays, concatenated (pretty-printed) JSON values, any of them
-//! gzip-compressed, from a file or stdin.
+//! gzip-compressed, from a file or stdin; and Windows event log files (`.evtx`, from a file:
+//! see `input/evtx.rs`).
 //!
+//! A file starting with the EVTX signature `ElfFile\0` is read as EVTX, whatever its name.
 //! The format is detected from the content: gzip by its magic bytes; then a first non-blank
 //! byte `[` means a JSON array; a first line that holds complete JSON values means NDJSON;
 //! otherwise the input is a stream of concatenated JSON values (the format of SigmaHQ's
@@ -19,7 +21,7 @@
 
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read, Seek};
 use std::path::Path;
 
 use flate2::read::MultiGzDecoder;
@@ -28,6 +30,7 @@ use serde_json::Value;
 use super::event::{normalize_windows, Val};
 use crate::error::{Error, ErrorKind, Result};
 
+mod evtx;
 mod scanner;
 
 use scanner::Scanner;
@@ -55,6 +58,16 @@ impl Default for ReadOptions {
     }
 }
 
+/// Where an event starts in its input: 1-based line and column (in bytes). Line 0 where lines
+/// do not apply (EVTX), where the record number alone says where.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Pos {
+    /// 1-based line; 0 when the input has no lines.
+    pub line: usize,
+    /// 1-based column of the event's first byte on its line.
+    pub column: usize,
+}
+
 /// One record read from an input, not yet parsed (so that parsing can run in parallel).
 #[derive(Debug)]
 pub struct RawRecord {
@@ -69,8 +82,11 @@ pub struct RawRecord {
 enum Body {
     /// The bytes of an NDJSON line or of one streamed value, not yet checked to be UTF-8.
     Text(Vec<u8>),
-    /// Why the record could not be read, and where (line, column).
+    /// Why the record could not be read, and where (line, column; line 0 where lines do not
+    /// apply).
     Error(String, usize, Option<usize>),
+    /// A chunk of an EVTX file: many records, rendered when its events are read.
+    Evtx(Box<evtx::Chunk>),
 }
 
 /// The hint given with an invalid UTF-8 error.
@@ -84,25 +100,30 @@ impl RawRecord {
         match &self.body {
             Body::Text(t) => t.len(),
             Body::Error(..) => 0,
+            Body::Evtx(c) => c.len(),
         }
     }
 
     /// Parses and normalises the record's events, in order, and calls `f` on each: one event
     /// for an NDJSON line or a streamed value, one per value for a line holding several
-    /// concatenated values. An event borrows from the record.
+    /// concatenated values. An event lives for the call only (it may borrow from the record).
     ///
     /// A record that cannot be read gives one [`ErrorKind::Event`] error located at `file`,
     /// line and column; the caller adds the record number (with [`Error::at`]). A value that
     /// is not a JSON object is such an error too.
-    pub fn for_each_event<'r>(&'r self, file: &str, f: &mut dyn FnMut(Result<Val<'r>>)) {
+    pub fn for_each_event<'r>(&'r self, file: &str, f: &mut dyn FnMut(Pos, Result<Val<'_>>)) {
         let err = |msg: String, line: usize, col: Option<usize>| {
-            Error::new(ErrorKind::Event(msg))
-                .in_file(file)
-                .at_line(line, col)
+            let e = Error::new(ErrorKind::Event(msg)).in_file(file);
+            if line == 0 {
+                e
+            } else {
+                e.at_line(line, col)
+            }
         };
         let bytes = match &self.body {
             Body::Text(b) => b,
-            Body::Error(m, line, col) => return f(Err(err(m.clone(), *line, *col))),
+            Body::Error(m, line, col) => return f(self.pos(), Err(err(m.clone(), *line, *col))),
+            Body::Evtx(c) => return c.for_each_event(file, f),
         };
         let text = match std::str::from_utf8(bytes) {
             Ok(t) => t,
@@ -113,7 +134,7 @@ impl RawRecord {
                     "invalid UTF-8 (byte 0x{:02x}); the record is skipped",
                     bytes[at]
                 );
-                return f(Err(err(msg, line, Some(col)).hint(UTF8_HINT)));
+                return f(self.pos(), Err(err(msg, line, Some(col)).hint(UTF8_HINT)));
             }
         };
         // The line and column in the input of a parser position inside the record.
@@ -145,7 +166,7 @@ impl RawRecord {
             ))
         };
         match Val::parse(text) {
-            Ok(v) => f(event(v, self.line, self.column)),
+            Ok(v) => f(self.pos(), event(v, self.line, self.column)),
             Err(e) if e.to_string().starts_with("trailing characters") => {
                 // Several concatenated values on one line: one event each.
                 let mut values = serde_json::Deserializer::from_str(text).into_iter::<Val<'r>>();
@@ -156,11 +177,11 @@ impl RawRecord {
                     let (line, col) = self.position(&bytes[..at]);
                     match values.next() {
                         None => break,
-                        Some(Ok(v)) => f(event(v, line, col)),
+                        Some(Ok(v)) => f(Pos { line, column: col }, event(v, line, col)),
                         Some(Err(e)) => {
                             let (line, col) = locate(&e);
                             let msg = format!("{}; the rest of the line is skipped", message(&e));
-                            return f(Err(err(msg, line, Some(col))));
+                            return f(Pos { line, column: col }, Err(err(msg, line, Some(col))));
                         }
                     }
                     start = values.byte_offset();
@@ -168,8 +189,19 @@ impl RawRecord {
             }
             Err(e) => {
                 let (line, col) = locate(&e);
-                f(Err(err(message(&e), line, Some(col))));
+                f(
+                    Pos { line, column: col },
+                    Err(err(message(&e), line, Some(col))),
+                );
             }
+        }
+    }
+
+    /// Where the record starts.
+    fn pos(&self) -> Pos {
+        Pos {
+            line: self.line,
+            column: self.column,
         }
     }
 
@@ -194,6 +226,7 @@ fn message(e: &serde_json::Error) -> String {
 enum Mode {
     Lines,
     Stream(Box<Scanner>),
+    Evtx(Box<evtx::Chunks>),
     Done,
 }
 
@@ -305,10 +338,26 @@ impl EventReader {
                 Self::from_reader_with("<stdin>", Box::new(io::stdin()), opts)
             }
             Some(p) => {
-                let f = File::open(p).map_err(|e| {
-                    Error::new(ErrorKind::Io(e.to_string())).in_file(p.display().to_string())
-                })?;
-                Self::from_reader_with(&p.display().to_string(), Box::new(f), opts)
+                let name = p.display().to_string();
+                let io_err = |e: io::Error| Error::new(ErrorKind::Io(e.to_string())).in_file(&name);
+                let mut f = File::open(p).map_err(io_err)?;
+                // An EVTX file is read by seeking to its chunks; anything else is a stream.
+                let mut magic = Vec::with_capacity(8);
+                (&mut f).take(8).read_to_end(&mut magic).map_err(io_err)?;
+                f.seek(io::SeekFrom::Start(0)).map_err(io_err)?;
+                if magic == evtx::MAGIC {
+                    return Ok(EventReader {
+                        name: name.clone(),
+                        input: Box::new(io::empty()),
+                        mode: Mode::Evtx(Box::new(evtx::open(f, &name)?)),
+                        opts,
+                        line: 0,
+                        pending: None,
+                        numbered: 0,
+                        queue: VecDeque::new(),
+                    });
+                }
+                Self::from_reader_with(&name, Box::new(f), opts)
             }
         }
     }
@@ -335,11 +384,12 @@ impl EventReader {
         let opts = ReadOptions {
             max_record: opts.max_record.max(1),
         };
-        // The first two bytes tell gzip (a pipe may deliver them one at a time).
+        // The first two bytes tell gzip, the first eight an EVTX file (a pipe may deliver them
+        // one at a time).
         let mut r = r;
-        let mut magic = [0u8; 2];
+        let mut magic = [0u8; 8];
         let mut got = 0;
-        while got < 2 {
+        while got < magic.len() {
             match r.read(&mut magic[got..]) {
                 Ok(0) => break,
                 Ok(n) => got += n,
@@ -347,7 +397,13 @@ impl EventReader {
                 Err(e) => return Err(io_err(e)),
             }
         }
-        let gz = magic == [0x1f, 0x8b];
+        if &magic == evtx::MAGIC {
+            return Err(io_err(io::Error::other(
+                "an EVTX file can be read from a file only (its chunks are read by seeking), \
+                 not from stdin or a pipe; give its path",
+            )));
+        }
+        let gz = got >= 2 && magic[..2] == [0x1f, 0x8b];
         let head = io::Cursor::new(magic[..got].to_vec());
         let br = BufReader::with_capacity(1 << 16, head.chain(r));
         let input: Box<dyn BufRead + Send> = if gz {
@@ -463,6 +519,13 @@ impl EventReader {
         }
         match &mut self.mode {
             Mode::Done => None,
+            Mode::Evtx(c) => {
+                let r = c.next();
+                if r.is_none() {
+                    self.mode = Mode::Done;
+                }
+                r
+            }
             Mode::Stream(s) => {
                 let r = s.next(&mut *self.input);
                 if r.is_none() {
@@ -526,7 +589,7 @@ impl Iterator for EventReader {
             }
             let r = self.next_raw()?;
             let (name, queue, numbered) = (&self.name, &mut self.queue, &mut self.numbered);
-            r.for_each_event(name, &mut |res| {
+            r.for_each_event(name, &mut |_, res| {
                 *numbered += 1;
                 let n = *numbered;
                 let res = res

@@ -316,6 +316,13 @@ pub fn build(
         service: lower(&rule.logsource.service),
     };
     let index = index(rule, ls.product.as_deref(), target, &mut warnings);
+    let related_integrations = super::required::related_integrations(&metadata.integration, &index);
+    let required_fields = super::required::required_fields(rule);
+    let setup = rule
+        .state
+        .get("setup")
+        .and_then(|v| v.as_str())
+        .map(|s| s.trim_end().to_string() + "\n");
     let tags = tags::tags(&ls, &threat, &index);
     let author = authors(m, &mut warnings);
     let description = description(m, &mut warnings);
@@ -350,11 +357,14 @@ pub fn build(
         references: m.references.iter().map(|r| r.trim().to_string()).collect(),
         risk_score,
         rule_id,
+        setup,
         severity,
         tags,
         timestamp_override: opts.timestamp_override.clone(),
         rule_type: target.language.rule_type(),
         query: query.strip_suffix('\n').unwrap_or(query).to_string(),
+        related_integrations,
+        required_fields,
         threat,
         threshold: None,
     };

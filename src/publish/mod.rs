@@ -15,6 +15,7 @@
 mod dates;
 pub mod elastic;
 mod model;
+pub mod required;
 mod tags;
 mod threshold;
 pub mod toml_text;

@@ -7,6 +7,8 @@ use serde::Serialize;
 
 use crate::error::Warning;
 
+pub use super::required::{RelatedIntegration, RequiredField};
+
 /// A rule in detection-rules' model.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ElasticRule {
@@ -69,6 +71,9 @@ pub struct RuleData {
     pub risk_score: u8,
     /// The Sigma `id` (lower-case), or a UUIDv5 derived from the rule.
     pub rule_id: String,
+    /// Markdown: what the log source needs set up (the pipeline's `setup` state).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub setup: Option<String>,
     /// `low`, `medium`, `high` or `critical`.
     pub severity: &'static str,
     /// Tags in Elastic's vocabulary.
@@ -81,6 +86,12 @@ pub struct RuleData {
     pub rule_type: &'static str,
     /// The rendered query.
     pub query: String,
+    /// The integration packages the rule's data comes from (build-time in detection-rules).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub related_integrations: Vec<RelatedIntegration>,
+    /// The query's fields typed from ECS (build-time in detection-rules).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub required_fields: Vec<RequiredField>,
     /// One entry per tactic; the first is the primary tactic.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub threat: Vec<Threat>,

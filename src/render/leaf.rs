@@ -66,7 +66,7 @@ impl Walker<'_> {
         if let Some(n) = pattern.placeholders().next() {
             return Err(Error::new(ErrorKind::UnresolvedPlaceholder(n.to_string()))
                 .at(&p.at)
-                .hint("apply a pipeline that supplies the value list"));
+                .hint(crate::error::placeholder_hint(n)));
         }
         let shape = shape_key(pattern);
         let key = match (shape, cased) {
