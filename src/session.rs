@@ -423,7 +423,8 @@ impl Session {
                 Ok(ir::Document::Correlation(c)) => {
                     Some(c.meta.id.iter().chain(c.meta.name.iter()))
                 }
-                Ok(ir::Document::Rule(_) | ir::Document::Filter(_)) | Err(_) => None,
+                Ok(ir::Document::Rule(_) | ir::Document::Filter(_) | ir::Document::Sequence(_))
+                | Err(_) => None,
             })
             .flatten()
             .map(String::as_str)

@@ -152,6 +152,13 @@ impl Target<'_> {
                 let Outcome::Converted(c) = &it.outcome else {
                     return None;
                 };
+                let file = it.entry.path.display().to_string();
+                if let Ok(Document::Correlation(corr)) = &it.entry.doc {
+                    let (base, query) = corr.rules.first().and_then(|r| bases.get(r.as_str()))?;
+                    let res =
+                        publisher.publish_threshold(format, corr, base, query, &self.rules, &opts);
+                    return Some((it, res.map_err(|e| e.in_file(file))));
+                }
                 // A sequence is published as an EQL rule with the sequence's metadata.
                 let rule = match (it.rule(), &it.entry.doc) {
                     (Some(r), _) => std::borrow::Cow::Borrowed(r),
@@ -165,17 +172,13 @@ impl Target<'_> {
                             origin: s.origin.clone(),
                         })
                     }
-                    _ => return None,
+                    (
+                        None,
+                        Ok(Document::Rule(_) | Document::Correlation(_) | Document::Filter(_))
+                        | Err(_),
+                    ) => return None,
                 };
                 let rule = rule.as_ref();
-                let file = it.entry.path.display().to_string();
-                if let Ok(Document::Correlation(corr)) = &it.entry.doc {
-                    let (base, query) = corr.rules.first().and_then(|r| bases.get(r.as_str()))?;
-                    let res =
-                        publisher.publish_threshold(format, corr, base, query, &self.rules, &opts);
-                    return Some((it, res.map_err(|e| e.in_file(file))));
-                }
-                let rule = it.rule()?;
                 let res = match c.queries.as_slice() {
                     [query] => publisher.publish(format, rule, query, &self.rules, &opts),
                     _ => Err(Error::new(ErrorKind::Unsupported {
