@@ -96,7 +96,14 @@ fn field_options() -> Vec<Option<Value>> {
     let mut out: Vec<Option<Value>> = vec![None, Some(Value::Null)];
     out.extend(vals.iter().cloned().map(Some));
     // Arrays of two: a sample of pairs, enough to hold two different literals.
-    let few = [json!("ab"), json!("b"), json!("Ab"), json!(1), json!(3), json!("abc")];
+    let few = [
+        json!("ab"),
+        json!("b"),
+        json!("Ab"),
+        json!(1),
+        json!(3),
+        json!("abc"),
+    ];
     for (i, a) in few.iter().enumerate() {
         for b in &few[i + 1..] {
             out.push(Some(json!([a, b])));
