@@ -243,7 +243,14 @@ impl<'t> Theory<'t> {
                 xs.iter()
                     .filter_map(|&a| match &self.elem(a).test {
                         Test::Num { op, value } => Some((*op, value.as_f64())),
-                        _ => None,
+                        Test::Str { .. }
+                        | Test::Regex { .. }
+                        | Test::Bool(_)
+                        | Test::Null
+                        | Test::Exists(_)
+                        | Test::Cidr(_)
+                        | Test::FieldRef { .. }
+                        | Test::TimePart { .. } => None,
                     })
                     .collect()
             };

@@ -82,7 +82,10 @@
 //! `docs/correlation-semantics.md`; the native evaluator (`eval::correlate`) implements it and
 //! is the reference backends are checked against.
 
+mod caseless;
 mod pattern;
+
+pub use caseless::caseless;
 
 pub use pattern::{Pattern, Piece, Shape};
 
@@ -664,46 +667,6 @@ impl Test {
             | Test::TimePart { .. } => None,
         }
     }
-}
-
-/// `X.caseless` read as `X` compared case-insensitively: the predicate on `X` with its string
-/// tests folded (`cased` cleared, regexes given the `i` flag). `None` when the field does not
-/// end in `.caseless` (or is only `.caseless`). See "Caseless fields" in the module docs.
-#[must_use]
-pub fn caseless(p: &Predicate) -> Option<Predicate> {
-    let base = p.field.as_deref()?.strip_suffix(".caseless")?;
-    if base.is_empty() {
-        return None;
-    }
-    let test = match &p.test {
-        Test::Str { pattern, .. } => Test::Str {
-            pattern: pattern.clone(),
-            cased: false,
-        },
-        Test::Regex { pattern, flags } => Test::Regex {
-            pattern: pattern.clone(),
-            flags: RegexFlags {
-                ignore_case: true,
-                ..*flags
-            },
-        },
-        Test::FieldRef { field, how, .. } => Test::FieldRef {
-            field: field.clone(),
-            how: *how,
-            cased: false,
-        },
-        t @ (Test::Num { .. }
-        | Test::Bool(_)
-        | Test::Null
-        | Test::Exists(_)
-        | Test::Cidr(_)
-        | Test::TimePart { .. }) => t.clone(),
-    };
-    Some(Predicate {
-        field: Some(base.to_string()),
-        test,
-        at: p.at.clone(),
-    })
 }
 
 impl Rule {
