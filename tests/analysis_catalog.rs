@@ -143,7 +143,6 @@ fn catalog_rules_are_equivalent_to_themselves_and_to_their_eql() {
             })
             .map(|(_, n)| n)
             .sum();
-        let eq = eqls.get("Equivalent").copied().unwrap_or(0);
         assert_eq!(
             wrong, 0,
             "{product}: conversions that are not equivalent: {eqls:?}"
