@@ -93,6 +93,37 @@ impl F {
         }
     }
 
+    /// A canonical form of the same boolean function: nested `And`/`Or` flattened, double
+    /// negations dropped, children sorted and deduplicated, single children unwrapped. Equal
+    /// normal forms are equivalent formulas.
+    #[must_use]
+    pub fn normalize(&self) -> F {
+        match self {
+            F::True | F::Atom(_) => self.clone(),
+            F::Not(x) => match x.normalize() {
+                F::Not(y) => *y,
+                y => F::Not(Box::new(y)),
+            },
+            F::And(xs) | F::Or(xs) => {
+                let and = matches!(self, F::And(_));
+                let mut kids = Vec::new();
+                for x in xs {
+                    match (x.normalize(), and) {
+                        (F::And(ys), true) | (F::Or(ys), false) => kids.extend(ys),
+                        (y, _) => kids.push(y),
+                    }
+                }
+                kids.sort_by_cached_key(|k| format!("{k:?}"));
+                kids.dedup();
+                match (kids.len(), and) {
+                    (1, _) => kids.pop().unwrap_or(F::True),
+                    (_, true) => F::And(kids),
+                    (_, false) => F::Or(kids),
+                }
+            }
+        }
+    }
+
     /// Whether atom `i` occurs.
     pub fn mentions(&self, i: usize) -> bool {
         match self {

@@ -19,6 +19,9 @@ pub enum Outcome {
     Unknown(String),
 }
 
+/// A field check: field, single-valued, the atoms' truth values (sorted).
+type AnswerKey = (usize, bool, Vec<(usize, bool)>);
+
 enum One {
     Found(String),
     Empty,
@@ -33,7 +36,7 @@ pub struct Theory<'t> {
     any: Dfa,
     non_numeric: Dfa,
     candidates: HashMap<usize, Vec<String>>,
-    answers: HashMap<(usize, bool, Vec<(usize, bool)>), Outcome>,
+    answers: HashMap<AnswerKey, Outcome>,
     /// A field limited to one value for the current query (explanations).
     pub force_single: Option<usize>,
 }
@@ -240,7 +243,14 @@ impl<'t> Theory<'t> {
                 xs.iter()
                     .filter_map(|&a| match &self.elem(a).test {
                         Test::Num { op, value } => Some((*op, value.as_f64())),
-                        _ => None,
+                        Test::Str { .. }
+                        | Test::Regex { .. }
+                        | Test::Bool(_)
+                        | Test::Null
+                        | Test::Exists(_)
+                        | Test::Cidr(_)
+                        | Test::FieldRef { .. }
+                        | Test::TimePart { .. } => None,
                     })
                     .collect()
             };

@@ -30,6 +30,10 @@
 //! bound; CIDR networks by containment; a field mixing those with string languages is decided
 //! by candidate values and is `unknown` (with the field named) when no candidate settles it.
 //!
+//! Two formulas with the same normal form (nested `and`/`or` flattened, children sorted and
+//! deduplicated, double negations dropped) are the same boolean function over the same atoms:
+//! their one-sided regions are empty without a search.
+//!
 //! **Budgets, never silent caps.** The search counts decisions ([`Options::budget`]) and the
 //! product automata count states ([`Options::max_states`]); past either the region, and so the
 //! relation, is [`Relation::Unknown`] naming the budget. Keyword searches, field references and
@@ -186,8 +190,23 @@ pub fn decide(a: &ir::Rule, b: &ir::Rule, opts: &Options) -> Result<Decision> {
     let fa = table.a.clone();
     let fb = table.b.clone();
     let not = |f: &atoms::F| atoms::F::Not(Box::new(f.clone()));
-    let a_only = ctx.region(&atoms::F::And(vec![fa.clone(), not(&fb)]), (true, false));
-    let b_only = ctx.region(&atoms::F::And(vec![fb.clone(), not(&fa)]), (false, true));
+    // The same boolean function (after normalising): no event separates them.
+    let same = fa.normalize() == fb.normalize();
+    let nothing = || Region {
+        empty: true,
+        witnesses: Vec::new(),
+        unknown: None,
+    };
+    let a_only = if same {
+        nothing()
+    } else {
+        ctx.region(&atoms::F::And(vec![fa.clone(), not(&fb)]), (true, false))
+    };
+    let b_only = if same {
+        nothing()
+    } else {
+        ctx.region(&atoms::F::And(vec![fb.clone(), not(&fa)]), (false, true))
+    };
     let both = ctx.region(&atoms::F::And(vec![fa, fb]), (true, true));
     let relation = relation(&a_only, &b_only, &both);
     let differences = if opts.explain {

@@ -145,7 +145,8 @@ fn budget_is_named() {
         budget: 5,
         ..Options::default()
     };
-    let d = decide(&rule(a.clone()), &rule(a), &opts).unwrap();
+    let b = Expr::Or((0..39).map(|i| s("x", &format!("v{i}"), true)).collect());
+    let d = decide(&rule(a), &rule(b), &opts).unwrap();
     match d.relation {
         Relation::Unknown(why) => assert!(why.contains("budget of 5"), "{why}"),
         other => panic!("{other:?}"),
