@@ -225,7 +225,7 @@ def main() -> int:
                          *sum((["-r", p] for p in rule_paths), []), events_path],
                         capture_output=True, text=True)
     # Exit 1: some rules could not be loaded (they are refused by convert too); 2: usage.
-    if ir.returncode not in (0, 1) or not ir.stdout:
+    if ir.returncode not in (0, 1):
         print(f"sigmat eval failed:\n{ir.stderr[-3000:]}")
         return 1
     ir_hits = collections.defaultdict(set)
