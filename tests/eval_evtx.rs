@@ -108,7 +108,12 @@ fn evtx_gives_the_events_and_matches_of_the_json_beside_it() {
         cases.len()
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    assert!(n_events >= 238 && n_matches >= 238);
+    // Every record is read; 224 of the 238 match their own rule (the other 14 do not match it
+    // from the .json either: the per-file comparison above is the real check).
+    assert!(
+        n_events >= 238 && n_matches >= 224,
+        "{n_events} events, {n_matches} matches"
+    );
 }
 
 #[test]

@@ -288,13 +288,18 @@ fn seed_reads_like_elastics_rule() {
         std::path::Path::new("linux/exfiltration_python_webserver_execution_linux.toml")
     );
     assert!(out.warnings.is_empty(), "{:?}", out.warnings);
-    // The same sections as execution_python_webserver_spawned.toml, in the same order.
+    // The sections of execution_python_webserver_spawned.toml in the same order, plus the
+    // build-time tables detection-rules adds (related_integrations, required_fields: one per
+    // field the query reads, CommandLine and Image before a pipeline maps them).
     let sections: Vec<&str> = out.text.lines().filter(|l| l.starts_with('[')).collect();
     assert_eq!(
         sections,
         [
             "[metadata]",
             "[rule]",
+            "[[rule.related_integrations]]",
+            "[[rule.required_fields]]",
+            "[[rule.required_fields]]",
             "[[rule.threat]]",
             "[[rule.threat.technique]]",
             "[[rule.threat.technique.subtechnique]]",

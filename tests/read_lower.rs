@@ -320,8 +320,8 @@ fn refusals_name_the_construct() {
         (
             "eql",
             "eql",
-            "process where length(process.name) > 3",
-            "function `length`",
+            "process where substring(process.name, 1) == \"a\"",
+            "function `substring`",
         ),
         (
             "eql",
@@ -370,9 +370,14 @@ fn refusals_name_the_construct() {
         let msg = refusal(kind, lang, q);
         assert!(msg.contains(want), "{q}: {msg}");
     }
-    // Located inside the query: the `length` call is on query line 1, column 15 = file
+    // Located inside the query: the `substring` call is on query line 1, column 15 = file
     // line 7, column 15.
-    let e = lower("eql", "eql", "process where length(process.name) > 3").unwrap_err();
+    let e = lower(
+        "eql",
+        "eql",
+        "process where substring(process.name, 1) == \"a\"",
+    )
+    .unwrap_err();
     assert_eq!((e.location.line, e.location.column), (Some(7), Some(15)));
     // Syntax errors of threshold / new_terms queries are reported before the refusal.
     assert_eq!(

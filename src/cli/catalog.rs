@@ -53,10 +53,19 @@ pub fn load(paths: &[PathBuf], pipelines: &[String]) -> Result<Catalog, Error> {
             prepared.insert((e.path, e.document), r);
         }
     }
+    // A threshold rule reads as its query rule plus a correlation over it, which holds the
+    // rule's metadata: the file is one rule, counted once, by the correlation.
+    let thresholds: std::collections::HashSet<PathBuf> = raw
+        .entries
+        .iter()
+        .filter(|e| is_toml(&e.path) && matches!(e.doc, Ok(Document::Correlation(_))))
+        .map(|e| e.path.clone())
+        .collect();
     let mut cat = Catalog::default();
     for e in raw.entries {
         let file = e.path.display().to_string();
         match e.doc {
+            Ok(Document::Rule(_)) if thresholds.contains(&e.path) => {}
             Ok(Document::Rule(r)) => {
                 let key = (e.path.clone(), e.document);
                 let rule = match prepared.remove(&key) {
@@ -75,9 +84,6 @@ pub fn load(paths: &[PathBuf], pipelines: &[String]) -> Result<Catalog, Error> {
                     rule,
                 });
             }
-            // A threshold rule reads as its query rule plus a correlation over it: the file is
-            // one rule, counted once (by the query rule, which has the same metadata).
-            Ok(Document::Correlation(_)) if is_toml(&e.path) => {}
             Ok(Document::Correlation(c)) => cat.entries.push(Entry {
                 title: c.meta.title,
                 id: c.meta.id,

@@ -182,7 +182,7 @@ impl P<'_> {
             return Err("expected an integer in a Lucene regexp repeat `{...}`".into());
         }
         let n: String = self.s[start..self.pos].iter().collect();
-        if n.parse::<u32>().map_or(true, |v| v > 1000) {
+        if n.parse::<u32>().map_or(true, |v| v > 10_000) {
             return Err(format!("repeat count {n} too large"));
         }
         Ok(n)
