@@ -673,7 +673,7 @@ impl Run<'_> {
                 eprintln!(
                     "{:>9}  alerts of correlation `{label}` ({})",
                     cs.alerts,
-                    correlate::type_name(self.corr.correlation(c).kind)
+                    self.corr.correlation(c).kind.name()
                 );
             }
         }

@@ -26,7 +26,7 @@ use serde_json::{Map, Value};
 
 use super::event::{resolve, Val};
 use crate::error::{Error, ErrorKind};
-use crate::ir::{self, CmpOp, CorrelationType};
+use crate::ir::{self, CorrelationType};
 
 mod compile;
 mod reorder;
@@ -338,21 +338,6 @@ fn label_of(c: &ir::Correlation) -> String {
         .unwrap_or_else(|| c.meta.title.clone())
 }
 
-/// The type's name as Sigma writes it.
-#[must_use]
-pub fn type_name(k: CorrelationType) -> &'static str {
-    match k {
-        CorrelationType::EventCount => "event_count",
-        CorrelationType::ValueCount => "value_count",
-        CorrelationType::Temporal => "temporal",
-        CorrelationType::TemporalOrdered => "temporal_ordered",
-        CorrelationType::ValueSum => "value_sum",
-        CorrelationType::ValueAvg => "value_avg",
-        CorrelationType::ValuePercentile => "value_percentile",
-        CorrelationType::ValueMedian => "value_median",
-    }
-}
-
 fn is_numeric(k: CorrelationType) -> bool {
     match k {
         CorrelationType::ValueSum
@@ -367,21 +352,7 @@ fn is_numeric(k: CorrelationType) -> bool {
 }
 
 fn mode_of(c: &ir::Correlation) -> Mode {
-    let lower = c
-        .condition
-        .iter()
-        .all(|(op, _)| matches!(op, CmpOp::Gt | CmpOp::Gte));
-    let monotone = match c.kind {
-        CorrelationType::EventCount
-        | CorrelationType::ValueCount
-        | CorrelationType::Temporal
-        | CorrelationType::TemporalOrdered
-        | CorrelationType::ValueSum => true,
-        CorrelationType::ValueAvg
-        | CorrelationType::ValuePercentile
-        | CorrelationType::ValueMedian => false,
-    };
-    if lower && monotone {
+    if c.slides() {
         Mode::Sliding
     } else {
         Mode::Window
@@ -463,7 +434,7 @@ impl Correlator {
         let mut m = Map::new();
         m.insert("correlation".into(), c.label.clone().into());
         m.insert("title".into(), c.ir.meta.title.clone().into());
-        m.insert("type".into(), type_name(c.ir.kind).into());
+        m.insert("type".into(), c.ir.kind.name().into());
         if let Some(l) = c.ir.meta.level {
             if let Ok(v) = serde_json::to_value(l) {
                 m.insert("level".into(), v);

@@ -71,3 +71,49 @@ pub struct Timespan {
     /// In seconds.
     pub seconds: u64,
 }
+
+impl CorrelationType {
+    /// The type's name as Sigma writes it (`event_count`, ...).
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            CorrelationType::EventCount => "event_count",
+            CorrelationType::ValueCount => "value_count",
+            CorrelationType::Temporal => "temporal",
+            CorrelationType::TemporalOrdered => "temporal_ordered",
+            CorrelationType::ValueSum => "value_sum",
+            CorrelationType::ValueAvg => "value_avg",
+            CorrelationType::ValuePercentile => "value_percentile",
+            CorrelationType::ValueMedian => "value_median",
+        }
+    }
+
+    /// Whether the type's aggregate only grows as members join a window.
+    fn grows(self) -> bool {
+        match self {
+            CorrelationType::EventCount
+            | CorrelationType::ValueCount
+            | CorrelationType::Temporal
+            | CorrelationType::TemporalOrdered
+            | CorrelationType::ValueSum => true,
+            CorrelationType::ValueAvg
+            | CorrelationType::ValuePercentile
+            | CorrelationType::ValueMedian => false,
+        }
+    }
+}
+
+impl Correlation {
+    /// Whether the correlation fires on sliding windows (`docs/correlation-semantics.md`,
+    /// "Windows and firing"): lower bounds only (`gt`, `gte`) on a type whose aggregate only
+    /// grows as members join; everything else is judged on fixed, consecutive windows. The
+    /// evaluator and the backends read this one answer.
+    #[must_use]
+    pub fn slides(&self) -> bool {
+        self.kind.grows()
+            && self
+                .condition
+                .iter()
+                .all(|(op, _)| matches!(op, CmpOp::Gt | CmpOp::Gte))
+    }
+}

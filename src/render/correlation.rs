@@ -11,21 +11,7 @@ use super::leaf::number;
 use super::snippet::{self, Tried};
 use super::{walk, Backend, Conversion, Options};
 use crate::error::{Error, ErrorKind, Result, Warning};
-use crate::ir::{CmpOp, Correlation, CorrelationType, Rule};
-
-/// The snippet key of a correlation type.
-fn kind_key(kind: CorrelationType) -> &'static str {
-    match kind {
-        CorrelationType::EventCount => "event_count",
-        CorrelationType::ValueCount => "value_count",
-        CorrelationType::Temporal => "temporal",
-        CorrelationType::TemporalOrdered => "temporal_ordered",
-        CorrelationType::ValueSum => "value_sum",
-        CorrelationType::ValueAvg => "value_avg",
-        CorrelationType::ValuePercentile => "value_percentile",
-        CorrelationType::ValueMedian => "value_median",
-    }
-}
+use crate::ir::{CmpOp, Correlation, Rule};
 
 /// The template name of a threshold operator.
 fn op_key(op: CmpOp) -> &'static str {
@@ -46,7 +32,7 @@ pub(super) fn convert_correlation(
     rules: &[&Rule],
     opts: &Options,
 ) -> Result<Conversion> {
-    let kind = kind_key(corr.kind);
+    let kind = corr.kind.name();
     let unsupported = |what: String| {
         Error::new(ErrorKind::Unsupported {
             target: b.name().to_string(),
@@ -103,7 +89,7 @@ pub(super) fn convert_correlation(
         nanos => Value::from_safe_string(corr.timespan.seconds.saturating_mul(1_000_000_000).to_string()),
         timespan => corr.timespan.text.clone(),
         type => kind,
-        sliding => sliding(corr),
+        sliding => corr.slides(),
         percentile => Value::from_safe_string(format!("{percentile:?}")),
         options => Value::from_iter(opts.iter().map(|(k, v)| (k.clone(), Value::from(v.clone())))),
     };
@@ -192,25 +178,4 @@ fn resolved<'c>(corr: &'c Correlation, names: &'c [String], r: &'c Rule) -> Vec<
                 .as_str()
         })
         .collect()
-}
-
-/// Whether the correlation fires on sliding windows (`docs/correlation-semantics.md`, "Windows
-/// and firing"): lower bounds only (`gt`, `gte`) on a type whose aggregate only grows as
-/// members join; everything else is judged on fixed windows.
-fn sliding(corr: &Correlation) -> bool {
-    let lower = corr
-        .condition
-        .iter()
-        .all(|(op, _)| matches!(op, CmpOp::Gt | CmpOp::Gte));
-    let grows = match corr.kind {
-        CorrelationType::EventCount
-        | CorrelationType::ValueCount
-        | CorrelationType::Temporal
-        | CorrelationType::TemporalOrdered
-        | CorrelationType::ValueSum => true,
-        CorrelationType::ValueAvg
-        | CorrelationType::ValuePercentile
-        | CorrelationType::ValueMedian => false,
-    };
-    lower && grows
 }

@@ -4,8 +4,8 @@
 use std::collections::BinaryHeap;
 
 use super::{
-    corr_error, is_numeric, label_of, mode_of, type_name, Config, Corr, CorrStats, Correlator,
-    HashMap, Mode, RuleHandle, Source, Stats, MAX_RULES, NS,
+    corr_error, is_numeric, label_of, mode_of, Config, Corr, CorrStats, Correlator, HashMap, Mode,
+    RuleHandle, Source, Stats, MAX_RULES, NS,
 };
 use crate::error::Error;
 use crate::eval::RuleSet;
@@ -142,7 +142,7 @@ fn check(c: &ir::Correlation) -> Option<Error> {
         return Some(corr_error(
             c,
             "correlation.condition.field".into(),
-            format!("{} takes exactly one field", type_name(c.kind)),
+            format!("{} takes exactly one field", c.kind.name()),
             "e.g. `field: bytes`",
         ));
     }
