@@ -8,7 +8,7 @@ use minijinja::value::Value;
 
 use super::escape::{Input, Refusal};
 use super::leaf::number;
-use super::snippet::{self, Tried};
+use super::snippet;
 use super::{walk, Backend, Conversion, Options};
 use crate::error::{Error, ErrorKind, Result, Warning};
 use crate::ir::{CmpOp, Correlation, Rule};
@@ -56,7 +56,7 @@ pub(super) fn convert_correlation(
             .map(Value::from_safe_string)
             .map_err(|Refusal(what)| unsupported(what))
     };
-    let (items, mut warnings) = correlated(b, corr, rules, opts, &escape, &unsupported)?;
+    let (items, warnings) = correlated(b, corr, rules, opts, &escape, &unsupported)?;
     let group_by: Vec<Value> = corr
         .group_by
         .iter()
@@ -94,22 +94,8 @@ pub(super) fn convert_correlation(
         options => Value::from_iter(opts.iter().map(|(k, v)| (k.clone(), Value::from(v.clone())))),
     };
     let prefix = format!("correlation.{kind}");
-    match snippet::first_accepted(b, &prefix, snippet.templates().len(), &ctx)? {
-        Tried::Rendered(r) => {
-            warnings.extend(
-                r.warnings
-                    .into_iter()
-                    .map(|message| Warning { message, at: None }),
-            );
-            Ok(Conversion {
-                queries: vec![r.text],
-                warnings,
-            })
-        }
-        Tried::Refused(last) => Err(unsupported(
-            last.unwrap_or_else(|| format!("`{kind}` correlation rules")),
-        )),
-    }
+    snippet::whole_query(b, &prefix, snippet.templates().len(), &ctx, warnings)?
+        .map_err(|last| unsupported(last.unwrap_or_else(|| format!("`{kind}` correlation rules"))))
 }
 
 /// The correlated rules as template values (`{query, by, title}`), each converted on its own,

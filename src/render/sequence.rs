@@ -6,7 +6,7 @@ use minijinja::context;
 use minijinja::value::Value;
 
 use super::escape::{Input, Refusal};
-use super::snippet::{self, Tried};
+use super::snippet;
 use super::{walk, Backend, Conversion, Options};
 use crate::error::{Error, ErrorKind, Result, Warning};
 use crate::ir::{JoinKey, LogSource, Rule, Sequence, Step};
@@ -78,20 +78,12 @@ pub(super) fn convert_sequence(b: &Backend, seq: &Sequence, opts: &Options) -> R
         maxspan_ms => seq.maxspan.as_ref().map(|m| m.millis),
         until => until,
     };
-    match snippet::first_accepted(b, "correlation.sequence", snip.templates().len(), &ctx)? {
-        Tried::Rendered(r) => {
-            warnings.extend(
-                r.warnings
-                    .into_iter()
-                    .map(|message| Warning { message, at: None }),
-            );
-            Ok(Conversion {
-                queries: vec![r.text],
-                warnings,
-            })
-        }
-        Tried::Refused(last) => Err(unsupported(
-            last.unwrap_or_else(|| "EQL sequences".to_string()),
-        )),
-    }
+    snippet::whole_query(
+        b,
+        "correlation.sequence",
+        snip.templates().len(),
+        &ctx,
+        warnings,
+    )?
+    .map_err(|last| unsupported(last.unwrap_or_else(|| "EQL sequences".to_string())))
 }

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use minijinja::value::{Object, ObjectRepr, Value};
 use minijinja::{State, Template};
 
-use super::{Backend, REFUSAL};
-use crate::error::{Error, ErrorKind, Result};
+use super::{Backend, Conversion, REFUSAL};
+use crate::error::{Error, ErrorKind, Result, Warning};
 
 /// The state temp that holds a render's warnings.
 const WARNINGS: &str = "sigmat.warnings";
@@ -116,6 +116,35 @@ pub(super) fn first_accepted(b: &Backend, prefix: &str, n: usize, ctx: &Value) -
         }
     }
     Ok(Tried::Refused(last))
+}
+
+/// Renders a snippet whose output is the whole query (correlations, sequences): the
+/// conversion holds that query and `warnings` followed by the render's own. `Ok(Err(last))`
+/// when every alternative refused, with the last one's reason.
+///
+/// # Errors
+/// As [`first_accepted`].
+pub(super) fn whole_query(
+    b: &Backend,
+    prefix: &str,
+    n: usize,
+    ctx: &Value,
+    mut warnings: Vec<Warning>,
+) -> Result<std::result::Result<Conversion, Option<String>>> {
+    Ok(match first_accepted(b, prefix, n, ctx)? {
+        Tried::Rendered(r) => {
+            warnings.extend(
+                r.warnings
+                    .into_iter()
+                    .map(|message| Warning { message, at: None }),
+            );
+            Ok(Conversion {
+                queries: vec![r.text],
+                warnings,
+            })
+        }
+        Tried::Refused(last) => Err(last),
+    })
 }
 
 /// The refusal text carried by a template error, if it is one.
