@@ -12,7 +12,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use sigmat::error::Error;
-use sigmat::eval::compile_rule;
 use sigmat::ir::{Document, Expr, Number, Predicate, RegexFlags, Rule, Test};
 use sigmat::render::{Backend, Options};
 
@@ -143,18 +142,7 @@ fn round_trip(b: &Backend, rule: &Rule) -> Trip {
     let want: Vec<Expr> = rule.conditions.iter().map(norm).collect();
     let got: Vec<Expr> = back.conditions.iter().map(norm).collect();
     assert_eq!(got, want, "{name}: condition\n{text}");
-    let (Ok(orig), Ok(again)) = (compile_rule(rule), compile_rule(&back)) else {
-        panic!("{name}: both compile");
-    };
-    let events = events_gen::events_for(rule);
-    for (kind, e) in &events {
-        assert_eq!(
-            again.is_match(e),
-            orig.is_match(e),
-            "{name}: {kind} event {e}\n{text}"
-        );
-    }
-    Trip::Same(events.len())
+    Trip::Same(events_gen::assert_same_verdicts(rule, &back, name, &text))
 }
 
 /// Counts of a batch of round trips.

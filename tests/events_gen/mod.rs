@@ -247,6 +247,27 @@ pub fn variants(g: &Gen) -> Vec<Value> {
     out
 }
 
+/// Checks that `got` gives `want`'s native verdict on every event [`events_for`] builds from
+/// `want`; panics at the first difference, naming `name` and showing `text` (the query or rule
+/// text `got` was read from). Returns how many events were compared.
+pub fn assert_same_verdicts(want: &Rule, got: &Rule, name: &str, text: &str) -> usize {
+    let (Ok(a), Ok(b)) = (
+        sigmat::eval::compile_rule(want),
+        sigmat::eval::compile_rule(got),
+    ) else {
+        panic!("{name}: both compile\n{text}");
+    };
+    let events = events_for(want);
+    for (kind, e) in &events {
+        assert_eq!(
+            b.is_match(e),
+            a.is_match(e),
+            "{name}: {kind} event {e}\n{text}"
+        );
+    }
+    events.len()
+}
+
 /// Events for `rule`: (`"match"` / `"no match"` / `"near miss"`, event). The match and no-match
 /// events are those the generator could build and the reference evaluator confirms; near
 /// misses come from a confirmed match and may go either way.
