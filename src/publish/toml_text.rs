@@ -1,5 +1,16 @@
 //! TOML value writers used as minijinja filters by the `elastic-toml` template. Each one gives
 //! a valid TOML value for any input string; the output is parsed back anyway.
+//!
+//! The encodings (which characters are escaped and how; whether a string can be written as a
+//! literal) are `toml_writer`'s, the writer beneath `toml` and `toml_edit`. The layout is ours:
+//! neither `toml_edit` nor `toml_writer` has a setting for detection-rules' house style
+//! (`../shared/docs/elastic.md` §2.9): where a multi-line value starts (`description` on the
+//! line after `"""`, ending in a newline; `note` right after the quotes), `query` as a `'''`
+//! block whose value ends in a newline, prose re-wrapped at 120 columns between words, lists
+//! inline up to 100 characters and otherwise one item per line with a trailing comma. Key order
+//! and tables come from the template.
+
+use toml_writer::{ToTomlValue, TomlStringBuilder};
 
 /// Line width of detection-rules' house style.
 pub const WIDTH: usize = 120;
@@ -7,47 +18,26 @@ pub const WIDTH: usize = 120;
 /// A TOML basic string, `"…"`, with every character TOML requires escaped.
 #[must_use]
 pub fn basic(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if is_control(c) => push_unicode_escape(&mut out, c),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    TomlStringBuilder::new(s).as_basic().to_toml_value()
 }
 
-fn is_control(c: char) -> bool {
-    (c < ' ' && c != '\t') || c == '\u{7f}'
-}
-
-fn push_unicode_escape(out: &mut String, c: char) {
-    out.push_str(&format!("\\u{:04X}", c as u32));
-}
-
-/// The body of a multi-line basic string (`"""…"""`): backslashes escaped, `"` escaped where it
-/// could close the string, line breaks kept, other control characters escaped.
+/// What goes between the delimiters of a multi-line basic string (`"""…"""`) holding `s`,
+/// escaped by `toml_writer` (backslashes, control characters, the third `"` of a run). Line
+/// breaks are kept; the caller decides where the value starts.
 fn ml_basic_body(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let chars: Vec<char> = s.chars().collect();
-    for (i, &c) in chars.iter().enumerate() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' if chars.get(i + 1).is_none_or(|&n| n == '"') => out.push_str("\\\""),
-            '\r' if chars.get(i + 1) == Some(&'\n') => out.push('\r'),
-            '\n' => out.push('\n'),
-            c if is_control(c) => push_unicode_escape(&mut out, c),
-            c => out.push(c),
-        }
-    }
-    out
+    let v = TomlStringBuilder::new(s).as_ml_basic().to_toml_value();
+    let body = v
+        .strip_prefix(r#"""""#)
+        .and_then(|b| b.strip_suffix(r#"""""#))
+        .unwrap_or(&v);
+    // `toml_writer` puts a value holding a line break on the line after the opening quotes
+    // (TOML trims that first newline); drop it here.
+    let body = if s.contains('\n') {
+        body.strip_prefix('\n').unwrap_or(body)
+    } else {
+        body
+    };
+    body.to_string()
 }
 
 /// A multi-line basic string `"""\n…\n"""` whose value is `s` followed by a newline (the
@@ -80,16 +70,11 @@ pub fn markdown(s: &str) -> String {
 
 /// The query as a multi-line literal string `'''\n…\n'''` (value: `s` plus a final newline),
 /// or, when `s` cannot be written literally (it holds `'''` or control characters other than
-/// tab and CR LF), as the equivalent multi-line basic string.
+/// tab), as the equivalent multi-line basic string.
 #[must_use]
 pub fn query(s: &str) -> String {
     let s = s.strip_suffix('\n').unwrap_or(s);
-    let chars: Vec<char> = s.chars().collect();
-    let literal_ok = !s.contains("'''")
-        && chars.iter().enumerate().all(|(i, &c)| {
-            c == '\n' || (c == '\r' && chars.get(i + 1) == Some(&'\n')) || !is_control(c)
-        });
-    if literal_ok {
+    if TomlStringBuilder::new(s).as_ml_literal().is_some() {
         format!("'''\n{s}\n'''")
     } else {
         format!("\"\"\"\n{}\n\"\"\"", ml_basic_body(s))
