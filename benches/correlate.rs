@@ -17,6 +17,10 @@
 //! alerts, the most live groups, and the peak resident memory (`VmHWM`) of the whole process
 //! minus the resident memory before the run. `SIGMAT_BENCH_LATENESS=SECONDS` sets
 //! `--max-lateness` (default 1 h: about 250,000 events held; the jitter needs only 2 s).
+//!
+//! `SIGMAT_BENCH_WRITE_DIR=DIR` only writes the rules (`DIR/rules.yml`) and the same events
+//! (`DIR/events.ndjson`) for the end-to-end comparison with rsigma 0.23
+//! (`benches/correlate_rsigma.sh`), and exits.
 
 use std::time::Instant;
 
@@ -137,12 +141,52 @@ fn rules_yaml() -> String {
     y
 }
 
+/// The next event of the stream: timestamps a few milliseconds apart, up to 2 s early (jitter,
+/// so events arrive out of order), EventID 1..60 (51..60 match no rule).
+fn event(rng: &mut Rng, base_ms: &mut u64, users: u64) -> String {
+    *base_ms += rng.below(20);
+    let t = *base_ms - rng.below(2000);
+    let id = 1 + rng.below(60);
+    let user = rng.below(users);
+    let host = rng.below(100);
+    let bytes = rng.below(1000);
+    format!(
+        r#"{{"@timestamp":{t},"EventID":{id},"user":"u{user}","host":"h{host}","bytes":{bytes}}}"#
+    )
+}
+
+const USERS: u64 = 100_000;
+const BASE_MS: u64 = 1_700_000_000_000;
+
+/// `SIGMAT_BENCH_WRITE_DIR`: the rules and `n` events as files, for other engines.
+fn write_files(dir: &std::path::Path, n: usize) {
+    use std::io::Write;
+    std::fs::create_dir_all(dir).expect("create the output folder");
+    std::fs::write(dir.join("rules.yml"), rules_yaml()).expect("write rules.yml");
+    let file = std::fs::File::create(dir.join("events.ndjson")).expect("create events.ndjson");
+    let mut w = std::io::BufWriter::new(file);
+    let (mut rng, mut base_ms) = (Rng(42), BASE_MS);
+    for _ in 0..n {
+        writeln!(w, "{}", event(&mut rng, &mut base_ms, USERS)).expect("write an event");
+    }
+    w.flush().expect("flush events.ndjson");
+    println!(
+        "wrote {}/rules.yml and {n} events to {}/events.ndjson",
+        dir.display(),
+        dir.display()
+    );
+}
+
 fn main() {
     let n: usize = std::env::var("SIGMAT_BENCH_EVENTS")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(1_000_000);
-    let users: u64 = 100_000;
+    let users = USERS;
+    if let Some(dir) = std::env::var_os("SIGMAT_BENCH_WRITE_DIR") {
+        write_files(std::path::Path::new(&dir), n);
+        return;
+    }
     let session = Session::builder().build().expect("session");
     let (docs, failures) = session.load_str(&rules_yaml(), "bench.yml").documents();
     assert!(failures.is_empty(), "{failures:?}");
@@ -168,23 +212,14 @@ fn main() {
     let mut peak_groups = 0usize;
     let mut relevant = 0u64;
     let mut stage = 0.0f64;
-    let mut base_ms: u64 = 1_700_000_000_000;
+    let mut base_ms = BASE_MS;
     let started = Instant::now();
     let mut seq = 0u64;
     let mut lines: Vec<String> = Vec::with_capacity(4096);
     while (seq as usize) < n {
         lines.clear();
         for _ in 0..4096.min(n - seq as usize) {
-            base_ms += rng.below(20);
-            // Jitter: up to 2 s early, so events arrive out of order.
-            let t = base_ms - rng.below(2000);
-            let id = 1 + rng.below(60); // 51..60: no rule
-            let user = rng.below(users);
-            let host = rng.below(100);
-            let bytes = rng.below(1000);
-            lines.push(format!(
-                r#"{{"@timestamp":{t},"EventID":{id},"user":"u{user}","host":"h{host}","bytes":{bytes}}}"#
-            ));
+            lines.push(event(&mut rng, &mut base_ms, users));
         }
         let parsed: Vec<(Val<'_>, Vec<usize>)> = lines
             .iter()
