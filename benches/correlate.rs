@@ -52,16 +52,23 @@ fn status_kb(key: &str) -> Option<f64> {
     l.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// The id of base rule `k` (1..=50) or of correlation `k - 100` (101..=110). Rules are
+/// referenced by id, not by name: rsigma 0.23 resolves only ids.
+fn bench_id(k: usize) -> String {
+    format!("00000000-0000-4000-8000-{k:012}")
+}
+
 fn rules_yaml() -> String {
     let mut y = String::new();
     for k in 1..=50 {
         y.push_str(&format!(
-            "title: r{k}\nname: r{k}\nlogsource: {{product: bench}}\ndetection: {{sel: {{EventID: {k}}}, condition: sel}}\n---\n"
+            "title: r{k}\nid: {}\nname: r{k}\nlogsource: {{product: bench}}\ndetection: {{sel: {{EventID: {k}}}, condition: sel}}\n---\n",
+            bench_id(k)
         ));
     }
     let rs = |a: usize, b: usize| {
         (a..=b)
-            .map(|k| format!("r{k}"))
+            .map(bench_id)
             .collect::<Vec<_>>()
             .join(", ")
     };
@@ -127,15 +134,19 @@ fn rules_yaml() -> String {
         (
             "c10",
             "event_count",
-            "c1".into(),
+            bench_id(101),
             "host",
             "1h",
             "gte: 2".into(),
         ),
     ];
-    for (name, kind, rules, g, span, cond) in corrs {
+    for (k, (name, kind, rules, g, span, cond)) in corrs.into_iter().enumerate() {
+        if k > 0 {
+            y.push_str("---\n");
+        }
         y.push_str(&format!(
-            "title: {name}\nname: {name}\ncorrelation: {{type: {kind}, rules: [{rules}], group-by: [{g}], timespan: {span}, condition: {{{cond}}}}}\n---\n"
+            "title: {name}\nid: {}\nname: {name}\ncorrelation: {{type: {kind}, rules: [{rules}], group-by: [{g}], timespan: {span}, condition: {{{cond}}}}}\n",
+            bench_id(101 + k)
         ));
     }
     y
