@@ -46,8 +46,12 @@ fn lookback(rule: &ElasticRule) -> Option<(String, u64)> {
 /// As [`super::lower_rule`] for the query; [`crate::error::ErrorKind::Unsupported`] for a
 /// look-back other than `now-N<s|m|h|d>`, several cardinality fields, or a count above the
 /// cardinality.
-pub(super) fn lower(rule: ElasticRule, origin: ir::Origin) -> Result<Vec<ir::Document>> {
-    let cond = match lower_query(&rule)? {
+pub(super) fn lower(
+    rule: ElasticRule,
+    origin: ir::Origin,
+) -> Result<(Vec<ir::Document>, Vec<crate::error::Error>)> {
+    let (lowered, warnings) = lower_query(&rule)?;
+    let cond = match lowered {
         crate::read::eql::lower::Lowered::Event(x) => x,
         crate::read::eql::lower::Lowered::Sequence(_) => {
             return Err(refusal(
@@ -133,8 +137,8 @@ pub(super) fn lower(rule: ElasticRule, origin: ir::Origin) -> Result<Vec<ir::Doc
             ..origin
         },
     };
-    Ok(vec![
-        ir::Document::Rule(base),
-        ir::Document::Correlation(corr),
-    ])
+    Ok((
+        vec![ir::Document::Rule(base), ir::Document::Correlation(corr)],
+        warnings,
+    ))
 }
