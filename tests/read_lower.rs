@@ -337,7 +337,7 @@ fn refusals_name_the_construct() {
         (
             "eql",
             "eql",
-            "process where process.name < \"b\"",
+            "process where process.name.caseless < \"b\"",
             "ordering comparison of strings",
         ),
         (
@@ -504,4 +504,27 @@ fn eql_head_and_tail_are_dropped_with_a_warning() {
     assert_eq!(warnings.len(), 1);
     let w = warnings[0].render_warning();
     assert!(w.contains("`| tail 1`") && w.contains("last"), "{w}");
+}
+
+/// `f >= "s"` on strings compares code points, as a keyword range query does.
+#[test]
+fn eql_string_ordering_compares_code_points() {
+    let rule = eql(r#"any where user.id >= "1000000000" and user.id < "2""#);
+    let user = |id: Value| json!({ "user": { "id": id } });
+    let ev = [
+        user(json!("1000000000")),
+        user(json!("1000000001")),
+        // Shorter but greater at its second character.
+        user(json!("11")),
+        // Longer and greater than `1000000000`, smaller than `2`.
+        user(json!("19999999999")),
+        // Smaller: a proper prefix, and smaller at the last character.
+        user(json!("100000000")),
+        user(json!("0999999999")),
+        user(json!("2")),
+        user(json!("999")),
+        json!({}),
+        user(json!(["5", "15"])),
+    ];
+    assert_eq!(hits(&rule, &ev), [0, 1, 2, 3, 9]);
 }

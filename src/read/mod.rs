@@ -9,6 +9,7 @@
 //! - [`lucene_regex`]: Lucene regexp (EQL `regex`) → IR regex, exactly or refused.
 //! - [`text`]: KQL on analyzed text fields (tokens) → IR regexes, with a warning.
 //! - [`dsl`]: Kibana `filters` (query DSL) → an IR condition ANDed to the query.
+//! - [`threshold`], [`sample`]: threshold rules and EQL samples as IR correlations.
 //! - [`source`]: spans inside a query and their file positions.
 //!
 //! [`lower_rule`] puts them together: a rule whose query the IR expresses exactly becomes an
@@ -20,6 +21,7 @@ pub mod eql;
 pub mod kql;
 pub mod lower;
 pub mod lucene_regex;
+pub mod sample;
 pub mod source;
 pub mod text;
 pub mod threshold;
@@ -160,12 +162,18 @@ pub fn lower_condition(rule: &ElasticRule) -> Result<ir::Expr> {
             "an EQL sequence as one event condition".into(),
             "read it as a document (`read::lower_document`)",
         )),
+        eql::lower::Lowered::Sample(_) => Err(refusal(
+            rule,
+            "an EQL sample as one event condition".into(),
+            "read it as documents (`read::lower_document`): its queries and a correlation",
+        )),
     }
 }
 
 /// Reads the rule into IR documents: an event query becomes one [`ir::Document::Rule`], an
 /// EQL sequence one [`ir::Document::Sequence`], a threshold rule its query as a rule plus an
-/// [`ir::Document::Correlation`] over it ([`threshold`]).
+/// [`ir::Document::Correlation`] over it ([`threshold`]), an EQL sample its queries as rules
+/// plus a `temporal` correlation over them ([`sample`]).
 ///
 /// Warnings are dropped: [`lower_document_with_warnings`] returns them.
 ///
@@ -189,8 +197,13 @@ pub fn lower_document_with_warnings(rule: ElasticRule) -> Result<(Vec<ir::Docume
     if rule.rule_type == RuleType::Threshold {
         return threshold::lower(rule, origin);
     }
-    let (lowered, warnings) = lower_query(&rule)?;
+    let (lowered, mut warnings) = lower_query(&rule)?;
     let doc = match lowered {
+        eql::lower::Lowered::Sample(s) => {
+            let (docs, w) = sample::lower(rule, *s, origin)?;
+            warnings.push(w);
+            return Ok((docs, warnings));
+        }
         eql::lower::Lowered::Event(cond) => ir::Document::Rule(ir::Rule {
             meta: rule.into_meta(),
             logsource: ir::LogSource::default(),
@@ -288,9 +301,9 @@ fn with_filters(
     };
     let x = match lowered {
         eql::lower::Lowered::Event(x) => x,
-        eql::lower::Lowered::Sequence(_) => {
+        eql::lower::Lowered::Sequence(_) | eql::lower::Lowered::Sample(_) => {
             return Err(at_filters(
-                "Kibana `filters` on an EQL sequence",
+                "Kibana `filters` on an EQL sequence or sample",
                 "the IR has no condition shared by every step of a sequence",
             ))
         }

@@ -25,7 +25,7 @@ use crate::error::Result;
 use crate::ir;
 
 /// The look-back of `from` (`now-9m`) in seconds, with its text; `now-6m` when absent.
-fn lookback(rule: &ElasticRule) -> Option<(String, u64)> {
+pub(super) fn lookback(rule: &ElasticRule) -> Option<(String, u64)> {
     let from = rule.from.as_deref().unwrap_or("now-6m");
     let span = from.strip_prefix("now-")?;
     let unit = span.chars().last()?;
@@ -53,10 +53,11 @@ pub(super) fn lower(
     let (lowered, warnings) = lower_query(&rule)?;
     let cond = match lowered {
         crate::read::eql::lower::Lowered::Event(x) => x,
-        crate::read::eql::lower::Lowered::Sequence(_) => {
+        crate::read::eql::lower::Lowered::Sequence(_)
+        | crate::read::eql::lower::Lowered::Sample(_) => {
             return Err(refusal(
                 &rule,
-                "a threshold rule over an EQL sequence".into(),
+                "a threshold rule over an EQL sequence or sample".into(),
                 "threshold rules take a kuery",
             ))
         }

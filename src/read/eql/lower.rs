@@ -9,6 +9,7 @@
 //! | `f like "p"` | `Str` pattern, `cased` |
 //! | `f regex "r"`, `f regex~ "r"` | `Regex`, the Lucene regexp translated exactly and anchored ([`crate::read::lucene_regex`]; under `regex~`, a class with a letter but not its other case as Elasticsearch documents it, with a warning) |
 //! | `f == 5`, `f < 5` ... | `Num` |
+//! | `f < "s"` ... (strings) | an anchored `Regex` of the strings on that side of `s`, in code-point order (`lower/order.rs`) |
 //! | `f == true` | `Bool` |
 //! | `f == null` / `f != null` | `Null` / `Not(Null)` |
 //! | `!=`, `not`, `not in` | `Not(...)`: true on a missing field, as Elasticsearch's `must_not` |
@@ -26,7 +27,11 @@
 //! inner query does not, missing fields included.
 
 mod length;
+mod order;
+mod sample;
 mod sequence;
+
+pub use sample::LoweredSample;
 
 use super::ast::{Body, Category, CmpOp, EventQuery, Expr, ExprKind, Field, MatchOp, Query};
 use crate::error::{Error, ErrorKind, Result};
@@ -64,6 +69,8 @@ pub enum Lowered {
     Event(ir::Expr),
     /// A sequence (metadata and origin left default for the caller).
     Sequence(Box<ir::Sequence>),
+    /// A sample: its terms and join keys (`read::sample` makes the documents).
+    Sample(Box<LoweredSample>),
 }
 
 /// Lowers a parsed EQL query to one IR condition (event queries only).
@@ -73,11 +80,11 @@ pub enum Lowered {
 pub fn lower(q: &Query, src: &str, origin: &QueryOrigin, opts: Options<'_>) -> Result<ir::Expr> {
     match lower_query(q, src, origin, opts)? {
         Lowered::Event(x) => Ok(x),
-        Lowered::Sequence(_) => {
+        Lowered::Sequence(_) | Lowered::Sample(_) => {
             let l = Lower::new(src, origin, opts);
             Err(l.refuse(
                 q.span,
-                "an EQL sequence as one event condition".into(),
+                "an EQL sequence or sample as one event condition".into(),
                 "read the rule as a document (`read::lower_document`)",
             ))
         }
@@ -127,13 +134,7 @@ impl Lower<'_> {
         let e = match &q.body {
             Body::Event(e) => e,
             Body::Sequence(s) => return l.sequence(s).map(|s| Lowered::Sequence(Box::new(s))),
-            Body::Sample(_) => {
-                return Err(l.refuse(
-                    q.span,
-                    "an EQL sample".into(),
-                    "the IR has no unordered multi-event correlation over join keys yet",
-                ))
-            }
+            Body::Sample(s) => return l.sample(s).map(|s| Lowered::Sample(Box::new(s))),
         };
         match l.event(e)? {
             Cond::Expr(x) => Ok(Lowered::Event(x)),
@@ -487,11 +488,26 @@ impl Lower<'_> {
                     },
                     self.at(span),
                 ))),
-                Const::Str(_) => Err(self.refuse(
+                Const::Str(_) if caseless => Err(self.refuse(
                     span,
-                    "an ordering comparison of strings".into(),
-                    "the IR orders numbers only",
+                    "an ordering comparison of strings on a `.caseless` field".into(),
+                    "compare the base field",
                 )),
+                Const::Str(s) => match order::regex(o, s) {
+                    Some(pattern) => Ok(Cond::Expr(pred(
+                        &field,
+                        Test::Regex {
+                            pattern,
+                            flags: ir::RegexFlags::default(),
+                        },
+                        self.at(span),
+                    ))),
+                    None => Err(self.refuse(
+                        span,
+                        "an ordering comparison of strings".into(),
+                        "the IR orders numbers only",
+                    )),
+                },
                 Const::Bool(_) | Const::Null => Err(self.refuse(
                     span,
                     "an ordering comparison with a boolean or null".into(),
