@@ -498,7 +498,10 @@ impl Lower<'_> {
                         &field,
                         Test::Regex {
                             pattern,
-                            flags: ir::RegexFlags::default(),
+                            flags: ir::RegexFlags {
+                                dot_all: true,
+                                ..ir::RegexFlags::default()
+                            },
                         },
                         self.at(span),
                     ))),
