@@ -99,6 +99,11 @@ pub enum ErrorKind {
         /// What is wrong, with the line:column inside the query.
         message: String,
     },
+    /// A reader's warning: a construct read with a documented approximation of its engine's
+    /// meaning (e.g. KQL on an analyzed text field: Elasticsearch's tokenizer approximated by a
+    /// regex), or with one of several meanings its engine's versions give it. The document
+    /// is valid; the warning says where the meaning may differ.
+    Approximated(String),
 }
 
 impl ErrorKind {
@@ -131,6 +136,7 @@ impl ErrorKind {
             ErrorKind::Usage(_) => "usage",
             ErrorKind::Toml(_) => "toml",
             ErrorKind::QuerySyntax { .. } => "query_syntax",
+            ErrorKind::Approximated(_) => "approximated",
         }
     }
 }
@@ -193,6 +199,7 @@ impl fmt::Display for ErrorKind {
             ErrorKind::QuerySyntax { language, message } => {
                 write!(f, "{language} syntax: {message}")
             }
+            ErrorKind::Approximated(m) => write!(f, "read approximately: {m}"),
         }
     }
 }

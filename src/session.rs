@@ -525,8 +525,8 @@ fn is_toml(p: &Path) -> bool {
 /// Reads every rule file of `paths`: folders are walked (sorted) for Sigma YAML (`.yml`,
 /// `.yaml`: the front end, filters applied) and Elastic detection-rules TOML (`.toml`: the
 /// readers; a rule becomes its documents ([`read::lower_document`]: a rule, a sequence, or a
-/// threshold rule's query and correlation), or a located error, refused by name when the IR
-/// cannot hold it yet); a file given itself is read by its extension, YAML
+/// threshold rule's query and correlation, with the readers' warnings), or a located error,
+/// refused by name when the IR cannot hold it yet); a file given itself is read by its extension, YAML
 /// unless `.toml`. Sigma files come first, in walk order, then the TOML files, in walk
 /// order; both are read in parallel.
 #[must_use]
@@ -562,13 +562,23 @@ pub fn load_documents(paths: &[PathBuf]) -> Vec<(PathBuf, sigma::Loaded)> {
     let elastic: Vec<(PathBuf, sigma::Loaded)> = toml
         .into_par_iter()
         .map(|f| {
-            let documents = match read::read_file(&f).and_then(read::lower_document) {
-                Ok(docs) => docs.into_iter().map(Ok).collect(),
-                Err(e) => vec![Err(e)],
-            };
+            let (documents, warnings) =
+                match read::read_file(&f).and_then(read::lower_document_with_warnings) {
+                    Ok((docs, warnings)) => (
+                        docs.into_iter().map(Ok).collect(),
+                        warnings
+                            .into_iter()
+                            .map(|warning| sigma::SourceWarning {
+                                document: Some(0),
+                                warning,
+                            })
+                            .collect(),
+                    ),
+                    Err(e) => (vec![Err(e)], Vec::new()),
+                };
             let l = sigma::Loaded {
                 documents,
-                warnings: Vec::new(),
+                warnings,
             };
             (f, l)
         })

@@ -95,21 +95,21 @@ fn check_summarises_elastic_rules_per_type_and_reason() {
         .lines()
         .find(|l| l.starts_with("elastic rules read into the IR"))
         .unwrap_or_else(|| panic!("no summary line: {stdout}"));
-    assert!(line.contains("eql 4/5"), "{line}");
+    assert!(line.contains("eql 5/6"), "{line}");
     assert!(line.contains("threshold 2/2"), "{line}");
     assert!(line.contains("query/kuery 0/1"), "{line}");
     assert!(line.contains("2 × error `query_syntax`"), "{line}");
     let out = sigmat(&["check", "-f", "json", "rules/elastic_eval"], None);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["elastic"]["types"]["eql"], serde_json::json!([4, 4]));
+    assert_eq!(v["elastic"]["types"]["eql"], serde_json::json!([5, 5]));
     assert_eq!(
         v["elastic"]["types"]["threshold"],
         serde_json::json!([2, 2])
     );
     assert_eq!(
-        v["documents"], 8,
-        "4 sequences, 2 threshold rules of 2 documents"
+        v["documents"], 11,
+        "4 sequences, 2 threshold rules of 2 documents, a sample of 3 (2 queries, 1 correlation)"
     );
 }
 

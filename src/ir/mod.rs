@@ -87,9 +87,14 @@
 //! per-key state machine does: `docs/sequence-semantics.md` (implemented by `eval::correlate`).
 //!
 //! **Elastic fields.** `X.caseless` (an index-time lower-case copy events lack) is read as `X`
-//! with every string test case-insensitive. Analyzed text fields (`message`, `*.text`,
-//! `powershell.file.script_block_text`), where Elasticsearch matches tokens rather than the
-//! value, are refused by the readers by name: IR string tests compare whole values.
+//! with every string test case-insensitive. On analyzed text fields (`message`, `X.text`
+//! (read from `X`), `powershell.file.script_block_text`) Elasticsearch matches the standard
+//! analyzer's tokens (UAX #29 words, lower-cased), not the value: the KQL reader lowers a
+//! quoted value to a case-insensitive [`Test::Regex`] that holds where the value's tokens are
+//! consecutive (`match_phrase`), an unquoted one to an [`Expr::Or`] of one such regex per
+//! token (`match`), with a warning that the regex follows the word boundaries approximately
+//! (`docs/text-fields.md` defines the clause's meaning and where the regex differs). EQL
+//! refuses text fields, as Elasticsearch does.
 
 mod caseless;
 mod correlation;

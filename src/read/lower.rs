@@ -69,8 +69,8 @@ impl Cond {
 }
 
 /// Which fields hold analyzed text, where a query matches tokens rather than the value (KQL's
-/// `match` / `match_phrase`; EQL rejects them). The IR cannot say that, so the readers refuse
-/// them.
+/// `match` / `match_phrase`, read by [`crate::read::text`] with a warning; EQL rejects them,
+/// so the EQL reader refuses them).
 pub type TextFields = fn(&str) -> bool;
 
 /// The default [`TextFields`]: the ECS 9.5 `text` / `match_only_text` fields (`message`,

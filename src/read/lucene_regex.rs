@@ -12,13 +12,15 @@
 //! rather than guessed, as is `\` before a letter that names no class (an error in current
 //! Lucene).
 //!
-//! Case-insensitive matching (`regex~`) follows Lucene 9's `ASCII_CASE_INSENSITIVE`, which
-//! applies to literal characters and strings only: ASCII letters match both cases (written
-//! out as `[aA]`, so that no Unicode folding such as K / KELVIN SIGN creeps in). Lucene 9
-//! leaves character classes case-sensitive and later versions fold them, so under `regex~` a
-//! class is lowered only when both readings agree (it holds both cases of each of its ASCII
-//! letters, e.g. `[a-zA-Z0-9]`); other classes with letters, and non-ASCII letters, are
-//! refused.
+//! Case-insensitive matching (`regex~`) follows Lucene's `ASCII_CASE_INSENSITIVE`, which
+//! applies to literal characters and strings: ASCII letters match both cases (written out as
+//! `[aA]`, so that no Unicode folding such as K / KELVIN SIGN creeps in). Inside character
+//! classes Lucene versions and flags differ (Elasticsearch documents that ranges such as
+//! `[a-z]` do not fold under `case_insensitive`, single letters do; Lucene 10.2's opt-in
+//! `CASE_INSENSITIVE_RANGE` folds ranges too), so [`to_ir_regex`] lowers a class under
+//! `regex~` only when every reading agrees (it holds both cases of each of its ASCII letters,
+//! e.g. `[a-zA-Z0-9]`) and refuses other classes with letters; [`to_ir_regex_noted`] reads
+//! them as Elasticsearch documents, with a note. Non-ASCII letters are refused by both.
 
 use std::fmt::Write as _;
 
@@ -28,12 +30,38 @@ use std::fmt::Write as _;
 /// A message naming the construct when the pattern is not valid Lucene syntax or uses a
 /// construct that is refused (see the module docs).
 pub fn to_ir_regex(pattern: &str, insensitive: bool) -> Result<String, String> {
+    translate(pattern, insensitive, None)
+}
+
+/// [`to_ir_regex`], except that under `regex~` a character class whose ASCII letters lack
+/// their other case is read as Elasticsearch documents `case_insensitive` (its regexp syntax
+/// page, since 2025): single letters in the class match both cases, ranges (`a-z`) only as
+/// written. Each such class adds a note saying so (other Lucene versions fold classes
+/// differently: `CASE_INSENSITIVE_RANGE` folds ranges too).
+///
+/// # Errors
+/// As [`to_ir_regex`], except for those classes.
+pub fn to_ir_regex_noted(
+    pattern: &str,
+    insensitive: bool,
+) -> Result<(String, Vec<String>), String> {
+    let mut notes = Vec::new();
+    let r = translate(pattern, insensitive, Some(&mut notes))?;
+    Ok((r, notes))
+}
+
+fn translate(
+    pattern: &str,
+    insensitive: bool,
+    notes: Option<&mut Vec<String>>,
+) -> Result<String, String> {
     let chars: Vec<char> = pattern.chars().collect();
     let mut p = P {
         s: &chars,
         pos: 0,
         ci: insensitive,
         depth: 0,
+        notes,
     };
     let body = if chars.is_empty() {
         String::new()
@@ -55,6 +83,9 @@ struct P<'a> {
     pos: usize,
     ci: bool,
     depth: usize,
+    /// Where classes under `regex~` are read as Elasticsearch documents them (noted), or
+    /// `None` to refuse them when Lucene versions differ.
+    notes: Option<&'a mut Vec<String>>,
 }
 
 const MAX_DEPTH: usize = 100;
@@ -265,11 +296,15 @@ impl P<'_> {
     }
 
     fn class(&mut self) -> Result<String, String> {
+        // The class's text starts at its `[`, just consumed.
+        let start = self.pos - 1;
         let negate = self.eat('^');
         let mut out = String::from(if negate { "[^" } else { "[" });
         let mut first = true;
-        // ASCII letters in the class, bit i for `a` + i (lower) and 26 + i (upper).
+        // ASCII letters in the class, bit i for `a` + i (lower) and 26 + i (upper); those
+        // written as single characters apart.
         let mut letters: u64 = 0;
+        let mut singles: u64 = 0;
         loop {
             match self.peek() {
                 None => return Err("expected `]` closing a Lucene regexp class".into()),
@@ -306,10 +341,16 @@ impl P<'_> {
             }
             if self.ci {
                 for x in c..=t.min('\u{7f}') {
-                    if x.is_ascii_lowercase() {
-                        letters |= 1 << (x as u32 - 'a' as u32);
+                    let bit = if x.is_ascii_lowercase() {
+                        1 << (x as u32 - 'a' as u32)
                     } else if x.is_ascii_uppercase() {
-                        letters |= 1 << (26 + x as u32 - 'A' as u32);
+                        1 << (26 + x as u32 - 'A' as u32)
+                    } else {
+                        0
+                    };
+                    letters |= bit;
+                    if to.is_none() {
+                        singles |= bit;
                     }
                 }
                 let wide = t as u32 > 0x7f
@@ -328,13 +369,28 @@ impl P<'_> {
                 class_escape(t, &mut out);
             }
         }
-        // Lucene 9 does not fold case inside classes, later versions do: the two agree
-        // exactly when the class holds both cases of each of its ASCII letters.
+        // Lucene versions differ on case folding inside classes: the readings agree exactly
+        // when the class holds both cases of each of its ASCII letters.
         if self.ci && (letters & 0x3ff_ffff) != (letters >> 26) {
-            return Err(
-                "a letter in a character class under `regex~` without its other case (Lucene versions differ on whether case folding applies to classes)"
-                    .into(),
-            );
+            let Some(notes) = self.notes.as_mut() else {
+                return Err(
+                    "a letter in a character class under `regex~` without its other case (Lucene versions differ on whether case folding applies to classes)"
+                        .into(),
+                );
+            };
+            // Elasticsearch's documented reading: single letters fold, ranges do not.
+            let lower = singles & 0x3ff_ffff;
+            let upper = singles >> 26;
+            for i in 0..26u8 {
+                if (lower | upper) & (1 << i) != 0 {
+                    out.push(char::from(b'a' + i));
+                    out.push(char::from(b'A' + i));
+                }
+            }
+            let text: String = self.s[start..self.pos].iter().collect();
+            notes.push(format!(
+                "the class `{text}` under `regex~` is read as Elasticsearch documents case-insensitive regexps: its single letters match both cases, its ranges only as written (Lucene's CASE_INSENSITIVE_RANGE, where enabled, folds ranges too)"
+            ));
         }
         out.push(']');
         Ok(out)
@@ -385,5 +441,24 @@ mod tests {
         assert!(to_ir_regex("[é]", true).is_err());
         assert!(to_ir_regex("a)", false).is_err());
         assert!(to_ir_regex("a{2,1}", false).is_err());
+    }
+
+    /// Classes under `regex~` whose letters lack their other case: single letters fold,
+    /// ranges do not, with a note; classes closed under case get no note.
+    #[test]
+    fn noted_classes_fold_single_letters_only() {
+        let noted = |p: &str, v: &str| {
+            let (r, notes) = super::to_ir_regex_noted(p, true).unwrap();
+            (regex::Regex::new(&r).unwrap().is_match(v), notes.len())
+        };
+        assert_eq!(noted("[a-c]+", "abc"), (true, 1));
+        assert_eq!(noted("[a-c]+", "ABC"), (false, 1));
+        assert_eq!(noted("[abc]+", "ABC"), (true, 1));
+        assert_eq!(noted("[ABC]+", "abc"), (true, 1));
+        assert_eq!(noted("[^uz]", "U"), (false, 1));
+        assert_eq!(noted("[^a-z]", "A"), (true, 1));
+        assert_eq!(noted("[a-zA-Z]", "Q"), (true, 0));
+        assert_eq!(noted("x[0-9]", "X1"), (true, 0));
+        assert!(super::to_ir_regex_noted("[é]", true).is_err());
     }
 }

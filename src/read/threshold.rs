@@ -25,7 +25,7 @@ use crate::error::Result;
 use crate::ir;
 
 /// The look-back of `from` (`now-9m`) in seconds, with its text; `now-6m` when absent.
-fn lookback(rule: &ElasticRule) -> Option<(String, u64)> {
+pub(super) fn lookback(rule: &ElasticRule) -> Option<(String, u64)> {
     let from = rule.from.as_deref().unwrap_or("now-6m");
     let span = from.strip_prefix("now-")?;
     let unit = span.chars().last()?;
@@ -46,13 +46,18 @@ fn lookback(rule: &ElasticRule) -> Option<(String, u64)> {
 /// As [`super::lower_rule`] for the query; [`crate::error::ErrorKind::Unsupported`] for a
 /// look-back other than `now-N<s|m|h|d>`, several cardinality fields, or a count above the
 /// cardinality.
-pub(super) fn lower(rule: ElasticRule, origin: ir::Origin) -> Result<Vec<ir::Document>> {
-    let cond = match lower_query(&rule)? {
+pub(super) fn lower(
+    rule: ElasticRule,
+    origin: ir::Origin,
+) -> Result<(Vec<ir::Document>, Vec<crate::error::Error>)> {
+    let (lowered, warnings) = lower_query(&rule)?;
+    let cond = match lowered {
         crate::read::eql::lower::Lowered::Event(x) => x,
-        crate::read::eql::lower::Lowered::Sequence(_) => {
+        crate::read::eql::lower::Lowered::Sequence(_)
+        | crate::read::eql::lower::Lowered::Sample(_) => {
             return Err(refusal(
                 &rule,
-                "a threshold rule over an EQL sequence".into(),
+                "a threshold rule over an EQL sequence or sample".into(),
                 "threshold rules take a kuery",
             ))
         }
@@ -133,8 +138,8 @@ pub(super) fn lower(rule: ElasticRule, origin: ir::Origin) -> Result<Vec<ir::Doc
             ..origin
         },
     };
-    Ok(vec![
-        ir::Document::Rule(base),
-        ir::Document::Correlation(corr),
-    ])
+    Ok((
+        vec![ir::Document::Rule(base), ir::Document::Correlation(corr)],
+        warnings,
+    ))
 }

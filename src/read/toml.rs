@@ -221,10 +221,23 @@ pub struct ElasticRule {
     pub threshold: Option<Threshold>,
     /// `[rule.new_terms]`.
     pub new_terms: Option<NewTerms>,
-    /// Whether `rule.filters` holds an enabled Kibana filter (query DSL ANDed to the query).
-    pub has_filters: bool,
+    /// The enabled Kibana filters of `rule.filters` (query DSL ANDed to the query; read by
+    /// [`crate::read::dsl`]).
+    pub filters: Vec<KibanaFilter>,
     /// `metadata.maturity`.
     pub maturity: Option<String>,
+}
+
+/// An enabled entry of `rule.filters`: a Kibana filter (`meta`, and the query DSL under
+/// `query` or, in the legacy form, at its top level).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KibanaFilter {
+    /// Its index in `rule.filters`.
+    pub index: usize,
+    /// The filter, as JSON.
+    pub value: serde_json::Value,
+    /// Where it starts in the file (line, column), when known.
+    pub pos: Option<(usize, usize)>,
 }
 
 /// Reads one detection-rules TOML file's text. `file` names it in errors.
@@ -327,17 +340,9 @@ pub fn read_str(text: &str, file: Option<&str>) -> Result<ElasticRule> {
         Some(v) => Some(read_new_terms(&cx, cx.table(v, "rule.new_terms")?)?),
         None => None,
     };
-    let has_filters = rt.get("filters").is_some_and(|f| match f.get_ref() {
-        DeValue::Array(a) => a.iter().any(|x| {
-            let disabled = x
-                .get_ref()
-                .get("meta")
-                .and_then(|m| m.get_ref().get("disabled"))
-                .and_then(|d| d.get_ref().as_bool());
-            disabled != Some(true)
-        }),
-        _ => true,
-    });
+    let filters = rt
+        .get("filters")
+        .map_or_else(Vec::new, |f| fields::read_filters(text, f));
     let maturity = match top
         .get("metadata")
         .and_then(|m| m.get_ref().get("maturity"))
@@ -371,7 +376,7 @@ pub fn read_str(text: &str, file: Option<&str>) -> Result<ElasticRule> {
         query,
         threshold,
         new_terms,
-        has_filters,
+        filters,
         maturity,
     })
 }

@@ -7,8 +7,9 @@
 //! | `f == "s"`, `f in ("s", ...)` | `Str` literal, `cased` |
 //! | `f : "p"`, `f like~ "p"`, `f in~ (...)` | `Str` pattern (`*`, `?` wildcards for `:` / `like~`), case-insensitive |
 //! | `f like "p"` | `Str` pattern, `cased` |
-//! | `f regex "r"`, `f regex~ "r"` | `Regex`, the Lucene regexp translated exactly and anchored ([`crate::read::lucene_regex`]) |
+//! | `f regex "r"`, `f regex~ "r"` | `Regex`, the Lucene regexp translated exactly and anchored ([`crate::read::lucene_regex`]; under `regex~`, a class with a letter but not its other case as Elasticsearch documents it, with a warning) |
 //! | `f == 5`, `f < 5` ... | `Num` |
+//! | `f < "s"` ... (strings) | an anchored `Regex` of the strings on that side of `s`, in code-point order (`lower/order.rs`) |
 //! | `f == true` | `Bool` |
 //! | `f == null` / `f != null` | `Null` / `Not(Null)` |
 //! | `!=`, `not`, `not in` | `Not(...)`: true on a missing field, as Elasticsearch's `must_not` |
@@ -26,7 +27,11 @@
 //! inner query does not, missing fields included.
 
 mod length;
+mod order;
+mod sample;
 mod sequence;
+
+pub use sample::LoweredSample;
 
 use super::ast::{Body, Category, CmpOp, EventQuery, Expr, ExprKind, Field, MatchOp, Query};
 use crate::error::{Error, ErrorKind, Result};
@@ -64,6 +69,8 @@ pub enum Lowered {
     Event(ir::Expr),
     /// A sequence (metadata and origin left default for the caller).
     Sequence(Box<ir::Sequence>),
+    /// A sample: its terms and join keys (`read::sample` makes the documents).
+    Sample(Box<LoweredSample>),
 }
 
 /// Lowers a parsed EQL query to one IR condition (event queries only).
@@ -73,11 +80,11 @@ pub enum Lowered {
 pub fn lower(q: &Query, src: &str, origin: &QueryOrigin, opts: Options<'_>) -> Result<ir::Expr> {
     match lower_query(q, src, origin, opts)? {
         Lowered::Event(x) => Ok(x),
-        Lowered::Sequence(_) => {
+        Lowered::Sequence(_) | Lowered::Sample(_) => {
             let l = Lower::new(src, origin, opts);
             Err(l.refuse(
                 q.span,
-                "an EQL sequence as one event condition".into(),
+                "an EQL sequence or sample as one event condition".into(),
                 "read the rule as a document (`read::lower_document`)",
             ))
         }
@@ -85,7 +92,8 @@ pub fn lower(q: &Query, src: &str, origin: &QueryOrigin, opts: Options<'_>) -> R
 }
 
 /// Lowers a parsed EQL query: an event query to one IR condition, a sequence to an
-/// [`ir::Sequence`].
+/// [`ir::Sequence`]; `| head N` / `| tail N` are dropped (with a warning from
+/// [`lower_query_with_warnings`]: which events match is unchanged).
 ///
 /// # Errors
 /// [`ErrorKind::Unsupported`] naming the construct the IR cannot express exactly (samples,
@@ -98,37 +106,49 @@ pub fn lower_query(
     origin: &QueryOrigin,
     opts: Options<'_>,
 ) -> Result<Lowered> {
+    lower_query_with_warnings(q, src, origin, opts).map(|(l, _)| l)
+}
+
+/// [`lower_query`], with the warnings of constructs read with one documented meaning where
+/// Elasticsearch's versions differ ([`ErrorKind::Approximated`]), located in the query.
+///
+/// # Errors
+/// As [`lower_query`].
+pub fn lower_query_with_warnings(
+    q: &Query,
+    src: &str,
+    origin: &QueryOrigin,
+    opts: Options<'_>,
+) -> Result<(Lowered, Vec<Error>)> {
     let l = Lower::new(src, origin, opts);
-    if let Some(p) = q.pipes.first() {
-        return Err(l.refuse(
-            p.span,
-            format!("the EQL pipe `| {}`", p.name),
-            "the IR has no result limits",
-        ));
-    }
-    let e = match &q.body {
-        Body::Event(e) => e,
-        Body::Sequence(s) => return l.sequence(s).map(|s| Lowered::Sequence(Box::new(s))),
-        Body::Sample(_) => {
-            return Err(l.refuse(
-                q.span,
-                "an EQL sample".into(),
-                "the IR has no unordered multi-event correlation over join keys yet",
-            ))
+    let lowered = l.query(q)?;
+    Ok((lowered, l.warnings.into_inner()))
+}
+
+impl Lower<'_> {
+    fn query(&self, q: &Query) -> Result<Lowered> {
+        let l = self;
+        for p in &q.pipes {
+            l.pipe(p)?;
         }
-    };
-    match l.event(e)? {
-        Cond::Expr(x) => Ok(Lowered::Event(x)),
-        Cond::True => Err(l.refuse(
-            e.span,
-            "an event query that matches every event".into(),
-            "the IR has no always-true condition",
-        )),
-        Cond::False => Err(l.refuse(
-            e.span,
-            "an event query that matches no event".into(),
-            "the condition is always false",
-        )),
+        let e = match &q.body {
+            Body::Event(e) => e,
+            Body::Sequence(s) => return l.sequence(s).map(|s| Lowered::Sequence(Box::new(s))),
+            Body::Sample(s) => return l.sample(s).map(|s| Lowered::Sample(Box::new(s))),
+        };
+        match l.event(e)? {
+            Cond::Expr(x) => Ok(Lowered::Event(x)),
+            Cond::True => Err(l.refuse(
+                e.span,
+                "an event query that matches every event".into(),
+                "the IR has no always-true condition",
+            )),
+            Cond::False => Err(l.refuse(
+                e.span,
+                "an event query that matches no event".into(),
+                "the condition is always false",
+            )),
+        }
     }
 }
 
@@ -137,6 +157,8 @@ struct Lower<'a> {
     lines: LineIndex<'a>,
     origin: &'a QueryOrigin,
     opts: Options<'a>,
+    /// Warnings so far.
+    warnings: std::cell::RefCell<Vec<Error>>,
 }
 
 /// A constant operand.
@@ -154,11 +176,44 @@ impl<'a> Lower<'a> {
             lines: LineIndex::new(src),
             origin,
             opts,
+            warnings: std::cell::RefCell::default(),
         }
     }
 }
 
 impl Lower<'_> {
+    /// `| head N` / `| tail N` keep N results of each search: which events match is the
+    /// same without them, so they are dropped with a warning; other pipes are refused.
+    fn pipe(&self, p: &super::ast::Pipe) -> Result<()> {
+        let name = p.name.to_ascii_lowercase();
+        let limit = matches!(name.as_str(), "head" | "tail")
+            && matches!(p.args.as_slice(), [a] if matches!(a.kind, ExprKind::Num(_)));
+        if !limit {
+            return Err(self.refuse(
+                p.span,
+                format!("the EQL pipe `| {}`", p.name),
+                "the IR has no result pipes; `| head N` and `| tail N` are read without their limit",
+            ));
+        }
+        let w = self.located(
+            ErrorKind::Approximated(format!(
+                "the EQL pipe `| {}` keeps only the {} results of each search in Elasticsearch; \
+                 it is dropped: evaluation and the other backends report every match (which \
+                 events match is unchanged)",
+                self.src
+                    .get(p.span.start()..p.span.end as usize)
+                    .unwrap_or(p.name.as_str())
+                    .trim_start_matches('|')
+                    .trim(),
+                if name == "head" { "first" } else { "last" },
+            )),
+            p.span,
+            "the limit bounds how many alerts one rule execution raises, not what matches",
+        );
+        self.warnings.borrow_mut().push(w);
+        Ok(())
+    }
+
     fn refuse(&self, span: Span, what: String, hint: &str) -> Error {
         refuse(self.origin, self.src, span, what, hint)
     }
@@ -244,7 +299,7 @@ impl Lower<'_> {
                                 ));
                             }
                             let ci = *op == MatchOp::RegexInsensitive;
-                            let pattern = lucene_regex::to_ir_regex(s, ci).map_err(|m| {
+                            let (pattern, notes) = lucene_regex::to_ir_regex_noted(s, ci).map_err(|m| {
                                 if m.starts_with("the ")
                                     || m.starts_with("a ")
                                     || m.contains("versions differ")
@@ -262,6 +317,14 @@ impl Lower<'_> {
                                     )
                                 }
                             })?;
+                            for n in notes {
+                                let w = self.located(
+                                    ErrorKind::Approximated(n),
+                                    p.span,
+                                    "Elasticsearch versions may fold classes under `regex~` differently; write both cases (`[a-zA-Z]`) for one meaning everywhere",
+                                );
+                                self.warnings.borrow_mut().push(w);
+                            }
                             Test::Regex {
                                 pattern,
                                 flags: ir::RegexFlags::default(),
@@ -425,11 +488,29 @@ impl Lower<'_> {
                     },
                     self.at(span),
                 ))),
-                Const::Str(_) => Err(self.refuse(
+                Const::Str(_) if caseless => Err(self.refuse(
                     span,
-                    "an ordering comparison of strings".into(),
-                    "the IR orders numbers only",
+                    "an ordering comparison of strings on a `.caseless` field".into(),
+                    "compare the base field",
                 )),
+                Const::Str(s) => match order::regex(o, s) {
+                    Some(pattern) => Ok(Cond::Expr(pred(
+                        &field,
+                        Test::Regex {
+                            pattern,
+                            flags: ir::RegexFlags {
+                                dot_all: true,
+                                ..ir::RegexFlags::default()
+                            },
+                        },
+                        self.at(span),
+                    ))),
+                    None => Err(self.refuse(
+                        span,
+                        "an ordering comparison of strings".into(),
+                        "the IR orders numbers only",
+                    )),
+                },
                 Const::Bool(_) | Const::Null => Err(self.refuse(
                     span,
                     "an ordering comparison with a boolean or null".into(),

@@ -10,9 +10,17 @@
 //! | `f >= 5` ... | `Num` |
 //! | `not`, `and`, `or` | `Not`, `And`, `Or` (`not` is `must_not`: true on a missing field) |
 //!
-//! Refused by name: free-text values (no field), analyzed text fields (`message`, `*.text`,
-//! ...: token matching), wildcard field names, `nested` queries, unquoted `null`, ranges on
-//! non-numeric values (dates, strings), and queries that are constant (`*:*`, empty).
+//! | `text: "a b"` on an analyzed text field | `Regex` (`i`): the tokens `a`, `b` consecutive ([`crate::read::text`]) |
+//! | `text: a b` (unquoted) on a text field | `Or` of `Regex` (`i`): any of the tokens |
+//! | `text: *` on a text field | `Not(Null)` |
+//!
+//! A clause on a text field (`message`, `X.text`, `powershell.file.script_block_text`...) is
+//! read with a warning ([`crate::error::ErrorKind::Approximated`], once per field): the regex
+//! approximates the analyzer's word boundaries (`docs/text-fields.md`).
+//!
+//! Refused by name: free-text values (no field), wildcard values and ranges on text fields,
+//! wildcard field names, `nested` queries, unquoted `null`, ranges on non-numeric values
+//! (dates, strings), and queries that are constant (`*:*`, empty).
 
 use super::ast::{Literal, Node, NodeKind, Piece as KPiece, RangeOp, Value};
 use crate::error::{Error, Result};
@@ -21,6 +29,7 @@ use crate::read::lower::{
     at, default_text_fields, field_name, number, pred, refuse, str_test, Cond, TextFields,
 };
 use crate::read::source::{LineIndex, QueryOrigin, Span};
+use crate::read::text;
 
 /// How to lower.
 #[derive(Debug, Clone, Copy)]
@@ -43,14 +52,36 @@ impl Default for Options {
 /// [`crate::error::ErrorKind::Unsupported`] naming the construct the IR cannot express
 /// exactly; located at the construct.
 pub fn lower(q: &Node, src: &str, origin: &QueryOrigin, opts: Options) -> Result<ir::Expr> {
+    lower_with_warnings(q, src, origin, opts).map(|(e, _)| e)
+}
+
+/// [`lower`], with the warnings of the clauses read approximately (text fields), located in
+/// the query, in query order.
+///
+/// # Errors
+/// As [`lower`].
+pub fn lower_with_warnings(
+    q: &Node,
+    src: &str,
+    origin: &QueryOrigin,
+    opts: Options,
+) -> Result<(ir::Expr, Vec<Error>)> {
     let l = Lower {
         src,
         lines: LineIndex::new(src),
         origin,
         opts,
+        warnings: std::cell::RefCell::default(),
     };
     match l.node(q)? {
-        Cond::Expr(e) => Ok(e),
+        Cond::Expr(e) => Ok((
+            e,
+            l.warnings
+                .into_inner()
+                .into_iter()
+                .map(|(_, w)| w)
+                .collect(),
+        )),
         Cond::True => Err(l.refuse(
             q.span,
             "a KQL query that matches every document".into(),
@@ -69,6 +100,8 @@ struct Lower<'a> {
     lines: LineIndex<'a>,
     origin: &'a QueryOrigin,
     opts: Options,
+    /// The warnings so far, and the text fields they name (one warning per field).
+    warnings: std::cell::RefCell<Vec<(String, Error)>>,
 }
 
 impl Lower<'_> {
@@ -144,11 +177,73 @@ impl Lower<'_> {
         if (self.opts.text_fields)(&name) {
             return Err(self.refuse(
                 f.span,
-                format!("KQL on the text field `{name}`"),
-                "text fields match analyzed tokens, which the IR does not model",
+                format!("a KQL range on the text field `{name}`"),
+                "a range on analyzed text compares tokens, which the IR does not model",
             ));
         }
         Ok(field_name(&name))
+    }
+
+    /// The field's name when it is an analyzed text field.
+    fn text_field(&self, f: &Literal) -> Option<String> {
+        let name = match &f.value {
+            Value::Text(t) => t.clone(),
+            Value::Null | Value::Bool(_) => f.text(),
+            Value::Wildcard(_) => return None,
+        };
+        (self.opts.text_fields)(&name).then_some(name)
+    }
+
+    /// Warns, once per field, that a clause on the text field `name` (at `span`) is read
+    /// approximately.
+    fn warn_text(&self, name: &str, span: Span) {
+        let mut w = self.warnings.borrow_mut();
+        if w.iter().any(|(n, _)| n == name) {
+            return;
+        }
+        let mut e = text::warning(name, "KQL");
+        let hint = e.hint.take();
+        w.push((
+            name.to_string(),
+            self.origin.locate(e, self.src, span, hint),
+        ));
+    }
+
+    /// `name: value` on an analyzed text field: `match_phrase` (quoted), `match` (unquoted:
+    /// any token), `exists` (`*`).
+    fn text_is(&self, name: &str, field: &Literal, value: &Literal, span: Span) -> Result<Cond> {
+        let at = at(&self.lines, span);
+        let words =
+            match &value.value {
+                // `exists`: exact, no tokens involved.
+                Value::Wildcard(ps) if ps.iter().all(|p| *p == KPiece::Star) => {
+                    return Ok(Cond::Expr(ir::Expr::Not(Box::new(pred(
+                        text::event_field(name),
+                        Test::Null,
+                        at,
+                    )))));
+                }
+                Value::Wildcard(_) => return Err(self.refuse(
+                    value.span,
+                    format!(
+                        "the KQL wildcard value `{}` on the text field `{name}`",
+                        value.text()
+                    ),
+                    "Kibana sends it as a query_string query, whose wildcard terms match single \
+                     analyzed tokens; quote the words for a phrase",
+                )),
+                Value::Null => {
+                    return Err(self.refuse(
+                        value.span,
+                        "the KQL unquoted value `null`".into(),
+                        "quote it to match the text \"null\"; `not f:*` matches a missing field",
+                    ))
+                }
+                Value::Text(t) => t.clone(),
+                Value::Bool(b) => b.to_string(),
+            };
+        self.warn_text(name, field.span);
+        Ok(text::lower_match(name, &words, value.quoted, &at))
     }
 
     fn is(&self, field: &Literal, value: &Literal, span: Span) -> Result<Cond> {
@@ -156,6 +251,9 @@ impl Lower<'_> {
             |v: &Value| matches!(v, Value::Wildcard(ps) if ps.iter().all(|p| *p == KPiece::Star));
         if star_only(&field.value) && star_only(&value.value) {
             return Ok(Cond::True);
+        }
+        if let Some(name) = self.text_field(field) {
+            return self.text_is(&name, field, value, span);
         }
         let (f, caseless) = self.field(field)?;
         let at = at(&self.lines, span);

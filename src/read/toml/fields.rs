@@ -4,7 +4,7 @@
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
-use super::{AttackRef, NewTerms, Technique, Threat, Threshold};
+use super::{AttackRef, KibanaFilter, NewTerms, Technique, Threat, Threshold};
 use crate::error::{Error, ErrorKind, Result};
 use crate::read::source::line_col;
 
@@ -234,4 +234,30 @@ pub(super) fn read_new_terms(cx: &Ctx<'_>, t: &DeTable<'_>) -> Result<NewTerms> 
         fields,
         history_window_start,
     })
+}
+
+/// The enabled filters of `rule.filters` (a value that is no array is one filter, for the
+/// query DSL reader to report).
+pub(super) fn read_filters(text: &str, f: &Spanned<DeValue<'_>>) -> Vec<KibanaFilter> {
+    let filter = |index: usize, x: &Spanned<DeValue<'_>>| KibanaFilter {
+        index,
+        value: to_json(x.get_ref()),
+        pos: (!x.span().is_empty()).then(|| line_col(text, x.span().start)),
+    };
+    match f.get_ref() {
+        DeValue::Array(a) => a
+            .iter()
+            .enumerate()
+            .filter(|(_, x)| {
+                let disabled = x
+                    .get_ref()
+                    .get("meta")
+                    .and_then(|m| m.get_ref().get("disabled"))
+                    .and_then(|d| d.get_ref().as_bool());
+                disabled != Some(true)
+            })
+            .map(|(i, x)| filter(i, x))
+            .collect(),
+        _ => vec![filter(0, f)],
+    }
 }

@@ -64,7 +64,7 @@ impl Lower<'_> {
         })
     }
 
-    fn keys(&self, keys: &[Expr]) -> Result<Vec<ir::JoinKey>> {
+    pub(super) fn keys(&self, keys: &[Expr]) -> Result<Vec<ir::JoinKey>> {
         keys.iter()
             .map(|k| {
                 let ExprKind::Field(f) = &k.kind else {
