@@ -169,7 +169,7 @@ impl Lower<'_> {
                 return Err(self.refuse(
                     f.span,
                     format!("the KQL wildcard field name `{}`", f.text()),
-                    "the IR names one field per predicate",
+                    "Kibana expands it against the data view's field list, which a rule file does not carry; the IR names one field per predicate",
                 ))
             }
             Value::Null | Value::Bool(_) => f.text(),
