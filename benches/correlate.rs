@@ -66,12 +66,7 @@ fn rules_yaml() -> String {
             bench_id(k)
         ));
     }
-    let rs = |a: usize, b: usize| {
-        (a..=b)
-            .map(bench_id)
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let rs = |a: usize, b: usize| (a..=b).map(bench_id).collect::<Vec<_>>().join(", ");
     let corrs = [
         (
             "c1",
