@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Browser test of `sigmat report` (called by .ci/check_report, which installs what it needs).
 
-Builds the report of the fixtures (rules/) and, when ../shared is there, of the two catalogs
-(SigmaHQ rules* against Elastic's, -p ecs_windows -p ecs_linux), loads each index and rule pages
+Builds the report of the fixtures (rules/), of the Sigma seed against Elastic's seeds (pairs
+decided by event, beside `sigmat coverage -f json`) and, when ../shared is there, of the two
+catalogs (SigmaHQ rules* against Elastic's, -p ecs_windows -p ecs_linux, --by-tag-only: deciding
+every candidate pair of the whole catalogs takes longer than CI has), loads each index and rule pages
 in headless Chromium (Debian's chromium + chromium-driver, through selenium) and fails on any
 console error or missing element, or when a number shown differs from report.json or from
 `sigmat coverage -f json`: rule counts, every heat-map cell's counts, pair counts, the search
@@ -117,7 +119,7 @@ def check_index(drv, out, report, cov, name):
     check(text_of(drv, "#shown", where) == str(want), f"{where}: search 'python' shows {text_of(drv, '#shown', where)}, titles say {want}")
     visible = drv.execute_script("return Array.from(document.querySelectorAll('ul.rules li')).filter(function (li) { return !li.hidden; }).length;")
     check(visible == want, f"{where}: {visible} items visible after search, {want} expected")
-    if "b" in report:
+    if "pairs" in report:
         pairs = report["pairs"]
         rows = len(drv.find_elements(By.CSS_SELECTOR, "#pairs tbody tr"))
         check(rows == pairs["overlapping_pairs"], f"{where}: {rows} pair rows, report.json {pairs['overlapping_pairs']}")
@@ -127,7 +129,10 @@ def check_index(drv, out, report, cov, name):
             check(shown == str(pairs["summary"][key]), f"{where}: {css} {shown} vs report.json {pairs['summary'][key]}")
             if cov is not None:
                 check(shown == str(cov["summary"][key]), f"{where}: {css} {shown} vs coverage json {cov['summary'][key]}")
+    if "b" in report:
         check(text_of(drv, "#b-rules", where) == str(report["b"]["rules"]), f"{where}: #b-rules")
+        if cov is not None:
+            check(report["b"]["rules"] == cov["b"]["rules"], f"{where}: report.json B rules vs coverage json")
     console_errors(drv, where)
 
 
@@ -170,6 +175,19 @@ def main():
         seed = page_of(report, "a", "rules/seed/python_webserver_execution_linux.yml")
         if seed:
             check_rule_page(drv, out, seed, "rules/")
+        out = work / "seed-report"
+        print("report of the seed against Elastic's seeds", flush=True)
+        pair = ["rules/seed", "--against", "rules/elastic/seeds", "-p", "ecs_linux"]
+        run([binary, "report", *pair, "-o", str(out), "-q"])
+        cov_file = work / "seed-coverage.json"
+        run([binary, "coverage", *pair, "-f", "json", "-o", str(cov_file), "-q"])
+        report = json.loads((out / "report.json").read_text())
+        cov = json.loads(cov_file.read_text())
+        check(report["pairs"]["overlapping_pairs"] >= 1, "seed: no overlapping pair")
+        check_index(drv, out, report, cov, "seed")
+        seed = page_of(report, "a", "rules/seed/python_webserver_execution_linux.yml")
+        if seed:
+            check_rule_page(drv, out, seed, "seed", peer_hint="execution_python_webserver_spawned")
         shot = "heatmap-rules.png"
         if (shared / "corpus/sigma/rules").is_dir():
             a = sorted(str(p) for p in (shared / "corpus/sigma").glob("rules*") if p.is_dir())
@@ -177,15 +195,20 @@ def main():
             common = a + ["--against", b, "-p", "ecs_windows", "-p", "ecs_linux"]
             out = work / "catalogs-report"
             print("report of the two catalogs", flush=True)
-            run([binary, "report", *common, "-o", str(out), "-q"])
+            run([binary, "report", *common, "--by-tag-only", "-o", str(out), "-q"])
             cov_file = work / "coverage.json"
-            run([binary, "coverage", *common, "-f", "json", "-o", str(cov_file), "-q"])
+            # Tags only: the layer's json without --against gives each side's counts.
+            run([binary, "coverage", *a, "-p", "ecs_windows", "-p", "ecs_linux", "-f", "json", "-o", str(cov_file), "-q"])
+            cov_b = work / "coverage-b.json"
+            run([binary, "coverage", b, "-f", "json", "-o", str(cov_b), "-q"])
             report = json.loads((out / "report.json").read_text())
-            cov = json.loads(cov_file.read_text())
+            cov = {"a": json.loads(cov_file.read_text())["a"], "b": json.loads(cov_b.read_text())["a"]}
+            check("pairs" not in report, "catalogs: pairs in a --by-tag-only report")
             check_index(drv, out, report, cov, "catalogs")
+            one(drv, "#no-pairs", "catalogs index")
             seed = page_of(report, "a", "linux/process_creation/proc_creation_lnx_python_http_server_execution.yml")
             if seed:
-                check_rule_page(drv, out, seed, "catalogs", peer_hint="execution_python_webserver_spawned")
+                check_rule_page(drv, out, seed, "catalogs")
             elastic = page_of(report, "b", "rules/linux/execution_python_webserver_spawned.toml")
             if elastic:
                 check_rule_page(drv, out, elastic, "catalogs")
@@ -196,6 +219,10 @@ def main():
             load(drv, work / "rules-report" / "index.html")
         fig = one(drv, "figure#heatmap", "screenshot")
         if fig is not None:
+            # The whole figure inside the viewport: an element screenshot is clipped to it.
+            h = drv.execute_script("return Math.ceil(arguments[0].getBoundingClientRect().height);", fig)
+            drv.set_window_size(1900, max(1400, h + 200))
+            drv.execute_script("arguments[0].scrollIntoView();", fig)
             fig.screenshot(str(artifacts / shot))
             print(f"heat map screenshot: {artifacts / shot}", flush=True)
     finally:

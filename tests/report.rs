@@ -445,3 +445,71 @@ fn a_comparison_shows_the_figures_of_coverage_json() {
     assert!(seed["peers"].as_u64().unwrap() >= 1);
     std::fs::remove_dir_all(&out).unwrap();
 }
+
+fn rule(yaml: &str) -> sigmat::ir::Rule {
+    match sigmat::sigma::parse_str(yaml, None).remove(0) {
+        Ok(sigmat::ir::Document::Rule(r)) => r,
+        other => panic!("not a rule: {other:?}"),
+    }
+}
+
+#[test]
+fn event_rows_hold_only_what_every_matching_event_meets() {
+    use sigmat::report::events::from_rule;
+    let head = "title: t\nlogsource:\n  product: windows\ndetection:\n  ids:\n    EventID:\n      - 4688\n      - 1\n  ch:\n    Channel: Security\n  prov:\n    Provider_Name: X\n";
+    // Conjuncts fix the event ids and the channel; a negated provider fixes nothing.
+    let r = rule(&format!("{head}  condition: ids and ch and not prov\n"));
+    let row = from_rule(&r, "via").expect("a row");
+    assert_eq!(row.event, "Event ID 4688, Event ID 1");
+    assert_eq!(row.channel, "Security");
+    assert_eq!(row.provider, "");
+    // An `or` across fields fixes nothing; neither does a value only one branch needs.
+    assert!(from_rule(&rule(&format!("{head}  condition: ids or ch\n")), "via").is_none());
+    let r = rule(&format!("{head}  condition: ids and (ch or prov)\n"));
+    let row = from_rule(&r, "via").unwrap();
+    assert_eq!(
+        (row.event.as_str(), row.channel.as_str()),
+        ("Event ID 4688, Event ID 1", "")
+    );
+    // A substring test is no fixed value.
+    let r = rule("title: t\nlogsource:\n  product: windows\ndetection:\n  s:\n    Channel|contains: Sec\n  condition: s\n");
+    assert!(from_rule(&r, "via").is_none());
+}
+
+#[test]
+fn by_tag_only_compares_without_pairs() {
+    let out = tmp("bytag");
+    let report = report_of(
+        &[
+            "rules/seed",
+            "--against",
+            "rules/elastic/seeds",
+            "--by-tag-only",
+        ],
+        &out,
+    );
+    assert!(report.get("pairs").is_none(), "pairs decided");
+    assert!(report["b"]["rules"].as_u64().unwrap() >= 2);
+    let index = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(index.contains("id=\"no-pairs\"") && !index.contains("<table id=\"pairs\">"));
+    // The heat map still compares by tag: the Sigma seed tags T1048.003, Elastic's seeds
+    // T1059.006 and T1505.003 (read from the fixtures' tags).
+    let cells: Vec<Value> = report["heatmap"]["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["cells"].as_array().unwrap().clone())
+        .collect();
+    let side = |t: &str| -> Vec<String> {
+        cells
+            .iter()
+            .filter(|c| c["technique"] == t)
+            .map(|c| c["side"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(side("T1048"), ["a_only"]);
+    assert_eq!(side("T1059"), ["b_only"]);
+    assert!(side("T1505").iter().all(|s| s == "b_only") && !side("T1505").is_empty());
+    assert!(side("T1003").iter().all(|s| s == "none"));
+    std::fs::remove_dir_all(&out).unwrap();
+}

@@ -42,6 +42,10 @@ pub struct ReportArgs {
     /// Replace `DIR` when it holds an earlier report (its `report.json`).
     #[arg(long)]
     pub force: bool,
+    /// With `--against`: compare the catalogs by ATT&CK tag only (heat map, figures), without
+    /// deciding which rules overlap by event (the slow part on whole catalogs).
+    #[arg(long, requires = "against")]
+    pub by_tag_only: bool,
     /// No summary or progress on stderr (errors are still shown).
     #[arg(short = 'q', long)]
     pub quiet: bool,
@@ -184,12 +188,13 @@ pub fn run(args: &ReportArgs) -> i32 {
     };
     let db = b.as_ref().map(details).unwrap_or_default();
     let rb = b.as_ref().map(|b| routed(b, &db)).unwrap_or_default();
-    let found = b.as_ref().map(|b| compare(&a, b, args.quiet));
+    let found = b
+        .as_ref()
+        .filter(|_| !args.by_tag_only)
+        .map(|b| compare(&a, b, args.quiet));
     let input = Input {
         a: side(&a, &da, &ra),
-        b: b.as_ref()
-            .zip(found.as_ref())
-            .map(|(b, f)| (side(b, &db, &rb), f)),
+        b: b.as_ref().map(|b| (side(b, &db, &rb), found.as_ref())),
     };
     let files = match report::build(&input) {
         Ok(f) => f,

@@ -57,7 +57,7 @@ pub struct Cell {
     pub fill: &'static str,
     /// Text colour.
     pub ink: &'static str,
-    /// The count text drawn at the cell's right.
+    /// The count text drawn at the cell's right (empty when no rule covers it).
     pub label: String,
 }
 
@@ -158,7 +158,12 @@ pub fn layout(a: &Coverage, b: Option<&Coverage>, names: (&str, &str)) -> HeatMa
             let (side, fill, ink, label) = match b {
                 None => {
                     let (fill, ink) = bucket(na);
-                    ("count", fill, ink, na.to_string())
+                    let label = if na == 0 {
+                        String::new()
+                    } else {
+                        na.to_string()
+                    };
+                    ("count", fill, ink, label)
                 }
                 Some(_) => {
                     let (side, fill) = match (na > 0, nb > 0) {
@@ -167,7 +172,12 @@ pub fn layout(a: &Coverage, b: Option<&Coverage>, names: (&str, &str)) -> HeatMa
                         (true, true) => ("both", COMPARE_COLORS[2]),
                         (false, false) => ("none", NONE_COLOR),
                     };
-                    (side, fill, "#1a1a1a", format!("{na}|{nb}"))
+                    let label = if na + nb == 0 {
+                        String::new()
+                    } else {
+                        format!("{na}|{nb}")
+                    };
+                    (side, fill, "#1a1a1a", label)
                 }
             };
             cells.push(Cell {

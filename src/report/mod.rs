@@ -58,8 +58,9 @@ pub struct Side<'a> {
 pub struct Input<'a> {
     /// Catalog A.
     pub a: Side<'a>,
-    /// Catalog B and the pairs of A with B.
-    pub b: Option<(Side<'a>, &'a Found)>,
+    /// Catalog B, and the pairs of A with B when they were decided (without them the two
+    /// are compared by ATT&CK tag only).
+    pub b: Option<(Side<'a>, Option<&'a Found>)>,
 }
 
 /// A file of the site: path under the report folder and contents.
@@ -250,21 +251,22 @@ pub fn build(input: &Input) -> Result<Vec<File>, Error> {
         None => Vec::new(),
     };
     let (pairs, tally) = match &input.b {
-        Some((_, found)) => {
+        Some((_, Some(found))) => {
             add_peers(&mut pa, &mut pb, found);
             (
                 pair_rows(&pa, &pb, found),
                 Some(Tally::of(input.a.entries, found)),
             )
         }
-        None => (Vec::new(), None),
+        Some((_, None)) | None => (Vec::new(), None),
     };
-    let b_name = input.b.as_ref().map(|(b, _)| b.name);
-    for p in pa.iter_mut() {
-        p.other = b_name.unwrap_or_default().to_string();
-    }
-    for p in pb.iter_mut() {
-        p.other = input.a.name.to_string();
+    if let Some((b, Some(_))) = &input.b {
+        for p in pa.iter_mut() {
+            p.other = b.name.to_string();
+        }
+        for p in pb.iter_mut() {
+            p.other = input.a.name.to_string();
+        }
     }
     let heat = heatmap::layout(
         input.a.cov,
@@ -278,6 +280,8 @@ pub fn build(input: &Input) -> Result<Vec<File>, Error> {
     });
     if let Some((b, _)) = &input.b {
         report["b"] = side_json(b, &pb);
+    }
+    if tally.is_some() {
         report["pairs"] = json!({
             "summary": tally,
             "overlapping_pairs": pairs.len(),
