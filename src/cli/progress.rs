@@ -14,12 +14,12 @@ fn target(quiet: bool) -> ProgressDrawTarget {
     }
 }
 
-/// A bar over `total` items named `what` ("rules compared"), with rate and ETA.
+/// A bar over `total` items named `what` ("rules compared"), with time taken and ETA.
 #[must_use]
 pub fn bar(total: usize, what: &str, quiet: bool) -> ProgressBar {
     let pb = ProgressBar::with_draw_target(Some(total as u64), target(quiet));
     let style = ProgressStyle::with_template(&format!(
-        "[{{bar:40}}] {{pos}}/{{len}} {what} ({{per_sec}}, ETA {{eta}})"
+        "[{{bar:40}}] {{pos}}/{{len}} {what} ({{elapsed}}, ETA {{eta}})"
     ))
     .unwrap_or_else(|_| ProgressStyle::default_bar())
     .progress_chars("#>-");
@@ -27,12 +27,12 @@ pub fn bar(total: usize, what: &str, quiet: bool) -> ProgressBar {
     pb
 }
 
-/// A counter without a known total (events read), with its rate; the message says more.
+/// A counter without a known total (events read); the message says more (matches, rate).
 #[must_use]
 pub fn counter(what: &str, quiet: bool) -> ProgressBar {
     let pb = ProgressBar::with_draw_target(None, target(quiet));
     let style = ProgressStyle::with_template(&format!(
-        "{{spinner}} {{human_pos}} {what}, {{msg}} ({{per_sec}}, {{elapsed}})"
+        "{{spinner}} {{human_pos}} {what}, {{msg}} ({{elapsed}})"
     ))
     .unwrap_or_else(|_| ProgressStyle::default_spinner());
     pb.set_style(style);
