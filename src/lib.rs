@@ -35,5 +35,6 @@ pub mod pipeline;
 pub mod publish;
 pub mod read;
 pub mod render;
+pub mod report;
 pub mod session;
 pub mod sigma;

@@ -41,6 +41,96 @@ pub fn write_atomic(path: &Path, text: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// Writes a whole folder at once: every file of `files` (paths relative to `dir`, `/`
+/// separated, no `..`) into a temporary folder beside `dir`, then renamed to `dir`, so `dir`
+/// is never seen half-written. An existing `dir` is refused unless it is empty or `replace` is
+/// set and it holds `marker` (a file an earlier run of the same command wrote: a folder of
+/// something else is never replaced); a replaced folder is removed only after the new one is
+/// in place.
+///
+/// # Errors
+/// `dir` in the way ([`ErrorKind::Usage`] with a hint), a bad relative path, or any I/O
+/// failure, located at `dir`; nothing is left behind but what was there before.
+pub fn write_tree(
+    dir: &Path,
+    files: &[(String, String)],
+    replace: bool,
+    marker: &str,
+) -> Result<(), Error> {
+    let located = |k: ErrorKind| Error::new(k).in_file(dir.display().to_string());
+    let io = |e: std::io::Error| located(ErrorKind::Io(e.to_string()));
+    let existing = match std::fs::read_dir(dir) {
+        Ok(mut rd) => Some(rd.next().is_some()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(io(e)),
+    };
+    if existing == Some(true) && !(replace && dir.join(marker).is_file()) {
+        let why = if replace {
+            format!("the folder is not empty and holds no `{marker}` of an earlier run: refusing to replace it")
+        } else {
+            "the folder is not empty: refusing to overwrite it".to_string()
+        };
+        return Err(located(ErrorKind::Usage(why)).hint(if replace {
+            "choose a new or empty folder".to_string()
+        } else {
+            "choose a new or empty folder, or pass --force to replace an earlier report".to_string()
+        }));
+    }
+    for (rel, _) in files {
+        let ok = !rel.is_empty()
+            && Path::new(rel)
+                .components()
+                .all(|c| matches!(c, Component::Normal(_)));
+        if !ok {
+            return Err(located(ErrorKind::Io(format!(
+                "bad file name in the output: {rel:?}"
+            ))));
+        }
+    }
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| Path::new("."));
+    std::fs::create_dir_all(parent).map_err(io)?;
+    let tmp = parent.join(format!(".{name}.tmp.{}", std::process::id()));
+    let old = parent.join(format!(".{name}.old.{}", std::process::id()));
+    let written = (|| {
+        std::fs::create_dir_all(&tmp)?;
+        for (rel, text) in files {
+            let p = tmp.join(rel);
+            if let Some(d) = p.parent() {
+                std::fs::create_dir_all(d)?;
+            }
+            std::fs::write(&p, text)?;
+        }
+        Ok(())
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Err(io(e));
+    }
+    let swapped = match existing {
+        Some(_) => std::fs::rename(dir, &old).and_then(|()| {
+            std::fs::rename(&tmp, dir).inspect_err(|_| {
+                let _ = std::fs::rename(&old, dir);
+            })
+        }),
+        None => std::fs::rename(&tmp, dir),
+    };
+    if let Err(e) = swapped {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Err(io(e));
+    }
+    if existing.is_some() {
+        std::fs::remove_dir_all(&old).map_err(io)?;
+    }
+    Ok(())
+}
+
 /// `path`, or, when an earlier output of the run already took it, `path` with `_<first eight
 /// hex digits of id>` added to the file stem (then `_2`, `_3`...; only the counter when the id
 /// has no hex digit). Records the result in `used`.

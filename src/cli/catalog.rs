@@ -64,6 +64,7 @@ pub fn load(paths: &[PathBuf], pipelines: &[String]) -> Result<Catalog, Error> {
     let mut cat = Catalog::default();
     for e in raw.entries {
         let file = e.path.display().to_string();
+        let document = e.document;
         match e.doc {
             Ok(Document::Rule(_)) if thresholds.contains(&e.path) => {}
             Ok(Document::Rule(r)) => {
@@ -80,6 +81,7 @@ pub fn load(paths: &[PathBuf], pipelines: &[String]) -> Result<Catalog, Error> {
                     title: r.meta.title,
                     id: r.meta.id,
                     file,
+                    document,
                     tags: r.meta.tags,
                     rule,
                 });
@@ -88,6 +90,7 @@ pub fn load(paths: &[PathBuf], pipelines: &[String]) -> Result<Catalog, Error> {
                 title: c.meta.title,
                 id: c.meta.id,
                 file,
+                document,
                 tags: c.meta.tags,
                 rule: None,
             }),
@@ -95,6 +98,7 @@ pub fn load(paths: &[PathBuf], pipelines: &[String]) -> Result<Catalog, Error> {
                 title: q.meta.title,
                 id: q.meta.id,
                 file,
+                document,
                 tags: q.meta.tags,
                 rule: None,
             }),
@@ -109,6 +113,7 @@ pub fn load(paths: &[PathBuf], pipelines: &[String]) -> Result<Catalog, Error> {
                             title: meta.title,
                             id: meta.id,
                             file,
+                            document,
                             tags: meta.tags,
                             rule: None,
                         });

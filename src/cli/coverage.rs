@@ -7,19 +7,18 @@
 //! status: 0 done, 1 when some rule file could not be read (the rest is still reported), 2 on
 //! usage errors.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use rayon::prelude::*;
 use serde_json::{json, Value};
 
 use super::catalog::{self, Catalog};
 use crate::attack::ATTACK_VERSION;
 use crate::coverage::indicators::{self, Index};
 use crate::coverage::layer::{self, Side};
-use crate::coverage::pairs::{self, CandidateIndex, Options, Prepared, Relation};
-use crate::coverage::{techniques_of, Coverage, Entry};
+use crate::coverage::pairs::{self, Found, Options, Tally};
+use crate::coverage::{Coverage, Entry};
 use crate::output::write_atomic;
 
 /// Output format of `coverage`.
@@ -69,15 +68,18 @@ pub struct CoverageArgs {
 }
 
 /// A catalog read, with its coverage.
-struct Cat {
-    name: String,
-    paths: Vec<PathBuf>,
-    pipelines: Vec<String>,
-    cat: Catalog,
-    cov: Coverage,
+pub(crate) struct Cat {
+    pub(crate) name: String,
+    pub(crate) paths: Vec<PathBuf>,
+    pub(crate) pipelines: Vec<String>,
+    pub(crate) cat: Catalog,
+    pub(crate) cov: Coverage,
 }
 
-fn read_side(paths: &[PathBuf], pipelines: &[String]) -> Result<Cat, crate::error::Error> {
+pub(crate) fn read_side(
+    paths: &[PathBuf],
+    pipelines: &[String],
+) -> Result<Cat, crate::error::Error> {
     let cat = catalog::load(paths, pipelines)?;
     let cov = Coverage::of(&cat.entries);
     let name = paths
@@ -236,81 +238,15 @@ fn side_json(s: &Cat) -> Value {
     })
 }
 
-/// A progress bar on stderr when it is a terminal (plain text, redrawn in place).
-struct Progress {
-    on: bool,
-    total: usize,
-    done: std::sync::atomic::AtomicUsize,
-}
-
-impl Progress {
-    fn new(total: usize, quiet: bool) -> Self {
-        Progress {
-            on: !quiet && std::io::stderr().is_terminal(),
-            total,
-            done: std::sync::atomic::AtomicUsize::new(0),
-        }
-    }
-
-    fn tick(&self) {
-        let n = self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        if self.on && (n % 64 == 0 || n == self.total) {
-            let width = 40;
-            let filled = n * width / self.total.max(1);
-            eprint!(
-                "\r[{}{}] {n}/{} rules compared",
-                "#".repeat(filled),
-                "-".repeat(width - filled),
-                self.total
-            );
-            if n == self.total {
-                eprintln!();
-            }
-        }
-    }
-}
-
-type PairsOf = Vec<(usize, Vec<(usize, Vec<String>, pairs::Decision)>)>;
-
-fn compare(a: &Cat, b: &Cat, quiet: bool) -> PairsOf {
-    let opts = Options::default();
-    let index = CandidateIndex::build(&b.cat.entries);
-    let b_tech: Vec<Vec<&'static str>> = b
-        .cat
-        .entries
-        .iter()
-        .map(|e| techniques_of(&e.tags).0.iter().map(|t| t.id).collect())
-        .collect();
-    let b_prep: Vec<Option<Prepared>> = b
-        .cat
-        .entries
-        .par_iter()
-        .map(|e| e.rule.as_ref().map(|r| Prepared::new(r, opts.max_terms)))
-        .collect();
-    let progress = Progress::new(a.cat.entries.len(), quiet);
-    a.cat
-        .entries
-        .par_iter()
-        .enumerate()
-        .map(|(i, e)| {
-            let Some(rule) = &e.rule else {
-                progress.tick();
-                return (i, Vec::new());
-            };
-            let mine: Vec<&str> = techniques_of(&e.tags).0.iter().map(|t| t.id).collect();
-            let cands = index.candidates(rule, &mine, |j| b_tech[j].clone(), &opts);
-            let pa = Prepared::new(rule, opts.max_terms);
-            let decided = cands
-                .into_iter()
-                .filter_map(|(j, _, shared)| {
-                    let pb = b_prep[j].as_ref()?;
-                    Some((j, shared, pairs::decide_prepared(&pa, pb)))
-                })
-                .collect();
-            progress.tick();
-            (i, decided)
-        })
-        .collect()
+/// The comparison of A with B, with a progress bar on a terminal (cleared when done: the
+/// command's summary line follows).
+pub(crate) fn compare(a: &Cat, b: &Cat, quiet: bool) -> Found {
+    let bar = super::progress::bar(a.cat.entries.len(), "rules compared", quiet);
+    let found = pairs::compare(&a.cat.entries, &b.cat.entries, &Options::default(), &|| {
+        bar.inc(1);
+    });
+    bar.finish_and_clear();
+    found
 }
 
 fn json_report(a: &Cat, b: Option<&Cat>, args: &CoverageArgs) -> (String, String) {
@@ -325,32 +261,18 @@ fn json_report(a: &Cat, b: Option<&Cat>, args: &CoverageArgs) -> (String, String
     };
     out["b"] = side_json(b);
     let found = compare(a, b, args.quiet);
-    let (mut overlapping, mut contained, mut decided, mut unknown) = (0, 0, 0, 0);
+    let tally = Tally::of(&a.cat.entries, &found);
     let mut rows = Vec::new();
     for (i, list) in &found {
         if list.is_empty() {
             continue;
         }
-        let mut any_overlap = false;
-        let mut any_contained = false;
         let items: Vec<Value> = list
             .iter()
             .map(|(j, shared, d)| {
-                decided += 1;
-                match &d.relation {
-                    Relation::Equivalent | Relation::AInB => {
-                        any_contained = true;
-                        any_overlap = true;
-                    }
-                    Relation::BInA | Relation::Overlap => any_overlap = true,
-                    Relation::Disjoint => {}
-                    Relation::Unknown(_) => unknown += 1,
-                }
                 json!({ "b": rule_ref(&b.cat.entries[*j]), "relation": d.relation, "shared": shared, "witness": d.witness })
             })
             .collect();
-        overlapping += usize::from(any_overlap);
-        contained += usize::from(any_contained);
         rows.push(json!({ "a": rule_ref(&a.cat.entries[*i]), "candidates": items }));
     }
     let differ: Vec<Value> = layer::sides(&a.cov, &b.cov)
@@ -358,22 +280,25 @@ fn json_report(a: &Cat, b: Option<&Cat>, args: &CoverageArgs) -> (String, String
         .filter(|(_, s, _, _)| *s != Side::Both)
         .map(|(id, s, na, nb)| json!({ "technique": id, "side": s, "a_rules": na, "b_rules": nb }))
         .collect();
-    let a_rules = a.cat.entries.iter().filter(|e| e.rule.is_some()).count();
     out["summary"] = json!({
-        "a_rules_in_ir": a_rules,
-        "a_rules_with_candidates": rows.len(),
-        "pairs_decided": decided,
-        "pairs_unknown": unknown,
-        "a_rules_overlapping_b": overlapping,
-        "a_rules_with_equivalent_or_containing_b": contained,
+        "a_rules_in_ir": tally.a_rules_in_ir,
+        "a_rules_with_candidates": tally.a_rules_with_candidates,
+        "pairs_decided": tally.pairs_decided,
+        "pairs_unknown": tally.pairs_unknown,
+        "a_rules_overlapping_b": tally.a_rules_overlapping_b,
+        "a_rules_with_equivalent_or_containing_b": tally.a_rules_with_equivalent_or_containing_b,
         "techniques_a_only": differ.iter().filter(|d| d["side"] == "a_only").count(),
         "techniques_b_only": differ.iter().filter(|d| d["side"] == "b_only").count(),
     });
     out["pairs"] = Value::Array(rows);
     out["techniques_differ"] = Value::Array(differ);
     summary = format!(
-        "coverage: {} of {a_rules} rules of A overlap a rule of B, {contained} have an equivalent or containing rule in B; {decided} candidate pairs decided, {unknown} unknown; techniques A only {}, B only {}",
-        overlapping,
+        "coverage: {} of {} rules of A overlap a rule of B, {} have an equivalent or containing rule in B; {} candidate pairs decided, {} unknown; techniques A only {}, B only {}",
+        tally.a_rules_overlapping_b,
+        tally.a_rules_in_ir,
+        tally.a_rules_with_equivalent_or_containing_b,
+        tally.pairs_decided,
+        tally.pairs_unknown,
         out["summary"]["techniques_a_only"],
         out["summary"]["techniques_b_only"],
     );

@@ -27,7 +27,7 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use clap::{Args, ValueEnum};
 use rayon::prelude::*;
@@ -352,8 +352,7 @@ struct Run<'a> {
     input: Option<usize>,
     record: usize,
     started: Instant,
-    last_progress: Instant,
-    progress: bool,
+    progress: indicatif::ProgressBar,
     corr: Correlator,
     alerts: Vec<Alert>,
 }
@@ -383,8 +382,7 @@ impl<'a> Run<'a> {
             input: None,
             record: 0,
             started: Instant::now(),
-            last_progress: Instant::now(),
-            progress: !args.quiet && std::io::stderr().is_terminal(),
+            progress: super::progress::counter("events", args.quiet),
             corr,
             alerts: Vec::new(),
         }
@@ -447,15 +445,12 @@ impl<'a> Run<'a> {
                 }
             }
         }
-        if self.progress && self.last_progress.elapsed() >= Duration::from_millis(500) {
-            self.last_progress = Instant::now();
-            let secs = self.started.elapsed().as_secs_f64().max(1e-9);
-            eprint!(
-                "\r{} events, {} matches, {:.0} events/s   ",
-                self.events,
-                self.counts.iter().sum::<u64>(),
-                self.events as f64 / secs
-            );
+        if !self.progress.is_hidden() {
+            let matches: u64 = self.counts.iter().sum();
+            let rate = self.events as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
+            self.progress.set_position(self.events);
+            self.progress
+                .set_message(format!("{matches} matches, {rate:.0} events/s"));
         }
         Ok(())
     }
@@ -518,9 +513,7 @@ impl<'a> Run<'a> {
         if self.args.quiet {
             return;
         }
-        if self.progress {
-            eprint!("\r\x1b[K");
-        }
+        self.progress.finish_and_clear();
         let mut hits: Vec<(u64, usize)> = self
             .counts
             .iter()

@@ -11,8 +11,10 @@ pub mod elastic_summary;
 pub mod eval;
 pub mod inspect;
 pub mod list;
+pub mod progress;
 pub mod report;
 pub mod sarif;
+pub mod site;
 
 use clap::{Parser, Subcommand};
 
@@ -43,6 +45,9 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// ATT&CK coverage (Navigator layers), indicators, and a comparison with another catalog.
     Coverage(coverage::CoverageArgs),
+    /// Write a static, self-contained site of a catalog (ATT&CK heat map, rule pages,
+    /// overlapping pairs with `--against`) into a new folder.
+    Report(site::ReportArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(completions::CompletionsArgs),
     /// Print the man page (roff), generated from the same definitions as `--help`.
@@ -61,6 +66,7 @@ pub fn main() -> i32 {
         Command::List(a) => list::run(&a),
         Command::Eval(a) => eval::run(&a),
         Command::Coverage(a) => coverage::run(&a),
+        Command::Report(a) => site::run(&a),
         Command::Completions(a) => completions::completions(&a),
         Command::Man => completions::man(),
     }

@@ -41,6 +41,8 @@ pub struct Entry {
     pub id: Option<String>,
     /// The file it came from.
     pub file: String,
+    /// Index of the document in the file (0 for single-document files).
+    pub document: usize,
     /// Its tags (Elastic threat blocks in Sigma form: `attack.t1059`).
     pub tags: Vec<String>,
     /// The rule after the pipelines; `None` when it could not be read into the IR (an Elastic

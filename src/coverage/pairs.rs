@@ -20,6 +20,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -66,6 +67,52 @@ pub enum Relation {
     Disjoint,
     /// Not decided, with the reason.
     Unknown(String),
+}
+
+impl Relation {
+    /// Whether some event matches both rules (every relation but disjoint and unknown).
+    #[must_use]
+    pub fn overlaps(&self) -> bool {
+        match self {
+            Relation::Equivalent | Relation::AInB | Relation::BInA | Relation::Overlap => true,
+            Relation::Disjoint | Relation::Unknown(_) => false,
+        }
+    }
+
+    /// Whether every event of A is an event of B (equivalent, or A within B).
+    #[must_use]
+    pub fn a_contained(&self) -> bool {
+        match self {
+            Relation::Equivalent | Relation::AInB => true,
+            Relation::BInA | Relation::Overlap | Relation::Disjoint | Relation::Unknown(_) => false,
+        }
+    }
+
+    /// The relation read from B's side (within and contains swapped).
+    #[must_use]
+    pub fn reversed(&self) -> Relation {
+        match self {
+            Relation::AInB => Relation::BInA,
+            Relation::BInA => Relation::AInB,
+            Relation::Equivalent => Relation::Equivalent,
+            Relation::Overlap => Relation::Overlap,
+            Relation::Disjoint => Relation::Disjoint,
+            Relation::Unknown(r) => Relation::Unknown(r.clone()),
+        }
+    }
+
+    /// The relation's name as JSON writes it (`a_in_b`, `unknown`...).
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        match self {
+            Relation::Equivalent => "equivalent",
+            Relation::AInB => "a_in_b",
+            Relation::BInA => "b_in_a",
+            Relation::Overlap => "overlap",
+            Relation::Disjoint => "disjoint",
+            Relation::Unknown(_) => "unknown",
+        }
+    }
 }
 
 /// The decision for one pair.
@@ -434,5 +481,100 @@ impl CandidateIndex {
         out.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
         out.truncate(opts.max_candidates);
         out
+    }
+}
+
+/// The decided candidates of each rule of A: (index in A, [(index in B, shared keys, decision)]),
+/// in A's order; a rule of A without an IR rule has none.
+pub type Found = Vec<(usize, Vec<(usize, Vec<String>, Decision)>)>;
+
+/// For each rule of `a`, its candidates in `b` ([`CandidateIndex`], ranked with the shared
+/// techniques), each decided ([`decide_prepared`]), in parallel. `tick` is called once per rule
+/// of A when it is done (a progress display).
+#[must_use]
+pub fn compare(a: &[Entry], b: &[Entry], opts: &Options, tick: &(dyn Fn() + Sync)) -> Found {
+    let index = CandidateIndex::build(b);
+    let b_tech: Vec<Vec<&'static str>> = b
+        .iter()
+        .map(|e| {
+            super::techniques_of(&e.tags)
+                .0
+                .iter()
+                .map(|t| t.id)
+                .collect()
+        })
+        .collect();
+    let b_prep: Vec<Option<Prepared>> = b
+        .par_iter()
+        .map(|e| e.rule.as_ref().map(|r| Prepared::new(r, opts.max_terms)))
+        .collect();
+    a.par_iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let Some(rule) = &e.rule else {
+                tick();
+                return (i, Vec::new());
+            };
+            let mine: Vec<&str> = super::techniques_of(&e.tags)
+                .0
+                .iter()
+                .map(|t| t.id)
+                .collect();
+            let cands = index.candidates(rule, &mine, |j| b_tech[j].clone(), opts);
+            let pa = Prepared::new(rule, opts.max_terms);
+            let decided = cands
+                .into_iter()
+                .filter_map(|(j, _, shared)| {
+                    let pb = b_prep[j].as_ref()?;
+                    Some((j, shared, decide_prepared(&pa, pb)))
+                })
+                .collect();
+            tick();
+            (i, decided)
+        })
+        .collect()
+}
+
+/// The counts of a comparison (`coverage -f json`'s `summary`, the report's pair figures).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Tally {
+    /// Rules of A with an IR rule (the ones compared).
+    pub a_rules_in_ir: usize,
+    /// Rules of A with at least one candidate decided.
+    pub a_rules_with_candidates: usize,
+    /// Candidate pairs decided.
+    pub pairs_decided: usize,
+    /// Of them, pairs left unknown.
+    pub pairs_unknown: usize,
+    /// Rules of A with a rule of B that some event matches with it.
+    pub a_rules_overlapping_b: usize,
+    /// Rules of A with an equivalent or containing rule of B.
+    pub a_rules_with_equivalent_or_containing_b: usize,
+}
+
+impl Tally {
+    /// Counts `found` (of the rules `a`).
+    #[must_use]
+    pub fn of(a: &[Entry], found: &Found) -> Self {
+        let mut t = Tally {
+            a_rules_in_ir: a.iter().filter(|e| e.rule.is_some()).count(),
+            ..Tally::default()
+        };
+        for (_, list) in found {
+            if list.is_empty() {
+                continue;
+            }
+            t.a_rules_with_candidates += 1;
+            t.pairs_decided += list.len();
+            t.pairs_unknown += list
+                .iter()
+                .filter(|(_, _, d)| matches!(d.relation, Relation::Unknown(_)))
+                .count();
+            t.a_rules_overlapping_b +=
+                usize::from(list.iter().any(|(_, _, d)| d.relation.overlaps()));
+            t.a_rules_with_equivalent_or_containing_b +=
+                usize::from(list.iter().any(|(_, _, d)| d.relation.a_contained()));
+        }
+        t
     }
 }
