@@ -280,13 +280,16 @@ impl Builder<'_> {
     }
 
     fn pred(&mut self, p: &Predicate, is_a: bool) -> Result<F, String> {
-        let Some(name) = &p.field else {
+        if p.field.is_none() {
             return Err(format!(
                 "keyword searches (at {}) are not decided by the analysis yet",
                 p.at
             ));
-        };
+        }
+        // `X.caseless` is an atom on `X` with its test case-folded, so that it shares the
+        // field (and its atoms) with predicates written on `X`.
         let p = ir::caseless(p).unwrap_or_else(|| p.clone());
+        let name = p.field.clone().unwrap_or_default();
         let (negate, kind_test) = match &p.test {
             Test::Exists(b) => (!*b, None),
             Test::Null => (true, None),

@@ -168,3 +168,21 @@ fn last_segment_invariant_under_assume_ecs() {
         assert!(compile_rule(&rule(b.clone())).unwrap().is_match(w));
     }
 }
+
+#[test]
+fn caseless_fields_share_the_base_field() {
+    // `X.caseless` (as ecs_windows maps) is `X` compared case-insensitively: the same field.
+    let a = s("process.executable.caseless", "*whoami.exe", true);
+    let b = s("process.executable", "*whoami.exe", false);
+    assert_eq!(rel(&a, &b), Relation::Equivalent);
+    // Against a case-sensitive test on `X`: the caseless one holds more.
+    let c = s("process.executable", "*whoami.exe", true);
+    let d = decide(&rule(a.clone()), &rule(c), &Options::default()).unwrap();
+    assert_eq!(d.relation, Relation::BInA);
+    // The witness carries `X` itself (no event holds `X.caseless`) and evaluates natively.
+    let w = &d.a_only.witnesses[0];
+    let exe = w["process.executable"].as_str().unwrap();
+    assert!(exe.to_lowercase().ends_with("whoami.exe"));
+    assert!(w.get("process.executable.caseless").is_none());
+    assert!(compile_rule(&rule(a)).unwrap().is_match(w));
+}
