@@ -31,50 +31,6 @@ pub enum F {
 }
 
 impl F {
-    /// The value under a partial assignment: `None` while undetermined.
-    pub fn eval3(&self, assign: &[Option<bool>]) -> Option<bool> {
-        match self {
-            F::True => Some(true),
-            F::Atom(i) => assign[*i],
-            F::Not(x) => x.eval3(assign).map(|v| !v),
-            F::And(xs) => {
-                let mut all = true;
-                for x in xs {
-                    match x.eval3(assign) {
-                        Some(false) => return Some(false),
-                        Some(true) => {}
-                        None => all = false,
-                    }
-                }
-                all.then_some(true)
-            }
-            F::Or(xs) => {
-                let mut none = true;
-                for x in xs {
-                    match x.eval3(assign) {
-                        Some(true) => return Some(true),
-                        Some(false) => {}
-                        None => none = false,
-                    }
-                }
-                none.then_some(false)
-            }
-        }
-    }
-
-    /// The first unassigned atom inside an undetermined part of the formula.
-    pub fn pick(&self, assign: &[Option<bool>]) -> Option<usize> {
-        match self {
-            F::True => None,
-            F::Atom(i) => assign[*i].is_none().then_some(*i),
-            F::Not(x) => x.pick(assign),
-            F::And(xs) | F::Or(xs) => xs
-                .iter()
-                .filter(|x| x.eval3(assign).is_none())
-                .find_map(|x| x.pick(assign)),
-        }
-    }
-
     /// The formula with atom `i` replaced by a constant.
     pub fn substitute(&self, i: usize, v: bool) -> F {
         match self {
@@ -213,6 +169,8 @@ pub struct Table {
     pub folded: Vec<Option<usize>>,
     /// Per field: its has-value atom (explanations).
     pub has: Vec<usize>,
+    /// Per field: its atoms.
+    pub by_field: Vec<Vec<usize>>,
 }
 
 struct Builder<'o> {
@@ -235,6 +193,7 @@ impl Table {
                 b: F::True,
                 folded: Vec::new(),
                 has: Vec::new(),
+                by_field: Vec::new(),
             },
             keys: HashMap::new(),
             opts,
@@ -246,6 +205,11 @@ impl Table {
         if opts.explain {
             bld.companions()?;
         }
+        let mut by_field = vec![Vec::new(); bld.table.fields.len()];
+        for (i, a) in bld.table.atoms.iter().enumerate() {
+            by_field[a.field].push(i);
+        }
+        bld.table.by_field = by_field;
         Ok(bld.table)
     }
 }

@@ -21,9 +21,18 @@
 //! needs a value), or one value lies in every language of P and in none of N, or (arrays) each
 //! language of P has a value outside every language of N.
 //!
-//! A region (A and not B, B and not A, A and B) is searched by a DPLL-style enumeration over the
-//! atoms: the formula is simplified under each partial assignment, and each assignment is checked
-//! field by field as soon as one of its atoms is set, so an inconsistent branch is cut early.
+//! A region (A and not B, B and not A, A and B) is searched by a conflict-driven (CDCL-style)
+//! search over the atoms, with the field checks as its theory: the region's formula is
+//! encoded as clauses (a polarity-aware Tseitin encoding, so a partial assignment that
+//! satisfies every clause is a model whatever the unassigned atoms), unit propagation runs
+//! over them and over every clause learned so far, and each field is checked as soon as one
+//! of its atoms is set. When a field's assigned atoms cannot hold together, the check shrinks
+//! them to a minimal unsatisfiable subset (dropping each literal whose removal keeps it
+//! unsatisfiable) and adds its negation as a *lemma*, a fact of the field kept for every
+//! region of the pair; a conflict is analysed to its first unique implication point, the
+//! clause learned, and the search jumps back past every decision the conflict does not
+//! involve (not just the latest). A field the theory cannot decide blocks that combination
+//! for the current search only and makes an empty answer `unknown` with the field named.
 //! String languages are decided exactly by walking products of DFAs (`regex-automata`), which
 //! also gives the shortest, most readable witness string when no candidate string built from the
 //! rules' own literals does. Numbers are decided exactly over the intervals their constants
@@ -34,8 +43,8 @@
 //! deduplicated, double negations dropped) are the same boolean function over the same atoms:
 //! their one-sided regions are empty without a search.
 //!
-//! **Budgets, never silent caps.** The search counts decisions ([`Options::budget`]) and the
-//! product automata count states ([`Options::max_states`]); past either the region, and so the
+//! **Budgets, never silent caps.** The search counts decisions per region search
+//! ([`Options::budget`]) and the product automata count states ([`Options::max_states`]); past either the region, and so the
 //! relation, is [`Relation::Unknown`] naming the budget. Keyword searches, field references and
 //! time parts are `unknown` with the reason too, as are correlations (callers decide
 //! single-event rules only).

@@ -1,4 +1,5 @@
-//! The search over atom assignments (DPLL-style, field checks as the theory) and witness events.
+//! The conflict-driven search over atom assignments (field checks as the theory, learned
+//! lemmas and clauses, backjumping) and witness events.
 
 use serde_json::{Map, Value};
 
@@ -32,8 +33,10 @@ pub struct Ctx<'t> {
     opts: &'t Options,
     va: &'t CompiledRule,
     vb: &'t CompiledRule,
-    steps: usize,
     unknown: Option<String>,
+    /// Theory lemmas (clauses over atoms) learned so far: facts of the fields, valid for every
+    /// region of the pair.
+    lemmas: Vec<Vec<u32>>,
 }
 
 impl<'t> Ctx<'t> {
@@ -50,8 +53,8 @@ impl<'t> Ctx<'t> {
             opts,
             va,
             vb,
-            steps: 0,
             unknown: None,
+            lemmas: Vec::new(),
         }
     }
 
@@ -116,15 +119,27 @@ impl<'t> Ctx<'t> {
     }
 
     fn find_inner(&mut self, f: &F, expect: (bool, bool)) -> Result<Option<Model>, String> {
-        self.steps = 0;
         self.unknown = None;
-        let mut assign = vec![None; self.table.atoms.len()];
-        match self.dpll(f, &mut assign) {
+        let mut cdcl = Cdcl::new(self.table.atoms.len());
+        cdcl.encode_root(f);
+        let persist = self.theory.force_single.is_none();
+        for c in &self.lemmas {
+            cdcl.add_clause(c.clone(), true);
+        }
+        cdcl.start();
+        let found = self.cdcl(&mut cdcl, persist);
+        match found {
             Err(Stop::Budget) => Err(format!(
                 "the search reached its budget of {} decisions (--budget)",
                 self.opts.budget
             )),
-            Ok(Some(m)) => {
+            Ok(true) => {
+                let assign: Vec<Option<bool>> = cdcl.assign[..self.table.atoms.len()].to_vec();
+                let Some(m) = self.model(&assign) else {
+                    return Err(self.unknown.take().unwrap_or_else(|| {
+                        "a field of the search's model has no value: an analysis bug".into()
+                    }));
+                };
                 let got = (self.va.is_match(&m.event), self.vb.is_match(&m.event));
                 if got == expect {
                     Ok(Some(m))
@@ -135,54 +150,116 @@ impl<'t> Ctx<'t> {
                     ))
                 }
             }
-            Ok(None) => match self.unknown.take() {
+            Ok(false) => match self.unknown.take() {
                 Some(why) => Err(why),
                 None => Ok(None),
             },
         }
     }
 
-    fn dpll(&mut self, f: &F, assign: &mut Vec<Option<bool>>) -> Result<Option<Model>, Stop> {
-        self.steps += 1;
-        if self.steps > self.opts.budget {
-            return Err(Stop::Budget);
+    /// Conflict-driven search: unit propagation over the clauses (the formula's, the theory's
+    /// lemmas, the learned ones), a field check after each atom is set, and on a conflict a
+    /// learned clause (first unique implication point) and a backjump to the level where it
+    /// becomes unit. `Ok(true)`: every clause holds (`cdcl.assign` is the model).
+    fn cdcl(&mut self, s: &mut Cdcl, persist: bool) -> Result<bool, Stop> {
+        let mut decisions = 0usize;
+        if s.empty {
+            return Ok(false);
         }
-        match f.eval3(assign) {
-            Some(false) => return Ok(None),
-            Some(true) => return Ok(self.model(assign)),
-            None => {}
-        }
-        let Some(a) = f.pick(assign) else {
-            return Ok(None);
-        };
-        for v in [true, false] {
-            assign[a] = Some(v);
-            match self.field_of(self.table.atoms[a].field, assign) {
-                Outcome::Sat(_) => {
-                    if let Some(m) = self.dpll(f, assign)? {
-                        assign[a] = None;
-                        return Ok(Some(m));
-                    }
+        loop {
+            match self.propagate(s, persist) {
+                Some(confl) => {
+                    let Some((learnt, level)) = s.analyze(confl) else {
+                        return Ok(false);
+                    };
+                    s.backtrack(level);
+                    let ci = s.add_clause(learnt, false);
+                    s.enqueue_unit(ci);
                 }
-                Outcome::Unsat => {}
-                Outcome::Unknown(why) => {
-                    self.unknown.get_or_insert(why);
+                None => {
+                    let Some(l) = s.decide() else {
+                        return Ok(true);
+                    };
+                    decisions += 1;
+                    if decisions > self.opts.budget {
+                        return Err(Stop::Budget);
+                    }
+                    s.trail_lim.push(s.trail.len());
+                    s.assign_lit(l, None);
                 }
             }
         }
-        assign[a] = None;
-        Ok(None)
+    }
+
+    /// Propagates to a fixpoint; a conflicting clause's index when some clause is false.
+    fn propagate(&mut self, s: &mut Cdcl, persist: bool) -> Option<usize> {
+        while s.qhead < s.trail.len() {
+            let l = s.trail[s.qhead];
+            s.qhead += 1;
+            // Clauses with the literal's negation may have become unit or false.
+            let watch = s.occurs[(l ^ 1) as usize].clone();
+            for ci in watch {
+                match s.status(ci) {
+                    Status::Conflict => return Some(ci),
+                    Status::Unit(u) => s.assign_lit(u, Some(ci)),
+                    Status::Satisfied | Status::Open => {}
+                }
+            }
+            let v = var(l);
+            if v < self.table.atoms.len() {
+                if let Some(c) = self.theory_conflict(s, self.table.atoms[v].field, persist) {
+                    return Some(c);
+                }
+            }
+        }
+        None
+    }
+
+    /// Checks a field under the current assignment; on `Unsat` a lemma (the negation of a
+    /// minimal unsatisfiable subset of the field's literals) is added and returned.
+    fn theory_conflict(&mut self, s: &mut Cdcl, field: usize, persist: bool) -> Option<usize> {
+        let lits = self.field_lits(field, &s.assign);
+        match self.theory.check(field, &lits) {
+            Outcome::Sat(_) => None,
+            Outcome::Unsat => {
+                // Shrink: drop each literal whose removal keeps the set unsatisfiable (oldest
+                // decisions first, so the lemma tends to name the latest ones).
+                let mut core = lits;
+                core.sort_by_key(|&(a, _)| s.pos[a]);
+                let mut i = 0;
+                while i < core.len() && core.len() > 1 {
+                    let mut fewer = core.clone();
+                    fewer.remove(i);
+                    if self.theory.check(field, &fewer) == Outcome::Unsat {
+                        core = fewer;
+                    } else {
+                        i += 1;
+                    }
+                }
+                let clause: Vec<u32> = core.iter().map(|&(a, v)| mk(a, !v)).collect();
+                if persist {
+                    self.lemmas.push(clause.clone());
+                }
+                Some(s.add_clause(clause, true))
+            }
+            Outcome::Unknown(why) => {
+                // Not a fact of the theory: blocks this combination for this search only.
+                self.unknown.get_or_insert(why);
+                let clause: Vec<u32> = lits.iter().map(|&(a, v)| mk(a, !v)).collect();
+                Some(s.add_clause(clause, true))
+            }
+        }
+    }
+
+    fn field_lits(&self, field: usize, assign: &[Option<bool>]) -> Vec<(usize, bool)> {
+        self.table.by_field[field]
+            .iter()
+            .filter_map(|&i| assign[i].map(|v| (i, v)))
+            .collect()
     }
 
     fn field_of(&mut self, field: usize, assign: &[Option<bool>]) -> Outcome {
-        let lits: Vec<(usize, bool)> = self
-            .table
-            .atoms
-            .iter()
-            .enumerate()
-            .filter(|(_, at)| at.field == field)
-            .filter_map(|(i, _)| assign[i].map(|v| (i, v)))
-            .collect();
+        let lits = self.field_lits(field, assign);
         self.theory.check(field, &lits)
     }
 
@@ -236,5 +313,286 @@ fn json_values(values: &[String]) -> Value {
     match values {
         [v] => one(v),
         vs => Value::Array(vs.iter().map(one).collect()),
+    }
+}
+
+/// A literal: `var * 2`, plus one when it asserts the variable false.
+fn mk(var: usize, value: bool) -> u32 {
+    u32::try_from(var * 2).unwrap_or(u32::MAX - 1) + u32::from(!value)
+}
+
+fn var(l: u32) -> usize {
+    (l / 2) as usize
+}
+
+fn truth(l: u32) -> bool {
+    l & 1 == 0
+}
+
+enum Status {
+    Satisfied,
+    Conflict,
+    Unit(u32),
+    Open,
+}
+
+/// The clause database and trail of one search. Variables `0..atoms` are the atoms; the rest
+/// stand for subformulas (a polarity-aware Tseitin encoding: a subformula's variable implies it
+/// where it occurs positively, and is implied by it where negatively, so any extension of an
+/// assignment that satisfies every clause satisfies the formula).
+struct Cdcl {
+    clauses: Vec<Vec<u32>>,
+    /// How many leading clauses are the formula's (the rest are lemmas and learned clauses).
+    formula: usize,
+    /// Per literal: the clauses it occurs in.
+    occurs: Vec<Vec<usize>>,
+    assign: Vec<Option<bool>>,
+    level: Vec<usize>,
+    reason: Vec<Option<usize>>,
+    /// Per variable: its position on the trail (while assigned).
+    pos: Vec<usize>,
+    trail: Vec<u32>,
+    trail_lim: Vec<usize>,
+    qhead: usize,
+    /// The formula is false whatever the assignment (an empty clause).
+    empty: bool,
+}
+
+impl Cdcl {
+    fn new(atoms: usize) -> Cdcl {
+        Cdcl {
+            clauses: Vec::new(),
+            formula: 0,
+            occurs: vec![Vec::new(); atoms * 2],
+            assign: vec![None; atoms],
+            level: vec![0; atoms],
+            reason: vec![None; atoms],
+            pos: vec![0; atoms],
+            trail: Vec::new(),
+            trail_lim: Vec::new(),
+            qhead: 0,
+            empty: false,
+        }
+    }
+
+    fn new_var(&mut self) -> usize {
+        self.assign.push(None);
+        self.level.push(0);
+        self.reason.push(None);
+        self.pos.push(0);
+        self.occurs.push(Vec::new());
+        self.occurs.push(Vec::new());
+        self.assign.len() - 1
+    }
+
+    /// Encodes `f` as the formula's clauses, parents before children (so that decisions, which
+    /// take the first clause not yet satisfied, follow the formula from its root).
+    fn encode_root(&mut self, f: &F) {
+        let mut out: Vec<(usize, Vec<u32>)> = Vec::new();
+        let root = self.encode(f, true, 1, &mut out);
+        out.push((0, vec![root]));
+        out.sort_by_key(|c| c.0);
+        for (_, c) in out {
+            self.add_clause(c, false);
+        }
+        self.formula = self.clauses.len();
+    }
+
+    /// Assigns the unit clauses at level 0 (after the lemmas are added).
+    fn start(&mut self) {
+        for ci in 0..self.clauses.len() {
+            if let [l] = self.clauses[ci][..] {
+                match self.value(l) {
+                    Some(true) => {}
+                    Some(false) => self.empty = true,
+                    None => self.assign_lit(l, Some(ci)),
+                }
+            }
+        }
+    }
+
+    fn encode(&mut self, f: &F, pos: bool, depth: usize, out: &mut Vec<(usize, Vec<u32>)>) -> u32 {
+        match f {
+            F::Atom(i) => mk(*i, true),
+            F::Not(x) => self.encode(x, !pos, depth, out) ^ 1,
+            F::True => {
+                let v = self.new_var();
+                out.push((depth, vec![mk(v, true)]));
+                mk(v, true)
+            }
+            F::And(xs) | F::Or(xs) if xs.len() == 1 => self.encode(&xs[0], pos, depth, out),
+            F::And(xs) | F::Or(xs) => {
+                let and = matches!(f, F::And(_));
+                let kids: Vec<u32> = xs
+                    .iter()
+                    .map(|x| self.encode(x, pos, depth + 1, out))
+                    .collect();
+                let v = mk(self.new_var(), true);
+                match (and, pos) {
+                    // v -> every kid
+                    (true, true) => out.extend(kids.iter().map(|&k| (depth, vec![v ^ 1, k]))),
+                    // every kid -> v
+                    (true, false) => {
+                        let mut c = vec![v];
+                        c.extend(kids.iter().map(|&k| k ^ 1));
+                        out.push((depth, c));
+                    }
+                    // v -> some kid
+                    (false, true) => {
+                        let mut c = vec![v ^ 1];
+                        c.extend(kids);
+                        out.push((depth, c));
+                    }
+                    // any kid -> v
+                    (false, false) => out.extend(kids.iter().map(|&k| (depth, vec![v, k ^ 1]))),
+                }
+                v
+            }
+        }
+    }
+
+    /// Adds a clause (`learned`: not one of the formula's); its index.
+    fn add_clause(&mut self, mut c: Vec<u32>, learned: bool) -> usize {
+        c.sort_unstable();
+        c.dedup();
+        if c.is_empty() {
+            self.empty = true;
+        }
+        let ci = self.clauses.len();
+        for &l in &c {
+            self.occurs[l as usize].push(ci);
+        }
+        self.clauses.push(c);
+        if !learned {
+            self.formula = self.clauses.len();
+        }
+        ci
+    }
+
+    fn value(&self, l: u32) -> Option<bool> {
+        self.assign[var(l)].map(|v| v == truth(l))
+    }
+
+    fn assign_lit(&mut self, l: u32, reason: Option<usize>) {
+        let v = var(l);
+        self.assign[v] = Some(truth(l));
+        self.level[v] = self.trail_lim.len();
+        self.reason[v] = reason;
+        self.pos[v] = self.trail.len();
+        self.trail.push(l);
+    }
+
+    fn status(&self, ci: usize) -> Status {
+        let mut open = None;
+        let mut n = 0;
+        for &l in &self.clauses[ci] {
+            match self.value(l) {
+                Some(true) => return Status::Satisfied,
+                Some(false) => {}
+                None => {
+                    n += 1;
+                    open = Some(l);
+                }
+            }
+        }
+        match (n, open) {
+            (0, _) => Status::Conflict,
+            (1, Some(l)) => Status::Unit(l),
+            _ => Status::Open,
+        }
+    }
+
+    /// After a backjump, assigns the learned clause's asserting literal (its only open one).
+    fn enqueue_unit(&mut self, ci: usize) {
+        if let Status::Unit(l) = self.status(ci) {
+            self.assign_lit(l, Some(ci));
+        }
+    }
+
+    /// The next decision: the first open literal of the first formula clause not satisfied.
+    fn decide(&self) -> Option<u32> {
+        self.clauses[..self.formula].iter().find_map(|c| {
+            if c.iter().any(|&l| self.value(l) == Some(true)) {
+                None
+            } else {
+                c.iter().copied().find(|&l| self.value(l).is_none())
+            }
+        })
+    }
+
+    fn backtrack(&mut self, level: usize) {
+        if self.trail_lim.len() <= level {
+            return;
+        }
+        let keep = self.trail_lim[level];
+        for &l in &self.trail[keep..] {
+            self.assign[var(l)] = None;
+            self.reason[var(l)] = None;
+        }
+        self.trail.truncate(keep);
+        self.trail_lim.truncate(level);
+        self.qhead = self.qhead.min(keep);
+    }
+
+    /// Conflict analysis (first unique implication point): the learned clause and the level to
+    /// jump back to; `None` when the conflict holds at level 0 (no model).
+    fn analyze(&mut self, confl: usize) -> Option<(Vec<u32>, usize)> {
+        if self.empty {
+            return None;
+        }
+        // A conflict among literals all set below the current level: analyse it there.
+        let top = self.clauses[confl]
+            .iter()
+            .map(|&l| self.level[var(l)])
+            .max()
+            .unwrap_or(0);
+        if top == 0 {
+            return None;
+        }
+        self.backtrack(top);
+        let mut seen = vec![false; self.assign.len()];
+        let mut learnt: Vec<u32> = vec![0];
+        let mut counter = 0usize;
+        let mut clause = confl;
+        let mut p: Option<u32> = None;
+        let mut idx = self.trail.len();
+        loop {
+            for &q in &self.clauses[clause] {
+                if p.is_some_and(|x| var(x) == var(q)) {
+                    continue;
+                }
+                let v = var(q);
+                if seen[v] || self.level[v] == 0 {
+                    continue;
+                }
+                seen[v] = true;
+                if self.level[v] == top {
+                    counter += 1;
+                } else {
+                    learnt.push(q);
+                }
+            }
+            loop {
+                idx -= 1;
+                if seen[var(self.trail[idx])] {
+                    break;
+                }
+            }
+            let l = self.trail[idx];
+            seen[var(l)] = false;
+            counter -= 1;
+            p = Some(l);
+            if counter == 0 {
+                break;
+            }
+            clause = self.reason[var(l)]?;
+        }
+        learnt[0] = p? ^ 1;
+        let back = learnt[1..]
+            .iter()
+            .map(|&l| self.level[var(l)])
+            .max()
+            .unwrap_or(0);
+        Some((learnt, back))
     }
 }

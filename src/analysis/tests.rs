@@ -140,17 +140,21 @@ fn numbers_are_intervals() {
 
 #[test]
 fn budget_is_named() {
-    let a = Expr::Or((0..40).map(|i| s("x", &format!("v{i}"), true)).collect());
+    // Two fields, each one of many values: a model of A and not B takes several decisions.
+    let any = |f: &str, n: usize| Expr::Or((0..n).map(|i| s(f, &format!("v{i}"), true)).collect());
+    let a = Expr::And(vec![any("x", 40), any("y", 40)]);
+    let b = Expr::And(vec![any("x", 39), any("y", 39)]);
     let opts = Options {
-        budget: 5,
+        budget: 1,
         ..Options::default()
     };
-    let b = Expr::Or((0..39).map(|i| s("x", &format!("v{i}"), true)).collect());
-    let d = decide(&rule(a), &rule(b), &opts).unwrap();
+    let d = decide(&rule(a.clone()), &rule(b.clone()), &opts).unwrap();
     match d.relation {
-        Relation::Unknown(why) => assert!(why.contains("budget of 5"), "{why}"),
+        Relation::Unknown(why) => assert!(why.contains("budget of 1 decisions"), "{why}"),
         other => panic!("{other:?}"),
     }
+    // With the default budget it is decided.
+    assert_eq!(rel(&a, &b), Relation::BInA);
 }
 
 #[test]
@@ -185,4 +189,34 @@ fn caseless_fields_share_the_base_field() {
     assert!(exe.to_lowercase().ends_with("whoami.exe"));
     assert!(w.get("process.executable.caseless").is_none());
     assert!(compile_rule(&rule(a)).unwrap().is_match(w));
+}
+
+#[test]
+fn conflicts_are_learned_not_enumerated() {
+    // Twenty fields with two values each, then one field where A's and B's tests are the same
+    // language written differently. Chronological backtracking would revisit the 2^20 choices
+    // on the first fields for each failure on the last; a learned theory lemma on `z` (and the
+    // backjump past the unrelated decisions) settles each region in a few decisions.
+    let mut common: Vec<Expr> = (0..20)
+        .map(|i| {
+            let f = format!("f{i}");
+            Expr::Or(vec![s(&f, "a", true), s(&f, "b", true)])
+        })
+        .collect();
+    let mut a = common.clone();
+    a.push(s("z", "p*", true));
+    let re = p(
+        "z",
+        Test::Regex {
+            pattern: "^p".into(),
+            flags: ir::RegexFlags::default(),
+        },
+    );
+    common.push(re);
+    let opts = Options {
+        budget: 200,
+        ..Options::default()
+    };
+    let d = decide(&rule(Expr::And(a)), &rule(Expr::And(common)), &opts).unwrap();
+    assert_eq!(d.relation, Relation::Equivalent, "{d:?}");
 }
