@@ -14,6 +14,14 @@ pub const ECS_NAME: &str = "process.name";
 /// How the ECS invariant is named in explanations.
 pub const ECS_NAME_INVARIANT: &str =
     "assumption ecs: process.name is the last path segment of process.executable";
+/// The ECS field whose elements, joined by single spaces, are `process.command_line`
+/// (`--assume ecs`, the Linux/macOS convention).
+pub const ECS_ARGS: &str = "process.args";
+/// The ECS field derived from [`ECS_ARGS`].
+pub const ECS_COMMAND_LINE: &str = "process.command_line";
+/// How the second ECS invariant is named in explanations.
+pub const ECS_ARGS_INVARIANT: &str =
+    "assumption ecs: process.command_line is process.args joined by single spaces";
 
 /// A boolean formula over atom indices.
 #[derive(Debug, Clone, PartialEq)]
@@ -109,6 +117,9 @@ pub struct Elem {
     native: CompiledRule,
     /// Tested on the value's last path segment (`process.name` under `--assume ecs`).
     pub last_segment: bool,
+    /// Tested on the field's values joined by single spaces, not on each value
+    /// (`process.command_line` as a test on `process.args` under `--assume ecs`).
+    pub joined: bool,
 }
 
 impl Elem {
@@ -152,6 +163,8 @@ pub struct Field {
     pub single: bool,
     /// Witnesses also carry `process.name`, derived from this field's value.
     pub derive_name: bool,
+    /// Witnesses also carry `process.command_line`, this field's values joined by spaces.
+    pub derive_command_line: bool,
 }
 
 /// The atoms, fields and formulas of a pair of rules.
@@ -275,13 +288,13 @@ impl Builder<'_> {
                 ))
             }
         };
-        let (fname, last_seg) = if self.opts.assume_ecs && name == ECS_NAME {
-            (ECS_EXECUTABLE, true)
-        } else {
-            (name.as_str(), false)
+        let (fname, view) = match name.as_str() {
+            ECS_NAME if self.opts.assume_ecs => (ECS_EXECUTABLE, View::LastSegment),
+            ECS_COMMAND_LINE if self.opts.assume_ecs => (ECS_ARGS, View::Joined),
+            _ => (name.as_str(), View::Value),
         };
         let field = self.field(fname);
-        let idx = self.intern(field, kind_test, last_seg, &p)?;
+        let idx = self.intern(field, kind_test, view, &p)?;
         let atom = &mut self.table.atoms[idx];
         let at = if is_a { &mut atom.a_at } else { &mut atom.b_at };
         if !at.contains(&p.at) {
@@ -296,13 +309,13 @@ impl Builder<'_> {
         &mut self,
         field: usize,
         kind_test: Option<Test>,
-        last_seg: bool,
+        view: View,
         p: &Predicate,
     ) -> Result<usize, String> {
         let key = match &kind_test {
             None => format!("{field}\u{0}has"),
             Some(t) => format!(
-                "{field}\u{0}{last_seg}\u{0}{}",
+                "{field}\u{0}{view:?}\u{0}{}",
                 serde_json::to_string(t).unwrap_or_default()
             ),
         };
@@ -311,7 +324,7 @@ impl Builder<'_> {
         }
         let kind = match kind_test {
             None => Kind::HasValue,
-            Some(test) => Kind::Elem(elem(&test, last_seg)?),
+            Some(test) => Kind::Elem(elem(&test, view)?),
         };
         let shown = match &kind {
             Kind::HasValue => Predicate {
@@ -351,7 +364,7 @@ impl Builder<'_> {
                         pattern: pattern.clone(),
                         cased: false,
                     };
-                    let j = self.intern(atom.field, Some(t), e.last_segment, &atom.pred)?;
+                    let j = self.intern(atom.field, Some(t), e.view(), &atom.pred)?;
                     self.table.folded[i] = Some(j);
                 }
             }
@@ -364,7 +377,7 @@ impl Builder<'_> {
                 .find(|a| a.field == f)
                 .map(|a| a.pred.clone());
             if let Some(p) = shown {
-                let j = self.intern(f, None, false, &p)?;
+                let j = self.intern(f, None, View::Value, &p)?;
                 self.table.has.push(j);
             }
         }
@@ -377,16 +390,39 @@ impl Builder<'_> {
             return i;
         }
         let ecs_exe = self.opts.assume_ecs && name == ECS_EXECUTABLE;
+        let ecs_args = self.opts.assume_ecs && name == ECS_ARGS;
         self.table.fields.push(Field {
             name: name.to_string(),
             single: ecs_exe,
             derive_name: ecs_exe,
+            derive_command_line: ecs_args,
         });
         self.table.fields.len() - 1
     }
 }
 
-fn elem(test: &Test, last_segment: bool) -> Result<Elem, String> {
+/// What part of a field's value an element test reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum View {
+    /// Each value.
+    Value,
+    /// Each value's last path segment.
+    LastSegment,
+    /// The values joined by single spaces.
+    Joined,
+}
+
+impl Elem {
+    fn view(&self) -> View {
+        match (self.last_segment, self.joined) {
+            (true, _) => View::LastSegment,
+            (false, true) => View::Joined,
+            (false, false) => View::Value,
+        }
+    }
+}
+
+fn elem(test: &Test, view: View) -> Result<Elem, String> {
     let rule = ir::Rule {
         meta: ir::Meta::default(),
         logsource: ir::LogSource::default(),
@@ -403,6 +439,7 @@ fn elem(test: &Test, last_segment: bool) -> Result<Elem, String> {
     Ok(Elem {
         test: test.clone(),
         native,
-        last_segment,
+        last_segment: view == View::LastSegment,
+        joined: view == View::Joined,
     })
 }

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::ir::{CmpOp, Test};
 
-use super::atoms::{Kind, ECS_NAME_INVARIANT, F};
+use super::atoms::{Kind, ECS_ARGS_INVARIANT, ECS_NAME_INVARIANT, F};
 use super::search::{lit, Ctx};
 use super::{Difference, Region, RegionName};
 
@@ -197,6 +197,9 @@ fn describe(ctx: &Ctx<'_>, p: &Pending, region: RegionName) -> Difference {
     };
     if table.fields[p.field].derive_name {
         text.push_str(&format!(" [{ECS_NAME_INVARIANT}]"));
+    }
+    if table.fields[p.field].derive_command_line {
+        text.push_str(&format!(" [{ECS_ARGS_INVARIANT}]"));
     }
     let (a, b) = match region {
         RegionName::AOnly => (same_field, other_at),

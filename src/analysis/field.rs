@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use crate::ir::{CmpOp, Piece, Test};
 
 use super::atoms::{Elem, Kind, Table};
-use super::lang::{self, Dfa, Part, Walk};
+use super::lang::{self, Dfa, JoinedPart, JoinedWalk, Part, Walk};
 
 /// The answer for one field.
 #[derive(Debug, Clone, PartialEq)]
@@ -97,6 +97,9 @@ impl<'t> Theory<'t> {
         if pos.is_empty() && !has {
             return Outcome::Sat(Vec::new());
         }
+        if pos.iter().chain(&neg).any(|&a| self.elem(a).joined) {
+            return self.joined(field, &pos, &neg);
+        }
         match self.one(field, &pos, &neg) {
             One::Found(s) => return Outcome::Sat(vec![s]),
             One::Empty if pos.len() <= 1 || self.single(field) => return Outcome::Unsat,
@@ -117,6 +120,85 @@ impl<'t> Theory<'t> {
             }
         }
         Outcome::Sat(values)
+    }
+
+    /// Values whose join by spaces meets the joined atoms (`--assume ecs`'s
+    /// `process.command_line` on `process.args`), each value the per-value ones.
+    fn fits_list(&self, values: &[String], pos: &[usize], neg: &[usize]) -> bool {
+        let line = values.join(" ");
+        let holds = |a: usize| {
+            let e = self.elem(a);
+            if e.joined {
+                e.holds(&line)
+            } else {
+                values.iter().any(|v| e.holds(v))
+            }
+        };
+        !values.is_empty() && pos.iter().all(|&a| holds(a)) && !neg.iter().any(|&a| holds(a))
+    }
+
+    /// A list of values (at least one) for a field with joined atoms: candidate lists built from
+    /// the rules' literals first, then the exact walk over value lists.
+    fn joined(&mut self, field: usize, pos: &[usize], neg: &[usize]) -> Outcome {
+        let name = self.table.fields[field].name.clone();
+        if let Some(&a) = pos
+            .iter()
+            .chain(neg)
+            .find(|&&a| lang::source(&self.elem(a).test).is_none())
+        {
+            return Outcome::Unknown(format!(
+                "field {name}: a numeric or network test ({}) with process.command_line under \
+                 the ecs assumption",
+                self.table.atoms[a].pred.at
+            ));
+        }
+        let cands = self.field_candidates(field);
+        for c in &cands {
+            let split: Vec<String> = c.split(' ').map(str::to_string).collect();
+            for values in [vec![c.clone()], split] {
+                if self.fits_list(&values, pos, neg) {
+                    return Outcome::Sat(values);
+                }
+            }
+        }
+        for &a in pos.iter().chain(neg) {
+            if !self.dfas.contains_key(&a) {
+                let src = lang::source(&self.elem(a).test).unwrap_or_default();
+                self.dfas.insert(a, Dfa::new(&src));
+            }
+        }
+        let mut parts = vec![JoinedPart {
+            dfa: &self.any,
+            accept: true,
+            whole: true,
+        }];
+        for (&a, accept) in pos
+            .iter()
+            .map(|a| (a, true))
+            .chain(neg.iter().map(|a| (a, false)))
+        {
+            let dfa = match self.dfas[&a].as_ref() {
+                Ok(d) => d,
+                Err(why) => return Outcome::Unknown(why.clone()),
+            };
+            parts.push(JoinedPart {
+                dfa,
+                accept,
+                whole: self.elem(a).joined,
+            });
+        }
+        match lang::walk_joined(&parts, self.max_states) {
+            JoinedWalk::Found(values) if self.fits_list(&values, pos, neg) => Outcome::Sat(values),
+            JoinedWalk::Found(values) => Outcome::Unknown(format!(
+                "field {name}: the automaton's witness {values:?} does not satisfy the evaluator"
+            )),
+            JoinedWalk::Empty => Outcome::Unsat,
+            JoinedWalk::Budget => Outcome::Unknown(format!(
+                "field {name}: the product automaton reached its budget of {} states \
+                 (--max-states)",
+                self.max_states
+            )),
+        }
     }
 
     fn elem(&self, a: usize) -> &'t Elem {

@@ -207,3 +207,142 @@ fn path(
     out.reverse();
     String::from_utf8_lossy(&out).into_owned()
 }
+
+/// One component of a walk over a list of values joined by spaces ([`walk_joined`]).
+pub struct JoinedPart<'d> {
+    /// The automaton.
+    pub dfa: &'d Dfa,
+    /// Must accept (`true`) or must reject (`false`).
+    pub accept: bool,
+    /// Reads the whole joined string (`false`: each value; accepting means some value is in
+    /// the language, rejecting that none is).
+    pub whole: bool,
+}
+
+/// The outcome of [`walk_joined`].
+pub enum JoinedWalk {
+    /// Values (at least one) meeting every part.
+    Found(Vec<String>),
+    /// No list of values does.
+    Empty,
+    /// The walk reached the state budget.
+    Budget,
+}
+
+/// Breadth-first walk over lists of values written as one string with a separator symbol
+/// between values: a *whole* part reads the separator as a space (it sees the values joined by
+/// single spaces), a per-value part restarts at each separator and records whether some value
+/// it read was in its language. Values may hold spaces themselves, so every list is reachable:
+/// the answer is exact. The shortest list (most readable bytes first, a separator before a
+/// space) meeting every part; `parts` must hold an accepting whole part built from a UTF-8
+/// regex, so that the values are valid UTF-8.
+pub fn walk_joined(parts: &[JoinedPart<'_>], max_states: usize) -> JoinedWalk {
+    let mut reps: HashMap<Vec<u8>, u8> = HashMap::new();
+    for b in 0..=255u8 {
+        let key: Vec<u8> = parts
+            .iter()
+            .map(|p| p.dfa.dfa.byte_classes().get(b))
+            .collect();
+        reps.entry(key)
+            .and_modify(|r| {
+                if rank(b) < rank(*r) {
+                    *r = b;
+                }
+            })
+            .or_insert(b);
+    }
+    let mut bytes: Vec<u8> = reps.into_values().collect();
+    bytes.sort_by_key(|&b| (rank(b), b));
+    // `None` is the separator, tried just before the space byte's rank.
+    let pos = bytes
+        .iter()
+        .position(|&b| rank(b) >= rank(b' '))
+        .unwrap_or(bytes.len());
+    let mut symbols: Vec<Option<u8>> = bytes.iter().map(|&b| Some(b)).collect();
+    symbols.insert(pos, None);
+
+    type State = (Vec<StateID>, Vec<bool>);
+    let value_in =
+        |p: &JoinedPart<'_>, s: StateID| p.dfa.dfa.is_match_state(p.dfa.dfa.next_eoi_state(s));
+    let start: State = (
+        parts.iter().map(|p| p.dfa.start).collect(),
+        vec![false; parts.len()],
+    );
+    let mut seen: HashMap<State, (usize, Option<u8>)> = HashMap::new();
+    let mut order: Vec<State> = vec![start.clone()];
+    seen.insert(start, (usize::MAX, None));
+    let mut head = 0;
+    while head < order.len() {
+        let (cur, hits) = order[head].clone();
+        let done = parts.iter().enumerate().all(|(i, p)| {
+            let here = value_in(p, cur[i]);
+            match (p.whole, p.accept) {
+                (true, want) => here == want,
+                (false, true) => hits[i] || here,
+                (false, false) => !here,
+            }
+        });
+        if done {
+            return JoinedWalk::Found(joined_path(&order, &seen, head));
+        }
+        'next: for &sym in &symbols {
+            let mut next = cur.clone();
+            let mut nhits = hits.clone();
+            for (i, p) in parts.iter().enumerate() {
+                match (sym, p.whole) {
+                    (Some(b), _) => next[i] = p.dfa.dfa.next_state(cur[i], b),
+                    (None, true) => next[i] = p.dfa.dfa.next_state(cur[i], b' '),
+                    (None, false) => {
+                        let here = value_in(p, cur[i]);
+                        if here && !p.accept {
+                            continue 'next; // a value in an excluded language
+                        }
+                        nhits[i] |= here;
+                        next[i] = p.dfa.start;
+                    }
+                }
+                if p.whole && p.accept && p.dfa.dfa.is_dead_state(next[i]) {
+                    continue 'next;
+                }
+            }
+            let st = (next, nhits);
+            if seen.contains_key(&st) {
+                continue;
+            }
+            if order.len() >= max_states {
+                return JoinedWalk::Budget;
+            }
+            seen.insert(st.clone(), (head, sym));
+            order.push(st);
+        }
+        head += 1;
+    }
+    JoinedWalk::Empty
+}
+
+fn joined_path<S: std::hash::Hash + Eq>(
+    order: &[S],
+    seen: &HashMap<S, (usize, Option<u8>)>,
+    mut at: usize,
+) -> Vec<String> {
+    let mut syms = Vec::new();
+    while let Some(&(parent, sym)) = seen.get(&order[at]) {
+        if parent == usize::MAX {
+            break;
+        }
+        syms.push(sym);
+        at = parent;
+    }
+    syms.reverse();
+    let mut values = vec![Vec::new()];
+    for sym in syms {
+        match sym {
+            Some(b) => values.last_mut().expect("one value at least").push(b),
+            None => values.push(Vec::new()),
+        }
+    }
+    values
+        .into_iter()
+        .map(|v| String::from_utf8_lossy(&v).into_owned())
+        .collect()
+}

@@ -44,7 +44,8 @@
 //! their one-sided regions are empty without a search.
 //!
 //! **Budgets, never silent caps.** The search counts decisions per region search
-//! ([`Options::budget`]) and the product automata count states ([`Options::max_states`]); past either the region, and so the
+//! ([`Options::budget`]) and the product automata count states ([`Options::max_states`]);
+//! past either the region, and so the
 //! relation, is [`Relation::Unknown`] naming the budget. Keyword searches, field references and
 //! time parts are `unknown` with the reason too, as are correlations (callers decide
 //! single-event rules only).
@@ -54,9 +55,20 @@
 //! before it is returned; one that does not land in its region makes the answer `unknown`
 //! (an analysis bug, reported rather than hidden).
 //!
-//! **`--assume ecs`** ([`Options::assume_ecs`]) adds the invariant that `process.name` is the
-//! last path segment (after the last `/` or `\`) of `process.executable`: both are single
-//! values, present together. Each difference or decision it affects names the assumption.
+//! **`--assume ecs`** ([`Options::assume_ecs`]) adds two invariants of real ECS events:
+//!
+//! - `process.name` is the last path segment (after the last `/` or `\`) of
+//!   `process.executable`: both are single values, present together;
+//! - `process.command_line` is `process.args` joined by single spaces (the Linux/macOS
+//!   convention; Windows command lines are not built from their arguments so): both present
+//!   together. A `process.command_line` test is an atom on `process.args` that reads the
+//!   joined values; a field with such atoms is decided by a walk over lists of values (a
+//!   separator symbol between values, read as a space by the joined atoms, restarting the
+//!   per-value ones; values may hold spaces, so the walk is exact), and witnesses carry
+//!   `process.args` with `process.command_line` derived from it.
+//!
+//! Each difference on a field an invariant constrains names the assumption. Without
+//! `--assume` every field is independent.
 
 mod atoms;
 mod explain;
@@ -80,7 +92,8 @@ pub struct Options {
     pub budget: usize,
     /// States a product automaton over one field may reach before answering `unknown`.
     pub max_states: usize,
-    /// Add the ECS invariants (`process.name` is the last segment of `process.executable`).
+    /// Add the ECS invariants (`process.name` is the last segment of `process.executable`,
+    /// `process.command_line` is `process.args` joined by single spaces).
     pub assume_ecs: bool,
     /// Compute explanations (`differences`); off for batch checks that only need the relation.
     pub explain: bool,

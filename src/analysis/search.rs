@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use crate::eval::CompiledRule;
 
-use super::atoms::{last_segment, Table, ECS_NAME, F};
+use super::atoms::{last_segment, Table, ECS_COMMAND_LINE, ECS_NAME, F};
 use super::field::{Outcome, Theory};
 use super::{Options, Region};
 
@@ -281,6 +281,12 @@ impl<'t> Ctx<'t> {
                 let names: Vec<String> =
                     values.iter().map(|v| last_segment(v).to_string()).collect();
                 event.insert(ECS_NAME.to_string(), json_values(&names));
+            }
+            if field.derive_command_line {
+                event.insert(
+                    ECS_COMMAND_LINE.to_string(),
+                    Value::String(values.join(" ")),
+                );
             }
             event.insert(field.name.clone(), json_values(&values));
         }

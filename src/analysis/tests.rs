@@ -220,3 +220,63 @@ fn conflicts_are_learned_not_enumerated() {
     let d = decide(&rule(Expr::And(a)), &rule(Expr::And(common)), &opts).unwrap();
     assert_eq!(d.relation, Relation::Equivalent, "{d:?}");
 }
+
+#[test]
+fn command_line_is_args_joined_under_assume_ecs() {
+    let a = s("process.command_line", "*http.server*", false);
+    let b = s("process.args", "http.server", true);
+    // Independent fields by default.
+    assert_eq!(rel(&a, &b), Relation::Overlap);
+    let opts = Options {
+        assume_ecs: true,
+        ..Options::default()
+    };
+    let d = decide(&rule(a.clone()), &rule(b.clone()), &opts).unwrap();
+    // Some element is `http.server`, so the joined line contains it: B is within A.
+    assert_eq!(d.relation, Relation::BInA, "{d:?}");
+    let (va, vb) = (
+        compile_rule(&rule(a)).unwrap(),
+        compile_rule(&rule(b.clone())).unwrap(),
+    );
+    for w in d.a_only.witnesses.iter().chain(&d.both.witnesses) {
+        let args: Vec<String> = match &w["process.args"] {
+            serde_json::Value::Array(xs) => xs.iter().map(|x| x.as_str().unwrap().into()).collect(),
+            x => vec![x.as_str().unwrap().into()],
+        };
+        assert_eq!(w["process.command_line"], json!(args.join(" ")), "{w}");
+        assert!(va.is_match(w), "{w}");
+    }
+    assert!(!vb.is_match(&d.a_only.witnesses[0]));
+    assert!(vb.is_match(&d.both.witnesses[0]));
+    assert!(
+        d.differences.iter().any(|x| x
+            .explanation
+            .contains("process.args joined by single spaces")),
+        "{:?}",
+        d.differences
+    );
+    // A line that needs two elements in order: `-m http.server` within the line, elements
+    // `-m` and `http.server` (in either order) elsewhere.
+    let c = s("process.command_line", "*-m http.server*", false);
+    let e = Expr::And(vec![
+        s("process.args", "-m", true),
+        s("process.args", "http.server", true),
+    ]);
+    let d = decide(&rule(c.clone()), &rule(e.clone()), &opts).unwrap();
+    assert_eq!(d.relation, Relation::Overlap, "{d:?}");
+    let (vc, ve) = (
+        compile_rule(&rule(c)).unwrap(),
+        compile_rule(&rule(e)).unwrap(),
+    );
+    assert!(ve.is_match(&d.b_only.witnesses[0]) && !vc.is_match(&d.b_only.witnesses[0]));
+    // Excluding the joined line excludes every element it contains.
+    let f = Expr::And(vec![
+        b.clone(),
+        not(s("process.command_line", "*server*", true)),
+    ]);
+    let d = decide(&rule(f), &rule(b), &opts).unwrap();
+    assert!(
+        d.a_only.empty && d.both.empty && d.a_only.unknown.is_none(),
+        "{d:?}"
+    );
+}

@@ -24,7 +24,8 @@ pub enum DiffFormat {
 /// Invariants `--assume` can add.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Assume {
-    /// ECS: `process.name` is the last path segment of `process.executable`.
+    /// ECS: `process.name` is the last path segment of `process.executable`, and
+    /// `process.command_line` is `process.args` joined by single spaces (Linux/macOS).
     Ecs,
 }
 
@@ -61,7 +62,9 @@ pub struct DiffArgs {
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub witnesses: usize,
     /// Add field invariants (`ecs`: process.name is the last path segment of
-    /// process.executable).
+    /// process.executable, and process.command_line is process.args joined by single spaces,
+    /// the Linux/macOS convention). Each difference they decide names them; without it every
+    /// field is independent.
     #[arg(long, value_enum)]
     pub assume: Option<Assume>,
     /// Search decisions per region before answering unknown.
