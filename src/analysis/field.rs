@@ -36,6 +36,10 @@ pub struct Theory<'t> {
     any: Dfa,
     non_numeric: Dfa,
     candidates: HashMap<usize, Vec<String>>,
+    /// Per (atom, index of a candidate of its field): whether the candidate satisfies it.
+    cand_holds: HashMap<(usize, usize), bool>,
+    /// Per (positive atom, negative atom): whether the first's language is within the second's.
+    pairs: HashMap<(usize, usize), bool>,
     answers: HashMap<AnswerKey, Outcome>,
     /// A field limited to one value for the current query (explanations).
     pub force_single: Option<usize>,
@@ -53,6 +57,8 @@ impl<'t> Theory<'t> {
             non_numeric: Dfa::new(r"\A(?s:.)*[g-zG-Z](?s:.)*\z")
                 .expect("the non-numeric automaton builds"),
             candidates: HashMap::new(),
+            cand_holds: HashMap::new(),
+            pairs: HashMap::new(),
             answers: HashMap::new(),
             force_single: None,
         }
@@ -208,6 +214,15 @@ impl<'t> Theory<'t> {
         }
     }
 
+    fn cand_holds(&mut self, a: usize, c: usize, value: &str) -> bool {
+        if let Some(&h) = self.cand_holds.get(&(a, c)) {
+            return h;
+        }
+        let h = self.elem(a).holds(value);
+        self.cand_holds.insert((a, c), h);
+        h
+    }
+
     fn fits(&self, s: &str, pos: &[usize], neg: &[usize]) -> bool {
         pos.iter().all(|&a| self.elem(a).holds(s)) && !neg.iter().any(|&a| self.elem(a).holds(s))
     }
@@ -215,8 +230,13 @@ impl<'t> Theory<'t> {
     /// One value in every language of `pos` and in none of `neg`.
     fn one(&mut self, field: usize, pos: &[usize], neg: &[usize]) -> One {
         let cands = self.field_candidates(field);
-        if let Some(s) = cands.iter().find(|s| self.fits(s, pos, neg)) {
-            return One::Found(s.clone());
+        // Positive atoms first (most candidates fail one), each (atom, candidate) evaluated once.
+        let found = (0..cands.len()).find(|&c| {
+            pos.iter().all(|&a| self.cand_holds(a, c, &cands[c]))
+                && !neg.iter().any(|&a| self.cand_holds(a, c, &cands[c]))
+        });
+        if let Some(c) = found {
+            return One::Found(cands[c].clone());
         }
         let is_lang = |t: &Test| lang::source(t).is_some();
         let pos_other: Vec<usize> = pos
@@ -240,6 +260,19 @@ impl<'t> Theory<'t> {
             .filter(|a| !neg_other.contains(a))
             .collect();
         let extra = !neg_other.is_empty();
+        // One positive language within one negative one settles it with a product of two
+        // (cached per pair): a large product is walked only when no pair does.
+        if pos.len() > 1 || lang_neg.len() > 1 {
+            for &p in &lang_pos {
+                for &n in &lang_neg {
+                    match self.pair_empty(&name, p, n) {
+                        Ok(true) => return One::Empty,
+                        Ok(false) => {}
+                        Err(o) => return o,
+                    }
+                }
+            }
+        }
         match self.product(&name, &lang_pos, &lang_neg, extra) {
             Ok(Walk::Found(s)) if self.fits(&s, pos, neg) => return One::Found(s),
             Ok(Walk::Found(s)) => {
@@ -262,6 +295,21 @@ impl<'t> Theory<'t> {
             Ok(Walk::Budget) => budget(&name, self.max_states),
             Err(why) => One::Unknown(why),
         }
+    }
+
+    /// Whether no string is in `p`'s language and outside `n`'s.
+    fn pair_empty(&mut self, name: &str, p: usize, n: usize) -> Result<bool, One> {
+        if let Some(&e) = self.pairs.get(&(p, n)) {
+            return Ok(e);
+        }
+        let e = match self.product(name, &[p], &[n], false) {
+            Ok(Walk::Found(_)) => false,
+            Ok(Walk::Empty) => true,
+            Ok(Walk::Budget) => return Err(budget(name, self.max_states)),
+            Err(why) => return Err(One::Unknown(why)),
+        };
+        self.pairs.insert((p, n), e);
+        Ok(e)
     }
 
     fn product(

@@ -222,10 +222,30 @@ impl<'t> Ctx<'t> {
         match self.theory.check(field, &lits) {
             Outcome::Sat(_) => None,
             Outcome::Unsat => {
-                // Shrink: drop each literal whose removal keeps the set unsatisfiable (oldest
-                // decisions first, so the lemma tends to name the latest ones).
-                let mut core = lits;
-                core.sort_by_key(|&(a, _)| s.pos[a]);
+                // Grow a conflicting subset from the newest literal back (most conflicts are
+                // between two or three literals: cheap checks on small sets), then shrink it:
+                // drop each literal whose removal keeps it unsatisfiable.
+                let mut lits = lits;
+                lits.sort_by_key(|&(a, _)| std::cmp::Reverse(s.pos[a]));
+                let mut core: Vec<(usize, bool)> = Vec::new();
+                // A pair with the newest literal first (cheap checks on two atoms).
+                if let Some((&newest, rest)) = lits.split_first() {
+                    if let Some(&l) = rest
+                        .iter()
+                        .find(|&&l| self.theory.check(field, &[newest, l]) == Outcome::Unsat)
+                    {
+                        core = vec![newest, l];
+                    }
+                }
+                if core.is_empty() {
+                    for &l in &lits {
+                        core.push(l);
+                        if self.theory.check(field, &core) == Outcome::Unsat {
+                            break;
+                        }
+                    }
+                }
+                core.reverse();
                 let mut i = 0;
                 while i < core.len() && core.len() > 1 {
                     let mut fewer = core.clone();
