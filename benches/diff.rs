@@ -29,6 +29,8 @@ mod common;
 mod pairs;
 
 const SIGMA: &str = "rules/seed/python_webserver_execution_linux.yml";
+/// Pairs slower than this (seconds, wall) are printed.
+const SLOW: f64 = 0.5;
 const CURRENT: &str = "rules/elastic/python_webserver_current.toml";
 
 fn env_usize(name: &str, default: usize) -> usize {
@@ -127,7 +129,13 @@ fn catalog(shared: &std::path::Path) {
         work.par_iter()
             .map(|p| {
                 let rhs = p.eql.as_ref().expect("filtered to read-back pairs");
-                decide(&p.lhs, rhs, &opts).expect("decides").relation
+                let t = Instant::now();
+                let r = decide(&p.lhs, rhs, &opts).expect("decides").relation;
+                let took = t.elapsed().as_secs_f64();
+                if took > SLOW {
+                    println!("  slow: {} {took:.2} s: {}", p.path.display(), r.name());
+                }
+                r
             })
             .collect()
     });

@@ -26,7 +26,12 @@ pub struct Pair {
 }
 
 fn category(rule: &ir::Rule) -> Option<Expr> {
-    let c = rule.state.get("eql_category")?.as_str()?;
+    // `any where` holds no category test.
+    let c = rule
+        .state
+        .get("eql_category")?
+        .as_str()
+        .filter(|c| *c != "any")?;
     Some(Expr::Pred(Predicate {
         field: Some("event.category".into()),
         test: Test::Str {
