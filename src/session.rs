@@ -30,6 +30,9 @@
 //! # Ok::<(), sigmat::error::Error>(())
 //! ```
 //!
+//! With [`Builder::verify`] (`convert --verify`), each query of an EQL or KQL backend is
+//! read back and decided against its rule: see [`Verifier`].
+//!
 //! A session without a target only loads and prepares rules, e.g. for native evaluation:
 //! [`Batch::documents`] hands the prepared documents to [`crate::eval::RuleSet`].
 
@@ -45,11 +48,16 @@ use crate::read;
 use crate::render::{Backend, Conversion, Library, Options};
 use crate::sigma;
 
+mod verify;
+
+pub use verify::{Verifier, Verify};
+
 /// What every rule of a run goes through.
 #[derive(Debug)]
 pub struct Session {
     pipelines: Vec<Pipeline>,
     backend: Option<(Backend, Options)>,
+    verifier: Option<Verifier>,
 }
 
 /// Builds a [`Session`]: pipelines by name or path, a target backend, its options.
@@ -61,6 +69,8 @@ pub struct Builder {
     backend: Option<Backend>,
     options: Options,
     backend_dir: Option<PathBuf>,
+    verify: Option<Verify>,
+    verify_budget: Option<usize>,
 }
 
 impl Builder {
@@ -113,10 +123,27 @@ impl Builder {
         self
     }
 
+    /// Verifies each conversion ([`Verifier`], `--verify`): the queries are read back and
+    /// decided against the rule.
+    #[must_use]
+    pub fn verify(mut self, mode: Option<Verify>) -> Self {
+        self.verify = mode;
+        self
+    }
+
+    /// The decision budget per region of `--verify` ([`crate::analysis::Options::budget`]).
+    #[must_use]
+    pub fn verify_budget(mut self, budget: Option<usize>) -> Self {
+        self.verify_budget = budget;
+        self
+    }
+
     /// Loads the pipelines and the backend.
     ///
     /// # Errors
-    /// An unknown backend or option, an unreadable or invalid pipeline or backend folder.
+    /// An unknown backend or option, an unreadable or invalid pipeline or backend folder;
+    /// [`ErrorKind::Usage`] for `verify` without a backend, or with one sigmat cannot read
+    /// back (verify applies to eql and kql).
     pub fn build(self) -> Result<Session> {
         let mut pipelines = Vec::with_capacity(self.pipelines.len() + self.loaded.len() + 1);
         for p in &self.pipelines {
@@ -151,7 +178,20 @@ impl Builder {
                 Some((backend, self.options))
             }
         };
-        Ok(Session { pipelines, backend })
+        let verifier = match (self.verify, &backend) {
+            (None, _) => None,
+            (Some(mode), Some((b, _))) => Some(Verifier::new(mode, b, self.verify_budget)?),
+            (Some(_), None) => {
+                return Err(Error::new(ErrorKind::Usage(
+                    "verify needs a target backend".into(),
+                )))
+            }
+        };
+        Ok(Session {
+            pipelines,
+            backend,
+            verifier,
+        })
     }
 }
 
@@ -462,6 +502,10 @@ impl Session {
                     }
                     Ok(c)
                 });
+                let converted = match &self.verifier {
+                    Some(v) => converted.and_then(|c| v.rule(rule, backend.name(), c)),
+                    None => converted,
+                };
                 Outcome::of(converted, &entry.path)
             }
             Ok(ir::Document::Correlation(corr)) => {
@@ -487,14 +531,34 @@ impl Session {
                     .collect();
                 let converted =
                     rules.and_then(|rules| backend.convert_correlation(corr, &rules, options));
-                Outcome::of(converted, &entry.path)
+                Outcome::of(
+                    self.not_decided("a correlation", backend, converted),
+                    &entry.path,
+                )
             }
             Ok(ir::Document::Sequence(seq)) => {
-                Outcome::of(backend.convert_sequence(seq, options), &entry.path)
+                let converted = backend.convert_sequence(seq, options);
+                Outcome::of(
+                    self.not_decided("a sequence", backend, converted),
+                    &entry.path,
+                )
             }
             // Applied to the rules they cover when the batch was loaded: nothing to convert.
             Ok(ir::Document::Filter(_)) => return None,
         })
+    }
+
+    /// A converted correlation or sequence under `--verify`: not decided.
+    fn not_decided(
+        &self,
+        what: &str,
+        backend: &Backend,
+        converted: Result<Conversion>,
+    ) -> Result<Conversion> {
+        match &self.verifier {
+            Some(v) => converted.and_then(|c| v.not_decided(what, backend.name(), c)),
+            None => converted,
+        }
     }
 
     /// The output of the whole batch in the plain text form: the queries one per line, or

@@ -11,7 +11,7 @@ use clap::{Args, ValueEnum};
 use crate::error::{Error, ErrorKind};
 use crate::output;
 use crate::publish;
-use crate::session::{Item, Outcome, Session};
+use crate::session::{Item, Outcome, Session, Verify};
 
 /// Output formats of `convert`. Adding one: a variant here, its description in
 /// [`Format::describe`], its file extension in `Format::extension` and its text in
@@ -166,9 +166,46 @@ pub struct ConvertArgs {
     /// Load more backends (`DIR/*.yml`) and templates (`DIR/templates/`), overriding built-ins.
     #[arg(long)]
     pub backend_dir: Option<PathBuf>,
+    /// Translation validation: read each query back with sigmat's reader of the target's
+    /// language and decide it against the rule after pipelines (verify applies to eql and
+    /// kql; `sigmat diff`'s decision procedure). A query not proven equivalent gets a warning
+    /// (`warn`, the default: the relation and a witness event, or "not proven" and why);
+    /// `strict` refuses such rules instead (counted as unsupported; `unknown` and unreadable
+    /// queries are refused too: strict means proven).
+    #[arg(
+        long,
+        value_enum,
+        value_name = "MODE",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "warn"
+    )]
+    pub verify: Option<VerifyMode>,
+    /// Decisions `--verify` may take per region of one rule before answering "not proven"
+    /// (the budget of `sigmat diff`'s search).
+    #[arg(long, value_name = "N", requires = "verify")]
+    pub verify_budget: Option<usize>,
     /// Sigma files or folders (walked for `.yml` / `.yaml`).
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
+}
+
+/// `--verify=MODE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VerifyMode {
+    /// A warning on each rule whose query is not proven equivalent.
+    Warn,
+    /// Refuse each rule whose query is not proven equivalent.
+    Strict,
+}
+
+impl VerifyMode {
+    fn session(self) -> Verify {
+        match self {
+            VerifyMode::Warn => Verify::Warn,
+            VerifyMode::Strict => Verify::Strict,
+        }
+    }
 }
 
 fn parse_option(s: &str) -> Result<(String, String), String> {
@@ -194,7 +231,9 @@ fn run_inner(args: &ConvertArgs) -> Result<i32, Error> {
     let mut builder = Session::builder()
         .target(&args.target)
         .pipelines(&args.pipelines)
-        .backend_dir(args.backend_dir.clone());
+        .backend_dir(args.backend_dir.clone())
+        .verify(args.verify.map(VerifyMode::session))
+        .verify_budget(args.verify_budget);
     for (k, v) in &args.options {
         builder = builder.option(k, v);
     }
