@@ -29,6 +29,7 @@ mod compile;
 pub mod correlate;
 pub mod event;
 pub mod input;
+mod lazy;
 pub mod matcher;
 mod prefilter;
 

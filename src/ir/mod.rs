@@ -99,12 +99,14 @@
 mod caseless;
 mod correlation;
 mod pattern;
+mod regex_check;
 mod sequence;
 
 pub use caseless::caseless;
 pub use correlation::{Correlation, CorrelationType, Timespan};
 
 pub use pattern::{Pattern, Piece, Shape};
+pub use regex_check::{build_regex, check_regex, RegexProblem};
 pub use sequence::{JoinKey, Maxspan, Sequence, Step};
 
 use indexmap::IndexMap;
