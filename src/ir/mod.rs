@@ -387,7 +387,7 @@ fn is_false(b: &bool) -> bool {
 }
 
 /// Regex flags.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct RegexFlags {
     /// `i`: case-insensitive.
     #[serde(default, skip_serializing_if = "is_false")]

@@ -5,9 +5,14 @@
 //! catalog, so [`check_regex`] parses the pattern with the `regex-syntax` parser under the
 //! settings the `regex` crate itself uses (same acceptance, same error text) and compiles it
 //! only when its compiled form could come near the size limit ([`weight`] above
-//! [`EAGER_WEIGHT`]): then the limit is checked for real and the compiled regex is handed back.
+//! [`EAGER_WEIGHT`]): then the limit is checked for real and the compiled regex is handed back
+//! (and kept, so that the next check of the same pattern under the same or a larger limit reuses
+//! it).
 //! At or below that bound a pattern compiles within 2 MiB (a test probes the costly constructs),
 //! well under the limits used (10 MiB in the Sigma front end, 64 MiB in the evaluator).
+
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 
 use regex_automata::util::syntax;
 use regex_syntax::hir::{Class, Hir, HirKind};
@@ -43,12 +48,33 @@ pub fn check_regex(
     if weight(&hir) <= EAGER_WEIGHT {
         return Ok(None);
     }
-    build_regex(pattern, flags, size_limit)
-        .map(Some)
-        .map_err(|e| match e {
-            regex::Error::CompiledTooBig(limit) => RegexProblem::TooLarge(limit),
-            other => RegexProblem::Syntax(other.to_string()),
-        })
+    let key = (pattern.to_string(), flags);
+    // A regex that compiled within a limit compiles within any larger one, and the limit
+    // changes nothing else: the front end's check serves the evaluator's.
+    if let Some((re, built_under)) = heavy().lock().ok().and_then(|m| m.get(&key).cloned()) {
+        if built_under <= size_limit {
+            return Ok(Some(re));
+        }
+    }
+    let re = build_regex(pattern, flags, size_limit).map_err(|e| match e {
+        regex::Error::CompiledTooBig(limit) => RegexProblem::TooLarge(limit),
+        other => RegexProblem::Syntax(other.to_string()),
+    })?;
+    if let Ok(mut m) = heavy().lock() {
+        m.insert(key, (re.clone(), size_limit));
+    }
+    Ok(Some(re))
+}
+
+/// Heavy regexes by pattern and flags, with the size limit each was built under.
+type Heavy = HashMap<(String, RegexFlags), (regex::Regex, usize)>;
+
+/// The heavy regexes compiled by [`check_regex`] (few: a catalog has a handful), with the size
+/// limit each was built under, so that checking one again (the front end, then the evaluator)
+/// does not compile it again.
+fn heavy() -> &'static Mutex<Heavy> {
+    static HEAVY: OnceLock<Mutex<Heavy>> = OnceLock::new();
+    HEAVY.get_or_init(Mutex::default)
 }
 
 /// Compiles `pattern` under `flags` with `size_limit`.
@@ -149,6 +175,15 @@ mod tests {
             check_regex(p, flags(false), 256 << 20),
             Ok(Some(_))
         ));
+        // Kept for the same or a larger limit, never for a smaller one.
+        assert!(matches!(
+            check_regex(p, flags(false), 512 << 20),
+            Ok(Some(_))
+        ));
+        assert_eq!(
+            check_regex(p, flags(false), 1 << 20).err(),
+            Some(RegexProblem::TooLarge(1 << 20))
+        );
         assert!(matches!(
             check_regex("abc|def", flags(true), 1 << 20),
             Ok(None)
