@@ -148,7 +148,7 @@ const _: () = assert!(
 );
 
 /// Records per parallel batch.
-const BATCH: usize = 4096;
+const BATCH: usize = 1024;
 
 /// Where an event starts, and its matches with the event, or why its record could not be read
 /// (numbered later, in order). The event is kept only when it is printed (`--with-event` and

@@ -2,11 +2,10 @@
 
 use std::collections::HashMap;
 
-use aho_corasick::AhoCorasick;
 use ipnet::IpNet;
-use regex::Regex;
 
 use super::event::{any_string, for_each_leaf, resolve, Val};
+use super::lazy::{LazyContains, LazyRegex};
 use super::matcher::{
     bool_holds, cidr_holds, fold, fold_into, parse_net, scalar_text, time_part, with_scalar_text,
     Glob, NumCmp, StrMatcher,
@@ -143,7 +142,7 @@ pub(crate) enum CTest {
         m: StrMatcher,
         cased: bool,
     },
-    Regex(Regex),
+    Regex(LazyRegex),
     Num(NumCmp),
     Bool(bool),
     Null,
@@ -168,7 +167,7 @@ pub(crate) struct StrSet {
     exact: Vec<String>,
     prefixes: Vec<String>,
     suffixes: Vec<String>,
-    contains: Option<AhoCorasick>,
+    contains: Option<LazyContains>,
     globs: Vec<Glob>,
     any: bool,
 }
@@ -259,17 +258,7 @@ fn compile_or(xs: &[Expr], fields: &FieldTable) -> Result<Node> {
             }
         }
         if !needles.is_empty() {
-            // A compact NFA: string sets run only on candidate events, and a DFA per set
-            // would cost far more memory across a catalog.
-            let ac = AhoCorasick::builder()
-                .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
-                .build(&needles);
-            set.contains = Some(ac.map_err(|e| {
-                Error::new(ErrorKind::Unsupported {
-                    target: "eval".into(),
-                    what: format!("string set too large for one automaton: {e}"),
-                })
-            })?);
+            set.contains = Some(LazyContains::new(needles));
         }
         out.push(Node::StrSet(Box::new(set)));
     }
@@ -316,13 +305,8 @@ fn compile_pred(p: &Predicate, fields: &FieldTable) -> Result<Leaf> {
             }
         }
         Test::Regex { pattern, flags } => {
-            let re = regex::RegexBuilder::new(pattern)
-                .case_insensitive(flags.ignore_case)
-                .multi_line(flags.multi_line)
-                .dot_matches_new_line(flags.dot_all)
-                .size_limit(64 << 20)
-                .build()
-                .map_err(|e| at(Error::new(ErrorKind::InvalidRegex(e.to_string()))))?;
+            let re = LazyRegex::new(pattern, *flags)
+                .map_err(|e| at(Error::new(ErrorKind::InvalidRegex(e))))?;
             CTest::Regex(re)
         }
         Test::Num { op, value } => {

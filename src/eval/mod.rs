@@ -29,6 +29,7 @@ mod compile;
 pub mod correlate;
 pub mod event;
 pub mod input;
+mod lazy;
 pub mod matcher;
 mod prefilter;
 
@@ -184,7 +185,8 @@ impl RuleSet {
     #[must_use]
     pub fn compile(rules: Vec<ir::Rule>) -> (RuleSet, Vec<(usize, Error)>) {
         // Field names first (cheap, in rule order), then each rule on its own against the
-        // read-only table, in parallel: regexes and string automata are most of the time.
+        // read-only table, in parallel. Regexes and string-set automata are built on first
+        // use (`lazy.rs`); their syntax is checked here.
         let mut fields = FieldTable::default();
         let mut rules = rules;
         for rule in &mut rules {

@@ -99,12 +99,14 @@
 mod caseless;
 mod correlation;
 mod pattern;
+mod regex_check;
 mod sequence;
 
 pub use caseless::caseless;
 pub use correlation::{Correlation, CorrelationType, Timespan};
 
 pub use pattern::{Pattern, Piece, Shape};
+pub use regex_check::{build_regex, check_regex, RegexProblem};
 pub use sequence::{JoinKey, Maxspan, Sequence, Step};
 
 use indexmap::IndexMap;
@@ -385,7 +387,7 @@ fn is_false(b: &bool) -> bool {
 }
 
 /// Regex flags.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct RegexFlags {
     /// `i`: case-insensitive.
     #[serde(default, skip_serializing_if = "is_false")]

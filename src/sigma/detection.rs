@@ -10,7 +10,9 @@ use super::modifiers::{parse_chain, Chain, Mod};
 use super::value::{self, Encoding};
 use super::{KeyPath, R};
 use crate::error::ErrorKind;
-use crate::ir::{CmpOp, Expr, Number, Pattern, Predicate, RefMatch, RegexFlags, Test};
+use crate::ir::{
+    CmpOp, Expr, Number, Pattern, Predicate, RefMatch, RegexFlags, RegexProblem, Test,
+};
 
 /// Deepest nesting of lists inside a search identifier.
 const MAX_DEPTH: usize = 32;
@@ -401,23 +403,21 @@ fn lower_regex(v: &Value, core: &[(&str, Mod)], path: &KeyPath) -> R<Vec<Test>> 
             _ => {}
         }
     }
-    if let Err(e) = regex::RegexBuilder::new(&pattern)
-        .case_insensitive(flags.ignore_case)
-        .multi_line(flags.multi_line)
-        .dot_matches_new_line(flags.dot_all)
-        .build()
-    {
-        if let regex::Error::CompiledTooBig(limit) = e {
+    // The `regex` crate's default size limit.
+    match crate::ir::check_regex(&pattern, flags, 10 << 20) {
+        Ok(_) => {}
+        Err(RegexProblem::TooLarge(limit)) => {
             return Err(path.err(ErrorKind::RegexTooLarge { limit }).hint(
                 "the pattern is valid, but too large to run: counted repetitions (`{1000}`) multiply the size of what they repeat, and Unicode classes such as `\\w` or `\\d` are large; shorten the repetitions or use ASCII classes (`[0-9A-Za-z_]`)",
             ));
         }
-        let msg = e.to_string();
-        let last = msg.lines().last().unwrap_or(&msg).trim();
-        let short = last.strip_prefix("error: ").unwrap_or(last).to_string();
-        return Err(path.err(ErrorKind::InvalidRegex(short)).hint(
-            "Sigma regexes use the PCRE subset `. ^ $ * + ? {n,m} [...] | ()`; lookaround and backreferences are not supported",
-        ));
+        Err(RegexProblem::Syntax(msg)) => {
+            let last = msg.lines().last().unwrap_or(&msg).trim();
+            let short = last.strip_prefix("error: ").unwrap_or(last).to_string();
+            return Err(path.err(ErrorKind::InvalidRegex(short)).hint(
+                "Sigma regexes use the PCRE subset `. ^ $ * + ? {n,m} [...] | ()`; lookaround and backreferences are not supported",
+            ));
+        }
     }
     Ok(vec![Test::Regex { pattern, flags }])
 }
