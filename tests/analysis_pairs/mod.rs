@@ -18,27 +18,27 @@ pub struct Pair {
     pub path: PathBuf,
     /// The rule after its pipeline.
     pub rule: ir::Rule,
-    /// The rule with the EQL query's event category (`process where`, the rule's
-    /// `eql_category` state) added as the `event.category` test the reader writes for it.
+    /// The rule with the EQL query's event category (`process where`) added as the
+    /// `event.category` test the reader writes for it.
     pub lhs: ir::Rule,
     /// The EQL rendering read back (its conditions in a copy of `rule`), or why not.
     pub eql: Result<ir::Rule, String>,
 }
 
-fn category(rule: &ir::Rule) -> Option<Expr> {
-    // `any where` holds no category test.
-    let c = rule
-        .state
-        .get("eql_category")?
-        .as_str()
-        .filter(|c| *c != "any")?;
+/// The `event.category` test the EQL reader writes for the query's `<category> where` (none
+/// for `any where`).
+fn category(query: &str) -> Option<Expr> {
+    let c = query.split_once(" where ")?.0.trim();
+    if c == "any" || c.contains(char::is_whitespace) {
+        return None;
+    }
     Some(Expr::Pred(Predicate {
         field: Some("event.category".into()),
         test: Test::Str {
             pattern: Pattern::literal(c),
             cased: true,
         },
-        at: "state.eql_category".into(),
+        at: "query.category".into(),
     }))
 }
 
@@ -69,7 +69,7 @@ pub fn eql_pairs(shared: &Path, product: &str, pipeline: &str) -> Vec<Pair> {
         .filter_map(|it| match (&it.outcome, it.rule()) {
             (Outcome::Converted(c), Some(r)) => {
                 let mut lhs = r.clone();
-                if let Some(c) = category(r) {
+                if let Some(c) = c.queries.first().and_then(|q| category(q)) {
                     lhs.conditions = vec![Expr::And(vec![c, Expr::or(lhs.conditions)])];
                 }
                 let eql = read_back(&c.queries).map(|back| {
