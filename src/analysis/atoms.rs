@@ -213,6 +213,11 @@ pub struct Table {
     pub folded: Vec<Option<usize>>,
     /// Per field: its has-value atom (explanations).
     pub has: Vec<usize>,
+    /// DFAs prepared with the rules ([`super::Prepared`]), looked up before building one.
+    pub dfas: Vec<std::sync::Arc<super::lang::Cache>>,
+    /// Product states all the walks of this pair may reach together
+    /// ([`Options::max_total_states`]).
+    pub total_states: usize,
 }
 
 struct Builder<'o> {
@@ -235,6 +240,8 @@ impl Table {
                 b: F::True,
                 folded: Vec::new(),
                 has: Vec::new(),
+                dfas: Vec::new(),
+                total_states: opts.max_total_states,
             },
             keys: HashMap::new(),
             opts,
