@@ -1,11 +1,12 @@
 //! String languages as DFAs (`regex-automata`) and the product walk that decides whether one
 //! string lies in some languages and outside others.
 //!
-//! Each DFA knows, per state, whether an accepting end is still reachable from it and whether
-//! every continuation is accepted: the walk drops a product state as soon as an accepting part
-//! can no longer accept or a rejecting part can no longer reject (for a rejected
-//! `contains` pattern: once the substring has been read). Without that, excluding `k`
-//! substrings walks up to `2^k` combinations of "already read" that can never lead anywhere.
+//! Each DFA knows, per state, whether an accepting end is still reachable from it: the walk
+//! drops a product state as soon as an accepting part can no longer accept (not only in the
+//! dead state). The dual, dropping a state where a rejecting part must accept whatever follows
+//! (a rejected `contains` already read), is not done: the DFAs read bytes, and an invalid UTF-8
+//! byte leads every one of them to its dead state, so that no state "accepts every
+//! continuation"; it would need the fates computed together with a UTF-8 automaton.
 
 type HashMap<K, V> = foldhash::HashMap<K, V>;
 use foldhash::HashMapExt;
@@ -30,8 +31,6 @@ pub struct Dfa {
     start: StateID,
     /// Per state index: no string read from here is accepted.
     hopeless: Vec<bool>,
-    /// Per state index: every string read from here is accepted.
-    certain: Vec<bool>,
 }
 
 /// The regex (full match, `\A...\z`) of an element test, when it is a string language.
@@ -84,12 +83,11 @@ impl Dfa {
         let start = dfa
             .start_state(&start::Config::new().anchored(Anchored::Yes))
             .map_err(|e| format!("no automaton for `{re}`: {e}"))?;
-        let (hopeless, certain) = fates(&dfa, start);
+        let hopeless = hopeless(&dfa, start);
         Ok(Dfa {
             dfa,
             start,
             hopeless,
-            certain,
         })
     }
 
@@ -101,17 +99,12 @@ impl Dfa {
     fn is_hopeless(&self, s: StateID) -> bool {
         self.dfa.is_dead_state(s) || self.hopeless.get(self.index(s)).copied().unwrap_or(false)
     }
-
-    /// Every string read from state `s` is accepted.
-    fn is_certain(&self, s: StateID) -> bool {
-        self.certain.get(self.index(s)).copied().unwrap_or(false)
-    }
 }
 
-/// Per state index of the states reachable from `start`: (hopeless, certain), found by
-/// walking the transitions backwards from the states that accept (resp. reject) at the end.
-/// Unreachable indices are neither.
-fn fates(dfa: &dense::DFA<Vec<u32>>, start: StateID) -> (Vec<bool>, Vec<bool>) {
+/// Per state index of the states reachable from `start`: no accepting end is reachable from it,
+/// found by walking the transitions backwards from the states that accept at the end.
+/// Unreachable indices are not marked.
+fn hopeless(dfa: &dense::DFA<Vec<u32>>, start: StateID) -> Vec<bool> {
     let idx = |s: StateID| s.as_usize() >> dfa.stride2();
     let mut reps: Vec<u8> = Vec::new();
     let mut classes_seen = std::collections::HashSet::new();
@@ -146,41 +139,31 @@ fn fates(dfa: &dense::DFA<Vec<u32>>, start: StateID) -> (Vec<bool>, Vec<bool>) {
         .iter()
         .map(|&s| dfa.is_match_state(dfa.next_eoi_state(s)))
         .collect();
-    // Backwards reachability from the states whose end is `want`.
-    let reach = |want: bool| -> Vec<bool> {
-        let mut mark: Vec<bool> = accepts.iter().map(|&a| a == want).collect();
-        let mut stack: Vec<usize> = (0..states.len()).filter(|&i| mark[i]).collect();
-        while let Some(i) = stack.pop() {
-            for &p in &back[i] {
-                if !mark[p] {
-                    mark[p] = true;
-                    stack.push(p);
-                }
+    // Backwards reachability from the states that accept at the end.
+    let mut can_accept = accepts;
+    let mut stack: Vec<usize> = (0..states.len()).filter(|&i| can_accept[i]).collect();
+    while let Some(i) = stack.pop() {
+        for &p in &back[i] {
+            if !can_accept[p] {
+                can_accept[p] = true;
+                stack.push(p);
             }
         }
-        mark
-    };
-    let can_accept = reach(true);
-    let can_reject = reach(false);
-    let len = states.iter().map(|&s| idx(s) + 1).max().unwrap_or(0);
-    let (mut hopeless, mut certain) = (vec![false; len], vec![false; len]);
-    for (i, &s) in states.iter().enumerate() {
-        hopeless[idx(s)] = !can_accept[i];
-        certain[idx(s)] = !can_reject[i];
     }
-    (hopeless, certain)
+    let len = states.iter().map(|&s| idx(s) + 1).max().unwrap_or(0);
+    let mut out = vec![false; len];
+    for (i, &s) in states.iter().enumerate() {
+        out[idx(s)] = !can_accept[i];
+    }
+    out
 }
 
 /// Whether a product state can still lead to a string the walk wants.
 fn viable(parts: &[Part<'_>], states: &[StateID]) -> bool {
-    parts.iter().zip(states).all(|(p, &s)| {
-        p.last_segment
-            || if p.accept {
-                !p.dfa.is_hopeless(s)
-            } else {
-                !p.dfa.is_certain(s)
-            }
-    })
+    parts
+        .iter()
+        .zip(states)
+        .all(|(p, &s)| p.last_segment || !p.accept || !p.dfa.is_hopeless(s))
 }
 
 /// DFAs of one rule's string tests, keyed by their regex ([`source`]), each built the first
