@@ -51,7 +51,11 @@ fn known() -> std::collections::BTreeSet<(String, String, String)> {
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .map(|l| {
             let f: Vec<&str> = l.split_whitespace().collect();
-            assert_eq!(f.len(), 3, "tests/data/analysis_catalog_known.txt: bad line `{l}`");
+            assert_eq!(
+                f.len(),
+                3,
+                "tests/data/analysis_catalog_known.txt: bad line `{l}`"
+            );
             (f[0].to_string(), f[1].to_string(), f[2].to_string())
         })
         .collect()
@@ -94,11 +98,9 @@ impl Tally {
                     Relation::Unknown(why) => {
                         *self.unknown.entry(reason_key(&why)).or_default() += 1;
                     }
-                    other => self.wrong.push((
-                        rel_path(path),
-                        other.name().to_string(),
-                        witness,
-                    )),
+                    other => self
+                        .wrong
+                        .push((rel_path(path), other.name().to_string(), witness)),
                 }
             }
         }

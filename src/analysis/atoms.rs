@@ -184,6 +184,11 @@ pub struct Table {
     pub has: Vec<usize>,
     /// Per field: its atoms.
     pub by_field: Vec<Vec<usize>>,
+    /// DFAs prepared with the rules ([`super::Prepared`]), looked up before building one.
+    pub dfas: Vec<std::sync::Arc<super::lang::Cache>>,
+    /// Product states all the walks of this pair may reach together
+    /// ([`Options::max_total_states`]).
+    pub total_states: usize,
 }
 
 struct Builder<'o> {
@@ -207,6 +212,8 @@ impl Table {
                 folded: Vec::new(),
                 has: Vec::new(),
                 by_field: Vec::new(),
+                dfas: Vec::new(),
+                total_states: opts.max_total_states,
             },
             keys: HashMap::new(),
             opts,

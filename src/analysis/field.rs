@@ -2,8 +2,9 @@
 //! the field take the truth values asked for, and which?
 
 use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 
-use crate::ir::{CmpOp, Piece, Test};
+use crate::ir::{CmpOp, Piece, Shape, Test};
 
 use super::atoms::{Elem, Kind, Table};
 use super::lang::{self, Dfa, JoinedPart, JoinedWalk, Part, Walk};
@@ -28,13 +29,24 @@ enum One {
     Unknown(String),
 }
 
+/// Candidate values tried per field before a product walk: a field with hundreds of values
+/// (lists of driver names) would otherwise try each against every atom at every check.
+const MAX_FIELD_CANDIDATES: usize = 256;
+
+/// The any-string automaton, built once per process.
+static ANY: OnceLock<Dfa> = OnceLock::new();
+/// The automaton of strings holding a letter no number text holds, built once per process.
+static NON_NUMERIC: OnceLock<Dfa> = OnceLock::new();
+
 /// Field checks with their caches (DFAs, candidates, answers).
 pub struct Theory<'t> {
     table: &'t Table,
     max_states: usize,
-    dfas: HashMap<usize, Result<Dfa, String>>,
-    any: Dfa,
-    non_numeric: Dfa,
+    /// Product states the walks of this pair may still reach ([`Table::total_states`]).
+    states_left: usize,
+    dfas: HashMap<usize, Arc<Result<Dfa, String>>>,
+    any: &'static Dfa,
+    non_numeric: &'static Dfa,
     candidates: HashMap<usize, Vec<String>>,
     /// Per (atom, index of a candidate of its field): whether the candidate satisfies it.
     cand_holds: HashMap<(usize, usize), bool>,
@@ -51,11 +63,14 @@ impl<'t> Theory<'t> {
         Theory {
             table,
             max_states,
+            states_left: table.total_states,
             dfas: HashMap::new(),
-            any: Dfa::new(r"\A(?s:.)*\z").expect("the any-string automaton builds"),
+            any: ANY
+                .get_or_init(|| Dfa::new(r"\A(?s:.)*\z").expect("the any-string automaton builds")),
             // Holds a letter no number, boolean-free number text or IP address contains.
-            non_numeric: Dfa::new(r"\A(?s:.)*[g-zG-Z](?s:.)*\z")
-                .expect("the non-numeric automaton builds"),
+            non_numeric: NON_NUMERIC.get_or_init(|| {
+                Dfa::new(r"\A(?s:.)*[g-zG-Z](?s:.)*\z").expect("the non-numeric automaton builds")
+            }),
             candidates: HashMap::new(),
             cand_holds: HashMap::new(),
             pairs: HashMap::new(),
@@ -168,13 +183,10 @@ impl<'t> Theory<'t> {
             }
         }
         for &a in pos.iter().chain(neg) {
-            if !self.dfas.contains_key(&a) {
-                let src = lang::source(&self.elem(a).test).unwrap_or_default();
-                self.dfas.insert(a, Dfa::new(&src));
-            }
+            self.ensure_dfa(a);
         }
         let mut parts = vec![JoinedPart {
-            dfa: &self.any,
+            dfa: self.any,
             accept: true,
             whole: true,
         }];
@@ -183,7 +195,7 @@ impl<'t> Theory<'t> {
             .map(|a| (a, true))
             .chain(neg.iter().map(|a| (a, false)))
         {
-            let dfa = match self.dfas[&a].as_ref() {
+            let dfa = match self.dfas[&a].as_ref().as_ref() {
                 Ok(d) => d,
                 Err(why) => return Outcome::Unknown(why.clone()),
             };
@@ -238,6 +250,13 @@ impl<'t> Theory<'t> {
         if let Some(c) = found {
             return One::Found(cands[c].clone());
         }
+        if let Some(s) = self
+            .joined_candidates(pos)
+            .into_iter()
+            .find(|s| self.fits(s, pos, neg))
+        {
+            return One::Found(s);
+        }
         let is_lang = |t: &Test| lang::source(t).is_some();
         let pos_other: Vec<usize> = pos
             .iter()
@@ -282,7 +301,7 @@ impl<'t> Theory<'t> {
             }
             Ok(Walk::Empty) if !extra => return One::Empty,
             Ok(Walk::Empty) => {}
-            Ok(Walk::Budget) => return budget(&name, self.max_states),
+            Ok(Walk::Budget) => return self.budget(&name),
             Err(why) => return One::Unknown(why),
         }
         // Negative numbers or networks, and every string of the languages is numeric-looking.
@@ -292,7 +311,7 @@ impl<'t> Theory<'t> {
                 "field {name}: numeric or network exclusions over number-like strings"
             )),
             Ok(Walk::Empty) => One::Empty,
-            Ok(Walk::Budget) => budget(&name, self.max_states),
+            Ok(Walk::Budget) => self.budget(&name),
             Err(why) => One::Unknown(why),
         }
     }
@@ -305,11 +324,60 @@ impl<'t> Theory<'t> {
         let e = match self.product(name, &[p], &[n], false) {
             Ok(Walk::Found(_)) => false,
             Ok(Walk::Empty) => true,
-            Ok(Walk::Budget) => return Err(budget(name, self.max_states)),
+            Ok(Walk::Budget) => return Err(self.budget(name)),
             Err(why) => return Err(One::Unknown(why)),
         };
         self.pairs.insert((p, n), e);
         Ok(e)
+    }
+
+    /// Candidates meant to satisfy every string pattern of `pos` at once: the exact text if one
+    /// is exact, else the prefixes, the inner literals and the suffixes in that order, joined by
+    /// a space or by nothing. A product walk over several `contains` patterns explores every
+    /// combination of their progress (it can reach its state budget); one such string, checked
+    /// by the evaluator, settles most of those queries without a walk.
+    fn joined_candidates(&self, pos: &[usize]) -> Vec<String> {
+        let (mut exact, mut pre, mut mid, mut suf) = (None, Vec::new(), Vec::new(), Vec::new());
+        for &a in pos {
+            let Test::Str { pattern, .. } = &self.elem(a).test else {
+                continue;
+            };
+            let text = || -> String {
+                pattern
+                    .pieces()
+                    .iter()
+                    .map(|p| match p {
+                        Piece::Lit(s) => s.as_str(),
+                        Piece::AnyOne => "x",
+                        Piece::AnyMany | Piece::Placeholder(_) => "",
+                    })
+                    .collect()
+            };
+            match pattern.shape() {
+                Shape::Exact(t) => exact = Some(t.to_string()),
+                Shape::Prefix(t) => pre.push(t.to_string()),
+                Shape::Suffix(t) => suf.push(t.to_string()),
+                Shape::Contains(t) => mid.push(t.to_string()),
+                Shape::Any => {}
+                Shape::Glob => mid.push(text()),
+            }
+        }
+        if let Some(e) = exact {
+            return vec![e];
+        }
+        if pre.len() + mid.len() + suf.len() < 2 {
+            return Vec::new();
+        }
+        let mut parts = pre;
+        parts.extend(mid);
+        parts.extend(suf);
+        let mut out = Vec::new();
+        for sep in [" ", ""] {
+            let s = parts.join(sep);
+            push(&mut out, s.to_lowercase());
+            push(&mut out, s);
+        }
+        out
     }
 
     fn product(
@@ -320,19 +388,16 @@ impl<'t> Theory<'t> {
         non_numeric: bool,
     ) -> Result<Walk, String> {
         for &a in pos.iter().chain(neg) {
-            if !self.dfas.contains_key(&a) {
-                let src = lang::source(&self.elem(a).test).unwrap_or_default();
-                self.dfas.insert(a, Dfa::new(&src));
-            }
+            self.ensure_dfa(a);
         }
         let mut parts = vec![Part {
-            dfa: &self.any,
+            dfa: self.any,
             accept: true,
             last_segment: false,
         }];
         if non_numeric {
             parts.push(Part {
-                dfa: &self.non_numeric,
+                dfa: self.non_numeric,
                 accept: true,
                 last_segment: false,
             });
@@ -342,14 +407,18 @@ impl<'t> Theory<'t> {
             .map(|a| (a, true))
             .chain(neg.iter().map(|a| (a, false)))
         {
-            let dfa = self.dfas[&a].as_ref().map_err(Clone::clone)?;
+            let dfa = self.dfas[&a].as_ref().as_ref().map_err(Clone::clone)?;
             parts.push(Part {
                 dfa,
                 accept,
                 last_segment: self.elem(a).last_segment,
             });
         }
-        Ok(lang::walk(&parts, self.max_states))
+        let cap = self.max_states.min(self.states_left);
+        let mut used = 0;
+        let w = lang::walk_counted(&parts, cap, &mut used);
+        self.states_left = self.states_left.saturating_sub(used);
+        Ok(w)
     }
 
     /// Positive numbers or networks: decided over their constants, then by candidates.
@@ -418,6 +487,7 @@ impl<'t> Theory<'t> {
             return c.clone();
         }
         let mut bases: Vec<String> = Vec::new();
+        let mut in_bases = std::collections::HashSet::new();
         let mut extra: Vec<String> = Vec::new();
         let mut seg = false;
         for atom in &self.table.atoms {
@@ -437,7 +507,9 @@ impl<'t> Theory<'t> {
                             Piece::AnyMany | Piece::Placeholder(_) => "",
                         })
                         .collect();
-                    push(&mut bases, text);
+                    if in_bases.insert(text.clone()) {
+                        bases.push(text);
+                    }
                 }
                 Test::Num { value, .. } => {
                     for x in sample_points([value.as_f64()]) {
@@ -454,6 +526,12 @@ impl<'t> Theory<'t> {
             }
         }
         let mut out = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut push = |out: &mut Vec<String>, s: String| {
+            if out.len() < MAX_FIELD_CANDIDATES && seen.insert(s.clone()) {
+                out.push(s);
+            }
+        };
         for b in &bases {
             push(&mut out, b.clone());
             push(&mut out, b.to_uppercase());
@@ -474,8 +552,12 @@ impl<'t> Theory<'t> {
         for e in extra {
             push(&mut out, e);
         }
-        push(&mut out, "x".into());
-        push(&mut out, "other".into());
+        out.truncate(MAX_FIELD_CANDIDATES - 2);
+        for s in ["x", "other"] {
+            if !out.iter().any(|o| o == s) {
+                out.push(s.into());
+            }
+        }
         self.candidates.insert(field, out.clone());
         out
     }
@@ -487,10 +569,36 @@ fn push(v: &mut Vec<String>, s: String) {
     }
 }
 
-fn budget(name: &str, max: usize) -> One {
-    One::Unknown(format!(
-        "field {name}: the product automaton reached its budget of {max} states (--max-states)"
-    ))
+impl Theory<'_> {
+    /// The DFA of atom `a`'s language: from the rules' prepared caches, else built here.
+    fn ensure_dfa(&mut self, a: usize) {
+        if !self.dfas.contains_key(&a) {
+            let src = lang::source(&self.elem(a).test).unwrap_or_default();
+            let dfa = self
+                .table
+                .dfas
+                .iter()
+                .find_map(|c| c.get(&src))
+                .unwrap_or_else(|| Arc::new(Dfa::new(&src)));
+            self.dfas.insert(a, dfa);
+        }
+    }
+
+    fn budget(&self, name: &str) -> One {
+        if self.states_left < self.max_states {
+            One::Unknown(format!(
+                "field {name}: the product automata of this pair reached their joint budget of \
+                 {} states",
+                self.table.total_states
+            ))
+        } else {
+            One::Unknown(format!(
+                "field {name}: the product automaton reached its budget of {} states \
+                 (--max-states)",
+                self.max_states
+            ))
+        }
+    }
 }
 
 fn cmp(op: CmpOp, x: f64, c: f64) -> bool {

@@ -1,7 +1,15 @@
 //! String languages as DFAs (`regex-automata`) and the product walk that decides whether one
 //! string lies in some languages and outside others.
+//!
+//! Each DFA knows, per state, whether an accepting end is still reachable from it: the walk
+//! drops a product state as soon as an accepting part can no longer accept (not only in the
+//! dead state). The dual, dropping a state where a rejecting part must accept whatever follows
+//! (a rejected `contains` already read), is not done: the DFAs read bytes, and an invalid UTF-8
+//! byte leads every one of them to its dead state, so that no state "accepts every
+//! continuation"; it would need the fates computed together with a UTF-8 automaton.
 
-use std::collections::HashMap;
+type HashMap<K, V> = foldhash::HashMap<K, V>;
+use foldhash::HashMapExt;
 
 use regex_automata::dfa::{dense, Automaton, StartKind};
 use regex_automata::util::primitives::StateID;
@@ -21,6 +29,8 @@ const DFA_SIZE_LIMIT: usize = 16 << 20;
 pub struct Dfa {
     dfa: dense::DFA<Vec<u32>>,
     start: StateID,
+    /// Per state index: no string read from here is accepted.
+    hopeless: Vec<bool>,
 }
 
 /// The regex (full match, `\A...\z`) of an element test, when it is a string language.
@@ -73,7 +83,119 @@ impl Dfa {
         let start = dfa
             .start_state(&start::Config::new().anchored(Anchored::Yes))
             .map_err(|e| format!("no automaton for `{re}`: {e}"))?;
-        Ok(Dfa { dfa, start })
+        let hopeless = hopeless(&dfa, start);
+        Ok(Dfa {
+            dfa,
+            start,
+            hopeless,
+        })
+    }
+
+    fn index(&self, s: StateID) -> usize {
+        s.as_usize() >> self.dfa.stride2()
+    }
+
+    /// No string read from state `s` is accepted.
+    fn is_hopeless(&self, s: StateID) -> bool {
+        self.dfa.is_dead_state(s) || self.hopeless.get(self.index(s)).copied().unwrap_or(false)
+    }
+}
+
+/// Per state index of the states reachable from `start`: no accepting end is reachable from it,
+/// found by walking the transitions backwards from the states that accept at the end.
+/// Unreachable indices are not marked.
+fn hopeless(dfa: &dense::DFA<Vec<u32>>, start: StateID) -> Vec<bool> {
+    let idx = |s: StateID| s.as_usize() >> dfa.stride2();
+    let mut reps: Vec<u8> = Vec::new();
+    let mut classes_seen = std::collections::HashSet::new();
+    for b in 0..=255u8 {
+        if classes_seen.insert(dfa.byte_classes().get(b)) {
+            reps.push(b);
+        }
+    }
+    let mut states = vec![start];
+    let mut number: HashMap<StateID, usize> = HashMap::new();
+    number.insert(start, 0);
+    let mut back: Vec<Vec<usize>> = vec![Vec::new()];
+    let mut head = 0;
+    while head < states.len() {
+        let s = states[head];
+        for &b in &reps {
+            let n = dfa.next_state(s, b);
+            let j = match number.get(&n) {
+                Some(&j) => j,
+                None => {
+                    states.push(n);
+                    back.push(Vec::new());
+                    number.insert(n, states.len() - 1);
+                    states.len() - 1
+                }
+            };
+            back[j].push(head);
+        }
+        head += 1;
+    }
+    let accepts: Vec<bool> = states
+        .iter()
+        .map(|&s| dfa.is_match_state(dfa.next_eoi_state(s)))
+        .collect();
+    // Backwards reachability from the states that accept at the end.
+    let mut can_accept = accepts;
+    let mut stack: Vec<usize> = (0..states.len()).filter(|&i| can_accept[i]).collect();
+    while let Some(i) = stack.pop() {
+        for &p in &back[i] {
+            if !can_accept[p] {
+                can_accept[p] = true;
+                stack.push(p);
+            }
+        }
+    }
+    let len = states.iter().map(|&s| idx(s) + 1).max().unwrap_or(0);
+    let mut out = vec![false; len];
+    for (i, &s) in states.iter().enumerate() {
+        out[idx(s)] = !can_accept[i];
+    }
+    out
+}
+
+/// Whether a product state can still lead to a string the walk wants.
+fn viable(parts: &[Part<'_>], states: &[StateID]) -> bool {
+    parts
+        .iter()
+        .zip(states)
+        .all(|(p, &s)| p.last_segment || !p.accept || !p.dfa.is_hopeless(s))
+}
+
+/// DFAs of one rule's string tests, keyed by their regex ([`source`]), each built the first
+/// time a walk needs it and then shared by every pair the rule is decided in (threads too).
+#[derive(Debug, Default)]
+pub struct Cache {
+    dfas: HashMap<String, std::sync::OnceLock<std::sync::Arc<Result<Dfa, String>>>>,
+}
+
+impl Cache {
+    /// A cache with a slot for each string test of `rule` (after `.caseless` is resolved).
+    pub fn of_rule(rule: &crate::ir::Rule) -> Cache {
+        let mut dfas = HashMap::new();
+        for c in &rule.conditions {
+            c.for_each_pred(&mut |p| {
+                let p = crate::ir::caseless(p).unwrap_or_else(|| p.clone());
+                if p.field.is_some() {
+                    if let Some(src) = source(&p.test) {
+                        dfas.entry(src).or_insert_with(std::sync::OnceLock::new);
+                    }
+                }
+            });
+        }
+        Cache { dfas }
+    }
+
+    /// The DFA of regex `src`, when this cache has a slot for it (built on first use).
+    pub fn get(&self, src: &str) -> Option<std::sync::Arc<Result<Dfa, String>>> {
+        self.dfas.get(src).map(|slot| {
+            slot.get_or_init(|| std::sync::Arc::new(Dfa::new(src)))
+                .clone()
+        })
     }
 }
 
@@ -115,7 +237,15 @@ fn rank(b: u8) -> u16 {
 /// Breadth-first walk of the product of `parts`: the shortest string (most readable bytes
 /// first) in every accepting part and in no rejecting part. `parts` must hold at least one
 /// accepting part built from a UTF-8 regex, so that the string found is valid UTF-8.
-pub fn walk(parts: &[Part<'_>], max_states: usize) -> Walk {
+/// The walk adds the number of product states it reached to `used`.
+pub fn walk_counted(parts: &[Part<'_>], max_states: usize, used: &mut usize) -> Walk {
+    let mut order_len = 0;
+    let w = walk_inner(parts, max_states, &mut order_len);
+    *used += order_len;
+    w
+}
+
+fn walk_inner(parts: &[Part<'_>], max_states: usize, reached: &mut usize) -> Walk {
     // Representative bytes of the joint byte classes, most readable first.
     let mut reps: HashMap<Vec<u8>, u8> = HashMap::new();
     for b in 0..=255u8 {
@@ -142,6 +272,9 @@ pub fn walk(parts: &[Part<'_>], max_states: usize) -> Walk {
     bytes.sort_by_key(|&b| (rank(b), b));
 
     let start: Vec<StateID> = parts.iter().map(|p| p.dfa.start).collect();
+    if !viable(parts, &start) {
+        return Walk::Empty;
+    }
     let mut seen: HashMap<Vec<StateID>, (usize, u8)> = HashMap::new();
     let mut order: Vec<Vec<StateID>> = vec![start.clone()];
     seen.insert(start, (usize::MAX, 0));
@@ -149,6 +282,7 @@ pub fn walk(parts: &[Part<'_>], max_states: usize) -> Walk {
     while head < order.len() {
         let cur = order[head].clone();
         if accepts(parts, &cur) {
+            *reached = order.len();
             return Walk::Found(path(&order, &seen, head));
         }
         for &b in &bytes {
@@ -163,17 +297,14 @@ pub fn walk(parts: &[Part<'_>], max_states: usize) -> Walk {
                     }
                 })
                 .collect();
-            if parts
-                .iter()
-                .zip(&next)
-                .any(|(p, &s)| p.accept && !p.last_segment && p.dfa.dfa.is_dead_state(s))
-            {
+            if !viable(parts, &next) {
                 continue;
             }
             if seen.contains_key(&next) {
                 continue;
             }
             if order.len() >= max_states {
+                *reached = order.len();
                 return Walk::Budget;
             }
             seen.insert(next.clone(), (head, b));
@@ -181,6 +312,7 @@ pub fn walk(parts: &[Part<'_>], max_states: usize) -> Walk {
         }
         head += 1;
     }
+    *reached = order.len();
     Walk::Empty
 }
 

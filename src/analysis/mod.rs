@@ -44,9 +44,9 @@
 //! their one-sided regions are empty without a search.
 //!
 //! **Budgets, never silent caps.** The search counts decisions per region search
-//! ([`Options::budget`]) and the product automata count states ([`Options::max_states`]);
-//! past either the region, and so the
-//! relation, is [`Relation::Unknown`] naming the budget. Keyword searches, field references and
+//! ([`Options::budget`]) and the product automata count states ([`Options::max_states`] per
+//! automaton, [`Options::max_total_states`] over all those of one pair); past any of them the
+//! region, and so the relation, is [`Relation::Unknown`] naming the budget. Keyword searches, field references and
 //! time parts are `unknown` with the reason too, as are correlations (callers decide
 //! single-event rules only).
 //!
@@ -81,6 +81,7 @@ use serde::Serialize;
 use crate::error::Result;
 use crate::ir;
 
+pub use lang::DEFAULT_MAX_STATES;
 pub use search::DEFAULT_BUDGET;
 
 /// How [`decide`] works.
@@ -92,6 +93,9 @@ pub struct Options {
     pub budget: usize,
     /// States a product automaton over one field may reach before answering `unknown`.
     pub max_states: usize,
+    /// States all the product automata of one pair may reach together before answering
+    /// `unknown` (unbounded by default; a catalog comparison bounds the work per pair).
+    pub max_total_states: usize,
     /// Add the ECS invariants (`process.name` is the last segment of `process.executable`,
     /// `process.command_line` is `process.args` joined by single spaces).
     pub assume_ecs: bool,
@@ -105,6 +109,7 @@ impl Default for Options {
             witnesses: 1,
             budget: DEFAULT_BUDGET,
             max_states: lang::DEFAULT_MAX_STATES,
+            max_total_states: usize::MAX,
             assume_ecs: false,
             explain: true,
         }
@@ -208,7 +213,68 @@ pub fn decide(a: &ir::Rule, b: &ir::Rule, opts: &Options) -> Result<Decision> {
         Ok(t) => t,
         Err(reason) => return Ok(unknown_all(&reason)),
     };
-    let mut ctx = search::Ctx::new(&table, opts, &va, &vb);
+    decide_table(&table, &va, &vb, opts)
+}
+
+/// A rule prepared once for many decisions ([`decide_prepared`]): compiled for the native
+/// evaluator, with a slot for the DFA of each of its string tests, built on first use and
+/// shared by every pair (and thread) the rule is decided in.
+#[derive(Debug)]
+pub struct Prepared {
+    rule: ir::Rule,
+    compiled: Result<crate::eval::CompiledRule>,
+    dfas: std::sync::Arc<lang::Cache>,
+}
+
+impl Prepared {
+    /// Prepares `rule` (pipelines already applied).
+    #[must_use]
+    pub fn new(rule: &ir::Rule) -> Prepared {
+        Prepared {
+            rule: rule.clone(),
+            compiled: crate::eval::compile_rule(rule),
+            dfas: std::sync::Arc::new(lang::Cache::of_rule(rule)),
+        }
+    }
+
+    /// The rule.
+    #[must_use]
+    pub fn rule(&self) -> &ir::Rule {
+        &self.rule
+    }
+
+    /// The rule compiled for the native evaluator, or why it does not compile.
+    ///
+    /// # Errors
+    /// As [`crate::eval::compile_rule`].
+    pub fn compiled(&self) -> Result<&crate::eval::CompiledRule> {
+        self.compiled.as_ref().map_err(Clone::clone)
+    }
+}
+
+/// [`decide`] on rules prepared once: the same answer, without compiling either rule again
+/// or rebuilding the automata of their tests.
+///
+/// # Errors
+/// As [`decide`].
+pub fn decide_prepared(a: &Prepared, b: &Prepared, opts: &Options) -> Result<Decision> {
+    let va = a.compiled()?;
+    let vb = b.compiled()?;
+    let mut table = match atoms::Table::build(&a.rule, &b.rule, opts) {
+        Ok(t) => t,
+        Err(reason) => return Ok(unknown_all(&reason)),
+    };
+    table.dfas = vec![a.dfas.clone(), b.dfas.clone()];
+    decide_table(&table, va, vb, opts)
+}
+
+fn decide_table(
+    table: &atoms::Table,
+    va: &crate::eval::CompiledRule,
+    vb: &crate::eval::CompiledRule,
+    opts: &Options,
+) -> Result<Decision> {
+    let mut ctx = search::Ctx::new(table, opts, va, vb);
     let fa = table.a.clone();
     let fb = table.b.clone();
     let not = |f: &atoms::F| atoms::F::Not(Box::new(f.clone()));

@@ -17,6 +17,13 @@
 //! [`Options::max_terms`]) it takes the pairs of terms testing at least one field in common,
 //! builds an event meant to satisfy both, and runs both rules on it. Such an event is kept as
 //! the witness beside the `unknown` relation (the rules are then not disjoint); never a guess.
+//!
+//! **Prepared once, bounded per pair.** Each rule is prepared once ([`Prepared`]: its
+//! evaluator rule, its DFA slots through [`analysis::Prepared`], its terms) and reused for all
+//! its pairs. Per pair the search is bounded by [`Options::budget`] decisions per region,
+//! [`Options::max_states`] states per product automaton and [`Options::max_total_states`] over
+//! all of them, and a pair holding more than [`Options::max_preds`] predicates is not searched;
+//! a pair stopped by any of them is `unknown` with the budget named, never dropped.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -27,7 +34,6 @@ use serde_json::{Map, Value};
 use super::indicators::{of_rule, Indicator};
 use super::Entry;
 use crate::analysis;
-use crate::eval::{compile_rule, CompiledRule};
 use crate::ir::{self, CmpOp, Expr, Piece, Predicate, Shape, Test};
 
 /// Bounds of the candidate search and the decision.
@@ -39,6 +45,16 @@ pub struct Options {
     pub common_token: usize,
     /// At most this many terms of each rule's condition are tried.
     pub max_terms: usize,
+    /// Decisions per region of one pair ([`analysis::Options::budget`]).
+    pub budget: usize,
+    /// States per product automaton of one pair ([`analysis::Options::max_states`]).
+    pub max_states: usize,
+    /// States all the product automata of one pair may reach together
+    /// ([`analysis::Options::max_total_states`]).
+    pub max_total_states: usize,
+    /// A pair whose two rules hold more predicates than this together is not searched
+    /// (`unknown`, the reason says so; an event both match is still looked for).
+    pub max_preds: usize,
 }
 
 impl Default for Options {
@@ -47,6 +63,10 @@ impl Default for Options {
             max_candidates: 12,
             common_token: 60,
             max_terms: 8,
+            budget: 2_000,
+            max_states: 10_000,
+            max_total_states: 30_000,
+            max_preds: 200,
         }
     }
 }
@@ -125,12 +145,13 @@ pub struct Decision {
     pub witness: Option<Value>,
 }
 
-/// A rule compiled for deciding, with its condition terms.
+/// A rule prepared once for all its pairs: compiled for the evaluator, with its DFAs
+/// ([`analysis::Prepared`]) and up to [`Options::max_terms`] terms of its condition.
 #[derive(Debug)]
 pub struct Prepared {
-    rule: ir::Rule,
-    compiled: Option<CompiledRule>,
+    analysis: analysis::Prepared,
     terms: Vec<Vec<Predicate>>,
+    preds: usize,
 }
 
 impl Prepared {
@@ -142,9 +163,13 @@ impl Prepared {
             terms.extend(dnf(c, max_terms));
         }
         terms.truncate(max_terms);
+        let mut preds = 0;
+        for c in &rule.conditions {
+            c.for_each_pred(&mut |_| preds += 1);
+        }
         Prepared {
-            rule: rule.clone(),
-            compiled: compile_rule(rule).ok(),
+            preds,
+            analysis: analysis::Prepared::new(rule),
             terms: terms
                 .into_iter()
                 .map(|t| t.into_iter().cloned().collect())
@@ -284,6 +309,7 @@ pub fn decide(a: &ir::Rule, b: &ir::Rule, opts: &Options) -> Decision {
     decide_prepared(
         &Prepared::new(a, opts.max_terms),
         &Prepared::new(b, opts.max_terms),
+        opts,
     )
 }
 
@@ -291,12 +317,25 @@ pub fn decide(a: &ir::Rule, b: &ir::Rule, opts: &Options) -> Decision {
 /// `sigmat diff`, without explanations); when it cannot decide, an event both rules match is
 /// still looked for ([`common_event`]) and kept beside the `unknown` relation.
 #[must_use]
-pub fn decide_prepared(a: &Prepared, b: &Prepared) -> Decision {
+pub fn decide_prepared(a: &Prepared, b: &Prepared, opts: &Options) -> Decision {
+    let max_preds = opts.max_preds;
     let opts = analysis::Options {
         explain: false,
+        budget: opts.budget,
+        max_states: opts.max_states,
+        max_total_states: opts.max_total_states,
         ..analysis::Options::default()
     };
-    let reason = match analysis::decide(&a.rule, &b.rule, &opts) {
+    let size = a.preds + b.preds;
+    let decided = if size > max_preds {
+        Err(format!(
+            "the two rules hold {size} predicates, more than the {max_preds} a pair may hold \
+             to be decided in a catalog comparison (coverage::pairs::Options::max_preds)"
+        ))
+    } else {
+        analysis::decide_prepared(&a.analysis, &b.analysis, &opts).map_err(|e| e.to_string())
+    };
+    let reason = match decided {
         Ok(d) => {
             let witness = d.both.witnesses.first().cloned();
             match d.relation {
@@ -309,7 +348,7 @@ pub fn decide_prepared(a: &Prepared, b: &Prepared) -> Decision {
                 }
             }
         }
-        Err(e) => e.to_string(),
+        Err(e) => e,
     };
     let found = common_event(a, b);
     let relation = match found.relation {
@@ -344,7 +383,7 @@ fn from_analysis(r: analysis::Relation) -> Relation {
 /// [`Relation::Unknown`].
 #[must_use]
 pub fn common_event(a: &Prepared, b: &Prepared) -> Decision {
-    let (Some(ca), Some(cb)) = (&a.compiled, &b.compiled) else {
+    let (Ok(ca), Ok(cb)) = (a.analysis.compiled(), b.analysis.compiled()) else {
         return Decision {
             relation: Relation::Unknown("a rule does not compile for evaluation".into()),
             witness: None,
@@ -526,7 +565,7 @@ pub fn compare(a: &[Entry], b: &[Entry], opts: &Options, tick: &(dyn Fn() + Sync
                 .into_iter()
                 .filter_map(|(j, _, shared)| {
                     let pb = b_prep[j].as_ref()?;
-                    Some((j, shared, decide_prepared(&pa, pb)))
+                    Some((j, shared, decide_prepared(&pa, pb, opts)))
                 })
                 .collect();
             tick();
