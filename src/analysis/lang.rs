@@ -21,6 +21,9 @@ const DFA_SIZE_LIMIT: usize = 16 << 20;
 pub struct Dfa {
     dfa: dense::DFA<Vec<u32>>,
     start: StateID,
+    /// Per state reachable from the start (by `state id >> stride2`): whether every string
+    /// read from it on is in the language (it loops on every byte and accepts at the end).
+    universal: Vec<bool>,
 }
 
 /// The regex (full match, `\A...\z`) of an element test, when it is a string language.
@@ -73,8 +76,56 @@ impl Dfa {
         let start = dfa
             .start_state(&start::Config::new().anchored(Anchored::Yes))
             .map_err(|e| format!("no automaton for `{re}`: {e}"))?;
-        Ok(Dfa { dfa, start })
+        let universal = universal_states(&dfa, start);
+        Ok(Dfa {
+            dfa,
+            start,
+            universal,
+        })
     }
+
+    /// Whether every string read from `s` on is in the language.
+    fn is_universal(&self, s: StateID) -> bool {
+        self.universal
+            .get(s.as_usize() >> self.dfa.stride2())
+            .copied()
+            .unwrap_or(false)
+    }
+}
+
+/// The universal states of `dfa` among those reachable from `start` ([`Dfa::universal`]).
+fn universal_states(dfa: &dense::DFA<Vec<u32>>, start: StateID) -> Vec<bool> {
+    let reps: Vec<u8> = dfa
+        .byte_classes()
+        .representatives(..)
+        .filter_map(|u| u.as_u8())
+        .collect();
+    let index = |s: StateID| s.as_usize() >> dfa.stride2();
+    let mut seen = vec![false; index(start) + 1];
+    let mut out = Vec::new();
+    let mut todo = vec![start];
+    seen[index(start)] = true;
+    while let Some(s) = todo.pop() {
+        let mut loops = dfa.is_match_state(dfa.next_eoi_state(s));
+        for &b in &reps {
+            let t = dfa.next_state(s, b);
+            loops &= t == s;
+            if index(t) >= seen.len() {
+                seen.resize(index(t) + 1, false);
+            }
+            if !seen[index(t)] {
+                seen[index(t)] = true;
+                todo.push(t);
+            }
+        }
+        if loops {
+            if index(s) >= out.len() {
+                out.resize(index(s) + 1, false);
+            }
+            out[index(s)] = true;
+        }
+    }
+    out
 }
 
 /// One component of a product: a DFA, whether it must accept, whether `/` and `\` restart it
@@ -96,6 +147,75 @@ pub enum Walk {
     Empty,
     /// The walk reached the state budget.
     Budget,
+}
+
+/// The product states met so far, each a fixed-width row of `u32`s in one arena, found again
+/// through an open-addressing table of row numbers: no allocation or key copy per state.
+struct States {
+    width: usize,
+    rows: Vec<u32>,
+    /// Row number + 1 per slot, 0 for an empty slot; the length is a power of two.
+    slots: Vec<u32>,
+    hasher: foldhash::fast::FixedState,
+}
+
+impl States {
+    fn new(width: usize) -> States {
+        States {
+            width,
+            rows: Vec::new(),
+            slots: vec![0; 1024],
+            hasher: foldhash::fast::FixedState::with_seed(0x5167_6d61),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.rows.len() / self.width.max(1)
+    }
+
+    fn row(&self, i: usize) -> &[u32] {
+        &self.rows[i * self.width..(i + 1) * self.width]
+    }
+
+    fn slot_of(&self, key: &[u32]) -> usize {
+        use std::hash::BuildHasher;
+        let mask = self.slots.len() - 1;
+        #[allow(clippy::cast_possible_truncation)]
+        let mut at = (self.hasher.hash_one(key) as usize) & mask;
+        loop {
+            match self.slots[at] {
+                0 => return at,
+                r if self.row(r as usize - 1) == key => return at,
+                _ => at = (at + 1) & mask,
+            }
+        }
+    }
+
+    /// Whether `key` is a state met already.
+    fn contains(&self, key: &[u32]) -> bool {
+        self.slots[self.slot_of(key)] != 0
+    }
+
+    /// Adds `key` (not met yet); its row number.
+    fn insert(&mut self, key: &[u32]) -> usize {
+        if (self.len() + 1) * 2 > self.slots.len() {
+            let n = self.slots.len() * 2;
+            self.slots = vec![0; n];
+            for i in 0..self.len() {
+                let at = self.slot_of(self.row(i));
+                #[allow(clippy::cast_possible_truncation)]
+                let r = i as u32 + 1;
+                self.slots[at] = r;
+            }
+        }
+        let at = self.slot_of(key);
+        let i = self.len();
+        self.rows.extend_from_slice(key);
+        #[allow(clippy::cast_possible_truncation)]
+        let r = i as u32 + 1;
+        self.slots[at] = r;
+        i
+    }
 }
 
 /// How readable a byte is in a witness: lower ranks are tried first.
@@ -141,68 +261,68 @@ pub fn walk(parts: &[Part<'_>], max_states: usize) -> Walk {
     let mut bytes: Vec<u8> = reps.into_values().collect();
     bytes.sort_by_key(|&b| (rank(b), b));
 
-    let start: Vec<StateID> = parts.iter().map(|p| p.dfa.start).collect();
-    let mut seen: HashMap<Vec<StateID>, (usize, u8)> = HashMap::new();
-    let mut order: Vec<Vec<StateID>> = vec![start.clone()];
-    seen.insert(start, (usize::MAX, 0));
+    let width = parts.len();
+    let id = |s: StateID| s.as_u32();
+    let sid = |u: u32| StateID::new(u as usize).expect("a state of this DFA");
+    let mut states = States::new(width);
+    // Per state: the state it was reached from and the byte read (none for the start).
+    let mut parent: Vec<(usize, u8)> = Vec::new();
+    let start: Vec<u32> = parts.iter().map(|p| id(p.dfa.start)).collect();
+    states.insert(&start);
+    parent.push((usize::MAX, 0));
+    let mut cur = vec![0u32; width];
+    let mut next = vec![0u32; width];
     let mut head = 0;
-    while head < order.len() {
-        let cur = order[head].clone();
+    while head < states.len() {
+        cur.copy_from_slice(states.row(head));
         if accepts(parts, &cur) {
-            return Walk::Found(path(&order, &seen, head));
+            return Walk::Found(path(&parent, head));
         }
-        for &b in &bytes {
-            let next: Vec<StateID> = parts
-                .iter()
-                .zip(&cur)
-                .map(|(p, &s)| {
-                    if p.last_segment && (b == b'/' || b == b'\\') {
-                        p.dfa.start
-                    } else {
-                        p.dfa.dfa.next_state(s, b)
+        'bytes: for &b in &bytes {
+            for (i, p) in parts.iter().enumerate() {
+                let s = if p.last_segment && (b == b'/' || b == b'\\') {
+                    p.dfa.start
+                } else {
+                    p.dfa.dfa.next_state(sid(cur[i]), b)
+                };
+                if !p.last_segment {
+                    if p.accept && p.dfa.dfa.is_dead_state(s) {
+                        continue 'bytes;
                     }
-                })
-                .collect();
-            if parts
-                .iter()
-                .zip(&next)
-                .any(|(p, &s)| p.accept && !p.last_segment && p.dfa.dfa.is_dead_state(s))
-            {
+                    // A rejecting part in a universal state never rejects again.
+                    if !p.accept && p.dfa.is_universal(s) {
+                        continue 'bytes;
+                    }
+                }
+                next[i] = id(s);
+            }
+            if states.contains(&next) {
                 continue;
             }
-            if seen.contains_key(&next) {
-                continue;
-            }
-            if order.len() >= max_states {
+            if states.len() >= max_states {
                 return Walk::Budget;
             }
-            seen.insert(next.clone(), (head, b));
-            order.push(next);
+            states.insert(&next);
+            parent.push((head, b));
         }
         head += 1;
     }
     Walk::Empty
 }
 
-fn accepts(parts: &[Part<'_>], states: &[StateID]) -> bool {
+fn accepts(parts: &[Part<'_>], states: &[u32]) -> bool {
     parts.iter().zip(states).all(|(p, &s)| {
+        let s = StateID::new(s as usize).expect("a state of this DFA");
         let eoi = p.dfa.dfa.next_eoi_state(s);
         p.dfa.dfa.is_match_state(eoi) == p.accept
     })
 }
 
-fn path(
-    order: &[Vec<StateID>],
-    seen: &HashMap<Vec<StateID>, (usize, u8)>,
-    mut at: usize,
-) -> String {
+fn path(parent: &[(usize, u8)], mut at: usize) -> String {
     let mut out = Vec::new();
-    while let Some(&(parent, b)) = seen.get(&order[at]) {
-        if parent == usize::MAX {
-            break;
-        }
-        out.push(b);
-        at = parent;
+    while parent[at].0 != usize::MAX {
+        out.push(parent[at].1);
+        at = parent[at].0;
     }
     out.reverse();
     String::from_utf8_lossy(&out).into_owned()
