@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::ir::{CmpOp, Piece, Test};
+use crate::ir::{CmpOp, Pattern, Piece, Test};
 
 use super::atoms::{Elem, Kind, Table};
 use super::lang::{self, Dfa, JoinedPart, JoinedWalk, Part, Walk};
@@ -40,6 +40,8 @@ pub struct Theory<'t> {
     cand_holds: HashMap<(usize, usize), bool>,
     /// Per (positive atom, negative atom): whether the first's language is within the second's.
     pairs: HashMap<(usize, usize), bool>,
+    /// Per atom: the shortest string of its language alone (none: empty or undecided).
+    atom_strings: HashMap<usize, Option<String>>,
     answers: HashMap<AnswerKey, Outcome>,
     /// A field limited to one value for the current query (explanations).
     pub force_single: Option<usize>,
@@ -59,6 +61,7 @@ impl<'t> Theory<'t> {
             candidates: HashMap::new(),
             cand_holds: HashMap::new(),
             pairs: HashMap::new(),
+            atom_strings: HashMap::new(),
             answers: HashMap::new(),
             force_single: None,
         }
@@ -253,6 +256,15 @@ impl<'t> Theory<'t> {
         if !pos_other.is_empty() {
             return self.non_language(&name, pos, neg, &pos_other, &neg_other);
         }
+        // Several positive string patterns: their texts joined by spaces, before any product
+        // (a conjunction of `contains` atoms makes a product too large to walk quickly).
+        if pos.len() > 1 {
+            if let Some(s) = self.joined_literals(&name, pos) {
+                if self.fits(&s, pos, neg) {
+                    return One::Found(s);
+                }
+            }
+        }
         let lang_pos: Vec<usize> = pos.to_vec();
         let lang_neg: Vec<usize> = neg
             .iter()
@@ -295,6 +307,40 @@ impl<'t> Theory<'t> {
             Ok(Walk::Budget) => budget(&name, self.max_states),
             Err(why) => One::Unknown(why),
         }
+    }
+
+    /// A string of each atom of `pos`, joined by spaces: a string pattern's text, else the
+    /// shortest string of the atom's language alone (`None` if an atom has none).
+    fn joined_literals(&mut self, name: &str, pos: &[usize]) -> Option<String> {
+        let mut texts = Vec::new();
+        for &a in pos {
+            let text = match &self.elem(a).test {
+                Test::Str { pattern, .. } => Some(literal_text(pattern)),
+                Test::Regex { .. }
+                | Test::Num { .. }
+                | Test::Bool(_)
+                | Test::Null
+                | Test::Exists(_)
+                | Test::Cidr(_)
+                | Test::FieldRef { .. }
+                | Test::TimePart { .. } => self.atom_string(name, a),
+            };
+            texts.push(text?);
+        }
+        Some(texts.join(" "))
+    }
+
+    /// The shortest string of atom `a`'s language alone (cached), if it has one.
+    fn atom_string(&mut self, name: &str, a: usize) -> Option<String> {
+        if let Some(s) = self.atom_strings.get(&a) {
+            return s.clone();
+        }
+        let s = match self.product(name, &[a], &[], false) {
+            Ok(Walk::Found(s)) => Some(s),
+            Ok(Walk::Empty | Walk::Budget) | Err(_) => None,
+        };
+        self.atom_strings.insert(a, s.clone());
+        s
     }
 
     /// Whether no string is in `p`'s language and outside `n`'s.
@@ -427,18 +473,7 @@ impl<'t> Theory<'t> {
             let Kind::Elem(e) = &atom.kind else { continue };
             seg |= e.last_segment;
             match &e.test {
-                Test::Str { pattern, .. } => {
-                    let text: String = pattern
-                        .pieces()
-                        .iter()
-                        .map(|p| match p {
-                            Piece::Lit(s) => s.as_str(),
-                            Piece::AnyOne => "x",
-                            Piece::AnyMany | Piece::Placeholder(_) => "",
-                        })
-                        .collect();
-                    push(&mut bases, text);
-                }
+                Test::Str { pattern, .. } => push(&mut bases, literal_text(pattern)),
                 Test::Num { value, .. } => {
                     for x in sample_points([value.as_f64()]) {
                         extra.extend(number_texts(x));
@@ -479,6 +514,19 @@ impl<'t> Theory<'t> {
         self.candidates.insert(field, out.clone());
         out
     }
+}
+
+/// The text of a string pattern with its wildcards filled (`?` as `x`, `*` as nothing).
+fn literal_text(pattern: &Pattern) -> String {
+    pattern
+        .pieces()
+        .iter()
+        .map(|p| match p {
+            Piece::Lit(s) => s.as_str(),
+            Piece::AnyOne => "x",
+            Piece::AnyMany | Piece::Placeholder(_) => "",
+        })
+        .collect()
 }
 
 fn push(v: &mut Vec<String>, s: String) {
