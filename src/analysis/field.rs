@@ -40,8 +40,9 @@ pub struct Theory<'t> {
     cand_holds: HashMap<(usize, usize), bool>,
     /// Per (positive atom, negative atom): whether the first's language is within the second's.
     pairs: HashMap<(usize, usize), bool>,
-    /// Per atom: the shortest string of its language alone (none: empty or undecided).
-    atom_strings: HashMap<usize, Option<String>>,
+    /// Per (atom, negative atoms): the shortest string of the atom's language outside the
+    /// negative ones' (none: empty or undecided).
+    atom_strings: HashMap<(usize, Vec<usize>), Option<String>>,
     answers: HashMap<AnswerKey, Outcome>,
     /// A field limited to one value for the current query (explanations).
     pub force_single: Option<usize>,
@@ -256,15 +257,6 @@ impl<'t> Theory<'t> {
         if !pos_other.is_empty() {
             return self.non_language(&name, pos, neg, &pos_other, &neg_other);
         }
-        // Several positive string patterns: their texts joined by spaces, before any product
-        // (a conjunction of `contains` atoms makes a product too large to walk quickly).
-        if pos.len() > 1 {
-            if let Some(s) = self.joined_literals(&name, pos) {
-                if self.fits(&s, pos, neg) {
-                    return One::Found(s);
-                }
-            }
-        }
         let lang_pos: Vec<usize> = pos.to_vec();
         let lang_neg: Vec<usize> = neg
             .iter()
@@ -272,6 +264,16 @@ impl<'t> Theory<'t> {
             .filter(|a| !neg_other.contains(a))
             .collect();
         let extra = !neg_other.is_empty();
+        // Several positive languages: a string of each (a pattern's text, else its shortest
+        // string outside the negative languages) joined by spaces, checked by the evaluator,
+        // before any product (a conjunction of `contains` atoms makes one too large to walk).
+        if pos.len() > 1 {
+            if let Some(s) = self.joined_literals(&name, pos, &lang_neg) {
+                if self.fits(&s, pos, neg) {
+                    return One::Found(s);
+                }
+            }
+        }
         // One positive language within one negative one settles it with a product of two
         // (cached per pair): a large product is walked only when no pair does.
         if pos.len() > 1 || lang_neg.len() > 1 {
@@ -310,8 +312,9 @@ impl<'t> Theory<'t> {
     }
 
     /// A string of each atom of `pos`, joined by spaces: a string pattern's text, else the
-    /// shortest string of the atom's language alone (`None` if an atom has none).
-    fn joined_literals(&mut self, name: &str, pos: &[usize]) -> Option<String> {
+    /// shortest string of the atom's language outside every language of `neg` (`None` if an
+    /// atom has none).
+    fn joined_literals(&mut self, name: &str, pos: &[usize], neg: &[usize]) -> Option<String> {
         let mut texts = Vec::new();
         for &a in pos {
             let text = match &self.elem(a).test {
@@ -323,23 +326,24 @@ impl<'t> Theory<'t> {
                 | Test::Exists(_)
                 | Test::Cidr(_)
                 | Test::FieldRef { .. }
-                | Test::TimePart { .. } => self.atom_string(name, a),
+                | Test::TimePart { .. } => self.atom_string(name, a, neg),
             };
             texts.push(text?);
         }
         Some(texts.join(" "))
     }
 
-    /// The shortest string of atom `a`'s language alone (cached), if it has one.
-    fn atom_string(&mut self, name: &str, a: usize) -> Option<String> {
-        if let Some(s) = self.atom_strings.get(&a) {
+    /// The shortest string of atom `a`'s language outside those of `neg` (cached), if any.
+    fn atom_string(&mut self, name: &str, a: usize, neg: &[usize]) -> Option<String> {
+        let key = (a, neg.to_vec());
+        if let Some(s) = self.atom_strings.get(&key) {
             return s.clone();
         }
-        let s = match self.product(name, &[a], &[], false) {
+        let s = match self.product(name, &[a], neg, false) {
             Ok(Walk::Found(s)) => Some(s),
             Ok(Walk::Empty | Walk::Budget) | Err(_) => None,
         };
-        self.atom_strings.insert(a, s.clone());
+        self.atom_strings.insert(key, s.clone());
         s
     }
 
