@@ -9,6 +9,8 @@
 //!    pipelines, each against its own EQL rendering read back, an even sample of the rules
 //!    that convert, decided in parallel on 2 rayon threads with the CLI's default options.
 //!    Goal: under 10 s. Prints the counts per relation and the `unknown` reasons.
+//!    `SIGMAT_BENCH_ONLY=TEXT` keeps only the sampled pairs whose rule path contains `TEXT`
+//!    (to time one slow pair).
 //!
 //! Wall times are noisy on a shared machine: CPU time (user + system, from `/proc/self/stat`)
 //! is printed beside them, and the load average.
@@ -111,7 +113,13 @@ fn catalog(shared: &std::path::Path) {
     }
     let all: Vec<_> = all.into_iter().filter(|p| p.eql.is_ok()).collect();
     let step = (all.len() / want.max(1)).max(1);
-    let work: Vec<_> = all.iter().step_by(step).take(want).collect();
+    let only = std::env::var("SIGMAT_BENCH_ONLY").unwrap_or_default();
+    let work: Vec<_> = all
+        .iter()
+        .step_by(step)
+        .take(want)
+        .filter(|p| p.path.to_string_lossy().contains(&only))
+        .collect();
     println!(
         "catalog pairs: {} of {} rules read back (every {step}th), prepared in {:.2} s",
         work.len(),

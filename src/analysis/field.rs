@@ -8,6 +8,7 @@ use crate::ir::{CmpOp, Piece, Shape, Test};
 
 use super::atoms::{Elem, Kind, Table};
 use super::lang::{self, Dfa, JoinedPart, JoinedWalk, Part, Walk};
+use super::values::{cmp, literal_text, net_candidates, number_texts, push, sample_points};
 
 /// The answer for one field.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,6 +53,9 @@ pub struct Theory<'t> {
     cand_holds: HashMap<(usize, usize), bool>,
     /// Per (positive atom, negative atom): whether the first's language is within the second's.
     pairs: HashMap<(usize, usize), bool>,
+    /// Per (atom, negative atoms): the shortest string of the atom's language outside the
+    /// negative ones' (none: empty or undecided).
+    atom_strings: HashMap<(usize, Vec<usize>), Option<String>>,
     answers: HashMap<AnswerKey, Outcome>,
     /// A field limited to one value for the current query (explanations).
     pub force_single: Option<usize>,
@@ -74,6 +78,7 @@ impl<'t> Theory<'t> {
             candidates: HashMap::new(),
             cand_holds: HashMap::new(),
             pairs: HashMap::new(),
+            atom_strings: HashMap::new(),
             answers: HashMap::new(),
             force_single: None,
         }
@@ -279,6 +284,16 @@ impl<'t> Theory<'t> {
             .filter(|a| !neg_other.contains(a))
             .collect();
         let extra = !neg_other.is_empty();
+        // Several positive languages: a string of each (a pattern's text, else its shortest
+        // string outside the negative languages) joined by spaces, checked by the evaluator,
+        // before any product (a conjunction of `contains` atoms makes one too large to walk).
+        if pos.len() > 1 {
+            if let Some(s) = self.joined_literals(&name, pos, &lang_neg) {
+                if self.fits(&s, pos, neg) {
+                    return One::Found(s);
+                }
+            }
+        }
         // One positive language within one negative one settles it with a product of two
         // (cached per pair): a large product is walked only when no pair does.
         if pos.len() > 1 || lang_neg.len() > 1 {
@@ -314,6 +329,42 @@ impl<'t> Theory<'t> {
             Ok(Walk::Budget) => self.budget(&name),
             Err(why) => One::Unknown(why),
         }
+    }
+
+    /// A string of each atom of `pos`, joined by spaces: a string pattern's text, else the
+    /// shortest string of the atom's language outside every language of `neg` (`None` if an
+    /// atom has none).
+    fn joined_literals(&mut self, name: &str, pos: &[usize], neg: &[usize]) -> Option<String> {
+        let mut texts = Vec::new();
+        for &a in pos {
+            let text = match &self.elem(a).test {
+                Test::Str { pattern, .. } => Some(literal_text(pattern)),
+                Test::Regex { .. }
+                | Test::Num { .. }
+                | Test::Bool(_)
+                | Test::Null
+                | Test::Exists(_)
+                | Test::Cidr(_)
+                | Test::FieldRef { .. }
+                | Test::TimePart { .. } => self.atom_string(name, a, neg),
+            };
+            texts.push(text?);
+        }
+        Some(texts.join(" "))
+    }
+
+    /// The shortest string of atom `a`'s language outside those of `neg` (cached), if any.
+    fn atom_string(&mut self, name: &str, a: usize, neg: &[usize]) -> Option<String> {
+        let key = (a, neg.to_vec());
+        if let Some(s) = self.atom_strings.get(&key) {
+            return s.clone();
+        }
+        let s = match self.product(name, &[a], neg, false) {
+            Ok(Walk::Found(s)) => Some(s),
+            Ok(Walk::Empty | Walk::Budget) | Err(_) => None,
+        };
+        self.atom_strings.insert(key, s.clone());
+        s
     }
 
     /// Whether no string is in `p`'s language and outside `n`'s.
@@ -498,15 +549,7 @@ impl<'t> Theory<'t> {
             seg |= e.last_segment;
             match &e.test {
                 Test::Str { pattern, .. } => {
-                    let text: String = pattern
-                        .pieces()
-                        .iter()
-                        .map(|p| match p {
-                            Piece::Lit(s) => s.as_str(),
-                            Piece::AnyOne => "x",
-                            Piece::AnyMany | Piece::Placeholder(_) => "",
-                        })
-                        .collect();
+                    let text = literal_text(pattern);
                     if in_bases.insert(text.clone()) {
                         bases.push(text);
                     }
@@ -563,12 +606,6 @@ impl<'t> Theory<'t> {
     }
 }
 
-fn push(v: &mut Vec<String>, s: String) {
-    if !v.contains(&s) {
-        v.push(s);
-    }
-}
-
 impl Theory<'_> {
     /// The DFA of atom `a`'s language: from the rules' prepared caches, else built here.
     fn ensure_dfa(&mut self, a: usize) {
@@ -599,52 +636,4 @@ impl Theory<'_> {
             ))
         }
     }
-}
-
-fn cmp(op: CmpOp, x: f64, c: f64) -> bool {
-    x.partial_cmp(&c).is_some_and(|o| op.holds(o))
-}
-
-/// Points that meet every interval the constants bound: each constant, a point between each two,
-/// and one beyond each end.
-fn sample_points(consts: impl IntoIterator<Item = f64>) -> Vec<f64> {
-    let mut cs: Vec<f64> = consts.into_iter().filter(|c| c.is_finite()).collect();
-    cs.sort_by(f64::total_cmp);
-    cs.dedup();
-    let mut out = Vec::new();
-    for (i, &c) in cs.iter().enumerate() {
-        if i == 0 {
-            out.push(c - 1.0);
-        }
-        out.push(c);
-        match cs.get(i + 1) {
-            Some(&d) => out.push(c + (d - c) / 2.0),
-            None => out.push(c + 1.0),
-        }
-    }
-    if out.is_empty() {
-        out.push(0.0);
-    }
-    out
-}
-
-fn number_texts(x: f64) -> Vec<String> {
-    if x.fract() == 0.0 && x.abs() < 9.0e15 {
-        #[allow(clippy::cast_possible_truncation)]
-        let i = x as i64;
-        vec![i.to_string(), format!("{i}.0"), format!("0{i}")]
-    } else {
-        vec![x.to_string()]
-    }
-}
-
-fn net_candidates(net: &str) -> Vec<String> {
-    let Ok(n) = crate::eval::matcher::parse_net(net) else {
-        return Vec::new();
-    };
-    let mut out = vec![n.network().to_string(), n.broadcast().to_string()];
-    if let Some(h) = n.hosts().next() {
-        out.push(h.to_string());
-    }
-    out
 }

@@ -1,15 +1,7 @@
 //! String languages as DFAs (`regex-automata`) and the product walk that decides whether one
 //! string lies in some languages and outside others.
-//!
-//! Each DFA knows, per state, whether an accepting end is still reachable from it: the walk
-//! drops a product state as soon as an accepting part can no longer accept (not only in the
-//! dead state). The dual, dropping a state where a rejecting part must accept whatever follows
-//! (a rejected `contains` already read), is not done: the DFAs read bytes, and an invalid UTF-8
-//! byte leads every one of them to its dead state, so that no state "accepts every
-//! continuation"; it would need the fates computed together with a UTF-8 automaton.
 
-type HashMap<K, V> = foldhash::HashMap<K, V>;
-use foldhash::HashMapExt;
+use std::collections::HashMap;
 
 use regex_automata::dfa::{dense, Automaton, StartKind};
 use regex_automata::util::primitives::StateID;
@@ -29,8 +21,9 @@ const DFA_SIZE_LIMIT: usize = 16 << 20;
 pub struct Dfa {
     dfa: dense::DFA<Vec<u32>>,
     start: StateID,
-    /// Per state index: no string read from here is accepted.
-    hopeless: Vec<bool>,
+    /// Per state reachable from the start (by `state id >> stride2`): whether every string
+    /// read from it on is in the language (it loops on every byte and accepts at the end).
+    universal: Vec<bool>,
 }
 
 /// The regex (full match, `\A...\z`) of an element test, when it is a string language.
@@ -83,87 +76,56 @@ impl Dfa {
         let start = dfa
             .start_state(&start::Config::new().anchored(Anchored::Yes))
             .map_err(|e| format!("no automaton for `{re}`: {e}"))?;
-        let hopeless = hopeless(&dfa, start);
+        let universal = universal_states(&dfa, start);
         Ok(Dfa {
             dfa,
             start,
-            hopeless,
+            universal,
         })
     }
 
-    fn index(&self, s: StateID) -> usize {
-        s.as_usize() >> self.dfa.stride2()
-    }
-
-    /// No string read from state `s` is accepted.
-    fn is_hopeless(&self, s: StateID) -> bool {
-        self.dfa.is_dead_state(s) || self.hopeless.get(self.index(s)).copied().unwrap_or(false)
+    /// Whether every string read from `s` on is in the language.
+    fn is_universal(&self, s: StateID) -> bool {
+        self.universal
+            .get(s.as_usize() >> self.dfa.stride2())
+            .copied()
+            .unwrap_or(false)
     }
 }
 
-/// Per state index of the states reachable from `start`: no accepting end is reachable from it,
-/// found by walking the transitions backwards from the states that accept at the end.
-/// Unreachable indices are not marked.
-fn hopeless(dfa: &dense::DFA<Vec<u32>>, start: StateID) -> Vec<bool> {
-    let idx = |s: StateID| s.as_usize() >> dfa.stride2();
-    let mut reps: Vec<u8> = Vec::new();
-    let mut classes_seen = std::collections::HashSet::new();
-    for b in 0..=255u8 {
-        if classes_seen.insert(dfa.byte_classes().get(b)) {
-            reps.push(b);
-        }
-    }
-    let mut states = vec![start];
-    let mut number: HashMap<StateID, usize> = HashMap::new();
-    number.insert(start, 0);
-    let mut back: Vec<Vec<usize>> = vec![Vec::new()];
-    let mut head = 0;
-    while head < states.len() {
-        let s = states[head];
-        for &b in &reps {
-            let n = dfa.next_state(s, b);
-            let j = match number.get(&n) {
-                Some(&j) => j,
-                None => {
-                    states.push(n);
-                    back.push(Vec::new());
-                    number.insert(n, states.len() - 1);
-                    states.len() - 1
-                }
-            };
-            back[j].push(head);
-        }
-        head += 1;
-    }
-    let accepts: Vec<bool> = states
-        .iter()
-        .map(|&s| dfa.is_match_state(dfa.next_eoi_state(s)))
+/// The universal states of `dfa` among those reachable from `start` ([`Dfa::universal`]).
+fn universal_states(dfa: &dense::DFA<Vec<u32>>, start: StateID) -> Vec<bool> {
+    let reps: Vec<u8> = dfa
+        .byte_classes()
+        .representatives(..)
+        .filter_map(|u| u.as_u8())
         .collect();
-    // Backwards reachability from the states that accept at the end.
-    let mut can_accept = accepts;
-    let mut stack: Vec<usize> = (0..states.len()).filter(|&i| can_accept[i]).collect();
-    while let Some(i) = stack.pop() {
-        for &p in &back[i] {
-            if !can_accept[p] {
-                can_accept[p] = true;
-                stack.push(p);
+    let index = |s: StateID| s.as_usize() >> dfa.stride2();
+    let mut seen = vec![false; index(start) + 1];
+    let mut out = Vec::new();
+    let mut todo = vec![start];
+    seen[index(start)] = true;
+    while let Some(s) = todo.pop() {
+        let mut loops = dfa.is_match_state(dfa.next_eoi_state(s));
+        for &b in &reps {
+            let t = dfa.next_state(s, b);
+            loops &= t == s;
+            if index(t) >= seen.len() {
+                seen.resize(index(t) + 1, false);
+            }
+            if !seen[index(t)] {
+                seen[index(t)] = true;
+                todo.push(t);
             }
         }
-    }
-    let len = states.iter().map(|&s| idx(s) + 1).max().unwrap_or(0);
-    let mut out = vec![false; len];
-    for (i, &s) in states.iter().enumerate() {
-        out[idx(s)] = !can_accept[i];
+        if loops {
+            if index(s) >= out.len() {
+                out.resize(index(s) + 1, false);
+            }
+            out[index(s)] = true;
+        }
     }
     out
-}
-
-/// Whether a product state can still lead to a string the walk wants.
-fn viable(parts: &[Part<'_>], states: &[StateID]) -> bool {
-    parts
-        .iter()
-        .zip(states)
-        .all(|(p, &s)| p.last_segment || !p.accept || !p.dfa.is_hopeless(s))
 }
 
 /// DFAs of one rule's string tests, keyed by their regex ([`source`]), each built the first
@@ -220,6 +182,75 @@ pub enum Walk {
     Budget,
 }
 
+/// The product states met so far, each a fixed-width row of `u32`s in one arena, found again
+/// through an open-addressing table of row numbers: no allocation or key copy per state.
+struct States {
+    width: usize,
+    rows: Vec<u32>,
+    /// Row number + 1 per slot, 0 for an empty slot; the length is a power of two.
+    slots: Vec<u32>,
+    hasher: foldhash::fast::FixedState,
+}
+
+impl States {
+    fn new(width: usize) -> States {
+        States {
+            width,
+            rows: Vec::new(),
+            slots: vec![0; 1024],
+            hasher: foldhash::fast::FixedState::with_seed(0x5167_6d61),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.rows.len() / self.width.max(1)
+    }
+
+    fn row(&self, i: usize) -> &[u32] {
+        &self.rows[i * self.width..(i + 1) * self.width]
+    }
+
+    fn slot_of(&self, key: &[u32]) -> usize {
+        use std::hash::BuildHasher;
+        let mask = self.slots.len() - 1;
+        #[allow(clippy::cast_possible_truncation)]
+        let mut at = (self.hasher.hash_one(key) as usize) & mask;
+        loop {
+            match self.slots[at] {
+                0 => return at,
+                r if self.row(r as usize - 1) == key => return at,
+                _ => at = (at + 1) & mask,
+            }
+        }
+    }
+
+    /// Whether `key` is a state met already.
+    fn contains(&self, key: &[u32]) -> bool {
+        self.slots[self.slot_of(key)] != 0
+    }
+
+    /// Adds `key` (not met yet); its row number.
+    fn insert(&mut self, key: &[u32]) -> usize {
+        if (self.len() + 1) * 2 > self.slots.len() {
+            let n = self.slots.len() * 2;
+            self.slots = vec![0; n];
+            for i in 0..self.len() {
+                let at = self.slot_of(self.row(i));
+                #[allow(clippy::cast_possible_truncation)]
+                let r = i as u32 + 1;
+                self.slots[at] = r;
+            }
+        }
+        let at = self.slot_of(key);
+        let i = self.len();
+        self.rows.extend_from_slice(key);
+        #[allow(clippy::cast_possible_truncation)]
+        let r = i as u32 + 1;
+        self.slots[at] = r;
+        i
+    }
+}
+
 /// How readable a byte is in a witness: lower ranks are tried first.
 fn rank(b: u8) -> u16 {
     match b {
@@ -239,9 +270,9 @@ fn rank(b: u8) -> u16 {
 /// accepting part built from a UTF-8 regex, so that the string found is valid UTF-8.
 /// The walk adds the number of product states it reached to `used`.
 pub fn walk_counted(parts: &[Part<'_>], max_states: usize, used: &mut usize) -> Walk {
-    let mut order_len = 0;
-    let w = walk_inner(parts, max_states, &mut order_len);
-    *used += order_len;
+    let mut reached = 0;
+    let w = walk_inner(parts, max_states, &mut reached);
+    *used += reached;
     w
 }
 
@@ -271,70 +302,71 @@ fn walk_inner(parts: &[Part<'_>], max_states: usize, reached: &mut usize) -> Wal
     let mut bytes: Vec<u8> = reps.into_values().collect();
     bytes.sort_by_key(|&b| (rank(b), b));
 
-    let start: Vec<StateID> = parts.iter().map(|p| p.dfa.start).collect();
-    if !viable(parts, &start) {
-        return Walk::Empty;
-    }
-    let mut seen: HashMap<Vec<StateID>, (usize, u8)> = HashMap::new();
-    let mut order: Vec<Vec<StateID>> = vec![start.clone()];
-    seen.insert(start, (usize::MAX, 0));
+    let width = parts.len();
+    let id = |s: StateID| s.as_u32();
+    let sid = |u: u32| StateID::new(u as usize).expect("a state of this DFA");
+    let mut states = States::new(width);
+    // Per state: the state it was reached from and the byte read (none for the start).
+    let mut parent: Vec<(usize, u8)> = Vec::new();
+    let start: Vec<u32> = parts.iter().map(|p| id(p.dfa.start)).collect();
+    states.insert(&start);
+    parent.push((usize::MAX, 0));
+    let mut cur = vec![0u32; width];
+    let mut next = vec![0u32; width];
     let mut head = 0;
-    while head < order.len() {
-        let cur = order[head].clone();
+    while head < states.len() {
+        cur.copy_from_slice(states.row(head));
         if accepts(parts, &cur) {
-            *reached = order.len();
-            return Walk::Found(path(&order, &seen, head));
+            *reached = states.len();
+            return Walk::Found(path(&parent, head));
         }
-        for &b in &bytes {
-            let next: Vec<StateID> = parts
-                .iter()
-                .zip(&cur)
-                .map(|(p, &s)| {
-                    if p.last_segment && (b == b'/' || b == b'\\') {
-                        p.dfa.start
-                    } else {
-                        p.dfa.dfa.next_state(s, b)
+        'bytes: for &b in &bytes {
+            for (i, p) in parts.iter().enumerate() {
+                let s = if p.last_segment && (b == b'/' || b == b'\\') {
+                    p.dfa.start
+                } else {
+                    p.dfa.dfa.next_state(sid(cur[i]), b)
+                };
+                if !p.last_segment {
+                    if p.accept && p.dfa.dfa.is_dead_state(s) {
+                        continue 'bytes;
                     }
-                })
-                .collect();
-            if !viable(parts, &next) {
+                    // A rejecting part in a universal state never rejects again.
+                    if !p.accept && p.dfa.is_universal(s) {
+                        continue 'bytes;
+                    }
+                }
+                next[i] = id(s);
+            }
+            if states.contains(&next) {
                 continue;
             }
-            if seen.contains_key(&next) {
-                continue;
-            }
-            if order.len() >= max_states {
-                *reached = order.len();
+            if states.len() >= max_states {
+                *reached = states.len();
                 return Walk::Budget;
             }
-            seen.insert(next.clone(), (head, b));
-            order.push(next);
+            states.insert(&next);
+            parent.push((head, b));
         }
         head += 1;
     }
-    *reached = order.len();
+    *reached = states.len();
     Walk::Empty
 }
 
-fn accepts(parts: &[Part<'_>], states: &[StateID]) -> bool {
+fn accepts(parts: &[Part<'_>], states: &[u32]) -> bool {
     parts.iter().zip(states).all(|(p, &s)| {
+        let s = StateID::new(s as usize).expect("a state of this DFA");
         let eoi = p.dfa.dfa.next_eoi_state(s);
         p.dfa.dfa.is_match_state(eoi) == p.accept
     })
 }
 
-fn path(
-    order: &[Vec<StateID>],
-    seen: &HashMap<Vec<StateID>, (usize, u8)>,
-    mut at: usize,
-) -> String {
+fn path(parent: &[(usize, u8)], mut at: usize) -> String {
     let mut out = Vec::new();
-    while let Some(&(parent, b)) = seen.get(&order[at]) {
-        if parent == usize::MAX {
-            break;
-        }
-        out.push(b);
-        at = parent;
+    while parent[at].0 != usize::MAX {
+        out.push(parent[at].1);
+        at = parent[at].0;
     }
     out.reverse();
     String::from_utf8_lossy(&out).into_owned()

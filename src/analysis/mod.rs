@@ -35,7 +35,9 @@
 //! for the current search only and makes an empty answer `unknown` with the field named.
 //! String languages are decided exactly by walking products of DFAs (`regex-automata`), which
 //! also gives the shortest, most readable witness string when no candidate string built from the
-//! rules' own literals does. Numbers are decided exactly over the intervals their constants
+//! rules' own literals does (for several positive languages, one string of each joined by spaces
+//! is tried first: a pattern's text, else the language's shortest string outside the negative
+//! ones; the walk never expands a state where a rejecting automaton accepts every extension). Numbers are decided exactly over the intervals their constants
 //! bound; CIDR networks by containment; a field mixing those with string languages is decided
 //! by candidate values and is `unknown` (with the field named) when no candidate settles it.
 //!
@@ -75,6 +77,7 @@ mod explain;
 mod field;
 mod lang;
 mod search;
+mod values;
 
 use serde::Serialize;
 

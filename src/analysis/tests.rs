@@ -280,3 +280,35 @@ fn command_line_is_args_joined_under_assume_ecs() {
         "{d:?}"
     );
 }
+
+#[test]
+fn many_contains_on_one_field_need_no_large_product() {
+    // Ten `contains` atoms on one field against nine of them: a string in the nine and not the
+    // tenth is their texts joined, found without walking a product whose states grow with
+    // every atom (a budget of 300 states would not reach one: the field's value would be an
+    // array of one value per atom).
+    let words = [
+        "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet",
+    ];
+    let all = |n: usize| {
+        Expr::And(
+            words[..n]
+                .iter()
+                .map(|w| s("x", &format!("*{w}*"), false))
+                .collect(),
+        )
+    };
+    let opts = Options {
+        max_states: 300,
+        ..Options::default()
+    };
+    let d = decide(&rule(all(10)), &rule(all(9)), &opts).unwrap();
+    assert_eq!(d.relation, Relation::AInB);
+    // One string value (not an array of one value per atom).
+    let x = &d.b_only.witnesses[0]["x"];
+    assert!(
+        x.as_str()
+            .is_some_and(|v| v.contains("india") && !v.contains("juliet")),
+        "{x}"
+    );
+}
