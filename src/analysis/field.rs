@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
-use crate::ir::{CmpOp, Piece, Shape, Test};
+use crate::ir::{CmpOp, Shape, Test};
 
 use super::atoms::{Elem, Kind, Table};
 use super::lang::{self, Dfa, JoinedPart, JoinedWalk, Part, Walk};
@@ -393,24 +393,13 @@ impl<'t> Theory<'t> {
             let Test::Str { pattern, .. } = &self.elem(a).test else {
                 continue;
             };
-            let text = || -> String {
-                pattern
-                    .pieces()
-                    .iter()
-                    .map(|p| match p {
-                        Piece::Lit(s) => s.as_str(),
-                        Piece::AnyOne => "x",
-                        Piece::AnyMany | Piece::Placeholder(_) => "",
-                    })
-                    .collect()
-            };
             match pattern.shape() {
                 Shape::Exact(t) => exact = Some(t.to_string()),
                 Shape::Prefix(t) => pre.push(t.to_string()),
                 Shape::Suffix(t) => suf.push(t.to_string()),
                 Shape::Contains(t) => mid.push(t.to_string()),
                 Shape::Any => {}
-                Shape::Glob => mid.push(text()),
+                Shape::Glob => mid.push(literal_text(pattern)),
             }
         }
         if let Some(e) = exact {

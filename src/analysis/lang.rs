@@ -265,6 +265,24 @@ fn rank(b: u8) -> u16 {
     }
 }
 
+/// One byte per class of `key` (the joint byte classes of a product), the most readable of
+/// each class, most readable first.
+fn representatives(key: impl Fn(u8) -> Vec<u8>) -> Vec<u8> {
+    let mut reps: HashMap<Vec<u8>, u8> = HashMap::new();
+    for b in 0..=255u8 {
+        reps.entry(key(b))
+            .and_modify(|r| {
+                if rank(b) < rank(*r) {
+                    *r = b;
+                }
+            })
+            .or_insert(b);
+    }
+    let mut bytes: Vec<u8> = reps.into_values().collect();
+    bytes.sort_by_key(|&b| (rank(b), b));
+    bytes
+}
+
 /// Breadth-first walk of the product of `parts`: the shortest string (most readable bytes
 /// first) in every accepting part and in no rejecting part. `parts` must hold at least one
 /// accepting part built from a UTF-8 regex, so that the string found is valid UTF-8.
@@ -278,29 +296,17 @@ pub fn walk_counted(parts: &[Part<'_>], max_states: usize, used: &mut usize) -> 
 
 fn walk_inner(parts: &[Part<'_>], max_states: usize, reached: &mut usize) -> Walk {
     // Representative bytes of the joint byte classes, most readable first.
-    let mut reps: HashMap<Vec<u8>, u8> = HashMap::new();
-    for b in 0..=255u8 {
-        let key: Vec<u8> = parts
+    let segments = parts.iter().any(|p| p.last_segment);
+    let bytes = representatives(|b| {
+        let mut key: Vec<u8> = parts
             .iter()
             .map(|p| p.dfa.dfa.byte_classes().get(b))
             .collect();
-        let key = if parts.iter().any(|p| p.last_segment) && (b == b'/' || b == b'\\') {
-            let mut k = key;
-            k.push(1);
-            k
-        } else {
-            key
-        };
-        reps.entry(key)
-            .and_modify(|r| {
-                if rank(b) < rank(*r) {
-                    *r = b;
-                }
-            })
-            .or_insert(b);
-    }
-    let mut bytes: Vec<u8> = reps.into_values().collect();
-    bytes.sort_by_key(|&b| (rank(b), b));
+        if segments && (b == b'/' || b == b'\\') {
+            key.push(1);
+        }
+        key
+    });
 
     let width = parts.len();
     let id = |s: StateID| s.as_u32();
@@ -401,22 +407,12 @@ pub enum JoinedWalk {
 /// space) meeting every part; `parts` must hold an accepting whole part built from a UTF-8
 /// regex, so that the values are valid UTF-8.
 pub fn walk_joined(parts: &[JoinedPart<'_>], max_states: usize) -> JoinedWalk {
-    let mut reps: HashMap<Vec<u8>, u8> = HashMap::new();
-    for b in 0..=255u8 {
-        let key: Vec<u8> = parts
+    let bytes = representatives(|b| {
+        parts
             .iter()
             .map(|p| p.dfa.dfa.byte_classes().get(b))
-            .collect();
-        reps.entry(key)
-            .and_modify(|r| {
-                if rank(b) < rank(*r) {
-                    *r = b;
-                }
-            })
-            .or_insert(b);
-    }
-    let mut bytes: Vec<u8> = reps.into_values().collect();
-    bytes.sort_by_key(|&b| (rank(b), b));
+            .collect()
+    });
     // `None` is the separator, tried just before the space byte's rank.
     let pos = bytes
         .iter()

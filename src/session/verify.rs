@@ -98,20 +98,37 @@ impl Verifier {
     /// # Errors
     /// Under [`Verify::Strict`], [`ErrorKind::Unsupported`] for a conversion not proven
     /// equivalent.
-    pub fn rule(&self, rule: &ir::Rule, target: &str, mut c: Conversion) -> Result<Conversion> {
+    pub fn rule(&self, rule: &ir::Rule, target: &str, c: Conversion) -> Result<Conversion> {
         match self.finding(rule, &c.queries) {
             None => Ok(c),
-            Some(message) => match self.mode {
-                Verify::Warn => {
-                    c.warnings.push(Warning { message, at: None });
-                    Ok(c)
-                }
-                Verify::Strict => Err(Error::new(ErrorKind::Unsupported {
+            Some(message) => self.settle(message, target, c, true),
+        }
+    }
+
+    /// `message` as a warning on `c`, or (strict) as the refusal, with the hint when `hint`.
+    fn settle(
+        &self,
+        message: String,
+        target: &str,
+        mut c: Conversion,
+        hint: bool,
+    ) -> Result<Conversion> {
+        match self.mode {
+            Verify::Warn => {
+                c.warnings.push(Warning { message, at: None });
+                Ok(c)
+            }
+            Verify::Strict => {
+                let e = Error::new(ErrorKind::Unsupported {
                     target: target.to_string(),
                     what: format!("this rule under --verify=strict ({message})"),
+                });
+                Err(if hint {
+                    e.hint("without `strict`, --verify converts it with this warning")
+                } else {
+                    e
                 })
-                .hint("without `strict`, --verify converts it with this warning")),
-            },
+            }
         }
     }
 
@@ -119,20 +136,11 @@ impl Verifier {
     ///
     /// # Errors
     /// Under [`Verify::Strict`], the refusal.
-    pub fn not_decided(&self, what: &str, target: &str, mut c: Conversion) -> Result<Conversion> {
+    pub fn not_decided(&self, what: &str, target: &str, c: Conversion) -> Result<Conversion> {
         let message = format!(
             "verify: not proven equivalent: {what} is not decided (the decision procedure takes single-event rules)"
         );
-        match self.mode {
-            Verify::Warn => {
-                c.warnings.push(Warning { message, at: None });
-                Ok(c)
-            }
-            Verify::Strict => Err(Error::new(ErrorKind::Unsupported {
-                target: target.to_string(),
-                what: format!("this rule under --verify=strict ({message})"),
-            })),
-        }
+        self.settle(message, target, c, false)
     }
 
     /// Why the queries are not proven to mean the rule, or `None` when they are.
