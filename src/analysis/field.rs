@@ -7,8 +7,9 @@ use std::sync::{Arc, OnceLock};
 use crate::ir::{CmpOp, Shape, Test};
 
 use super::atoms::{Elem, Kind, Table};
-use super::lang::{self, Dfa, JoinedPart, JoinedWalk, Part, Walk};
+use super::lang::{self, Dfa};
 use super::values::{cmp, literal_text, net_candidates, number_texts, push, sample_points};
+use super::walk::{self, JoinedPart, JoinedWalk, Part, Walk};
 
 /// The answer for one field.
 #[derive(Debug, Clone, PartialEq)]
@@ -210,13 +211,16 @@ impl<'t> Theory<'t> {
                 whole: self.elem(a).joined,
             });
         }
-        match lang::walk_joined(&parts, self.max_states) {
-            JoinedWalk::Found(values) if self.fits_list(&values, pos, neg) => Outcome::Sat(values),
-            JoinedWalk::Found(values) => Outcome::Unknown(format!(
+        match walk::walk_joined(&parts, self.max_states) {
+            Ok(JoinedWalk::Found(values)) if self.fits_list(&values, pos, neg) => {
+                Outcome::Sat(values)
+            }
+            Ok(JoinedWalk::Found(values)) => Outcome::Unknown(format!(
                 "field {name}: the automaton's witness {values:?} does not satisfy the evaluator"
             )),
-            JoinedWalk::Empty => Outcome::Unsat,
-            JoinedWalk::Budget => Outcome::Unknown(format!(
+            Ok(JoinedWalk::Empty) => Outcome::Unsat,
+            Err(why) => Outcome::Unknown(why),
+            Ok(JoinedWalk::Budget) => Outcome::Unknown(format!(
                 "field {name}: the product automaton reached its budget of {} states \
                  (--max-states)",
                 self.max_states
@@ -456,9 +460,9 @@ impl<'t> Theory<'t> {
         }
         let cap = self.max_states.min(self.states_left);
         let mut used = 0;
-        let w = lang::walk_counted(&parts, cap, &mut used);
+        let w = walk::walk_counted(&parts, cap, &mut used);
         self.states_left = self.states_left.saturating_sub(used);
-        Ok(w)
+        w
     }
 
     /// Positive numbers or networks: decided over their constants, then by candidates.

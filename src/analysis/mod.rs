@@ -78,6 +78,7 @@ mod field;
 mod lang;
 mod search;
 mod values;
+mod walk;
 
 use serde::Serialize;
 
