@@ -4,6 +4,7 @@
 //! small) and the exact one built only when a walk needs it ([`crate::analysis`]'s `walk.rs`).
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::OnceLock;
 
 use regex_automata::dfa::{dense, Automaton, StartKind};
@@ -87,28 +88,28 @@ impl Dfa {
     /// # Errors
     /// Why it cannot be built (size limits, Unicode word boundaries).
     pub fn new(re: &str) -> Result<Dfa, String> {
-        let fingerprint = fingerprint(re);
-        if let Ok(first) = Auto::exact(re, EXACT_FIRST_LIMIT) {
-            return Ok(Dfa {
+        let hir = Auto::parse(re)?;
+        match Auto::build(re, &hir, EXACT_FIRST_LIMIT, false) {
+            Ok(first) => Ok(Dfa {
                 first,
                 exact: None,
-                fingerprint,
-            });
+                fingerprint: fingerprint(|h| re.hash(h)),
+            }),
+            Err(_) => Dfa::ascii_then_exact(re, &hir),
         }
-        Ok(Dfa {
-            first: Auto::ascii(re)?,
-            exact: Some((re.to_string(), OnceLock::new())),
-            fingerprint,
-        })
     }
 
     /// The two tiers of `re` whatever its size: its ASCII automaton first.
     #[cfg(test)]
     pub(super) fn ascii_first_of(re: &str) -> Result<Dfa, String> {
+        Dfa::ascii_then_exact(re, &Auto::parse(re)?)
+    }
+
+    fn ascii_then_exact(re: &str, hir: &Hir) -> Result<Dfa, String> {
         Ok(Dfa {
-            first: Auto::ascii(re)?,
+            first: Auto::build(re, &ascii_hir(hir), DFA_SIZE_LIMIT, true)?,
             exact: Some((re.to_string(), OnceLock::new())),
-            fingerprint: fingerprint(re),
+            fingerprint: fingerprint(|h| re.hash(h)),
         })
     }
 
@@ -142,29 +143,30 @@ impl Auto {
 
     /// The exact DFA of `re`, within `limit` bytes per build phase.
     fn exact(re: &str, limit: usize) -> Result<Auto, String> {
-        let dfa = dense::Builder::new()
-            .configure(Self::config(limit))
-            .build(re)
-            .map_err(|e| format!("no automaton for `{re}`: {e}"))?;
-        Self::of(re, dfa, false)
+        Self::build(re, &Self::parse(re)?, limit, false)
     }
 
-    /// The DFA of the ASCII strings of `re`: every class cut to ASCII, non-ASCII literals
-    /// unmatchable, Unicode word boundaries read as ASCII ones (the same on ASCII text).
-    fn ascii(re: &str) -> Result<Auto, String> {
-        let why = |e: &dyn std::fmt::Display| format!("no automaton for `{re}`: {e}");
-        let hir = regex_syntax::ParserBuilder::new()
+    /// `re` parsed as `dense::Builder::build` parses it.
+    fn parse(re: &str) -> Result<Hir, String> {
+        regex_syntax::ParserBuilder::new()
             .build()
             .parse(re)
-            .map_err(|e| why(&e))?;
+            .map_err(|e| format!("no automaton for `{re}`: {e}"))
+    }
+
+    /// The DFA of `hir` (parsed from `re`, or its ASCII part when `ascii`), within `limit`
+    /// bytes per build phase, compiled as `dense::Builder::build` compiles (no captures).
+    fn build(re: &str, hir: &Hir, limit: usize, ascii: bool) -> Result<Auto, String> {
+        let why = |e: &dyn std::fmt::Display| format!("no automaton for `{re}`: {e}");
         let nfa = thompson::Compiler::new()
-            .build_from_hir(&ascii_hir(&hir))
+            .configure(thompson::Config::new().which_captures(thompson::WhichCaptures::None))
+            .build_from_hir(hir)
             .map_err(|e| why(&e))?;
         let dfa = dense::Builder::new()
-            .configure(Self::config(DFA_SIZE_LIMIT))
+            .configure(Self::config(limit))
             .build_from_nfa(&nfa)
             .map_err(|e| why(&e))?;
-        Self::of(re, dfa, true)
+        Self::of(re, dfa, ascii)
     }
 
     fn of(re: &str, dfa: dense::DFA<Vec<u32>>, ascii: bool) -> Result<Auto, String> {
@@ -188,10 +190,14 @@ impl Auto {
     }
 }
 
-/// Two independent 64-bit hashes of `re`.
-fn fingerprint(re: &str) -> u128 {
-    use std::hash::BuildHasher;
-    let h = |seed| foldhash::quality::FixedState::with_seed(seed).hash_one(re);
+/// Two independent 64-bit hashes of what `feed` writes, as one 128-bit fingerprint (a regex's,
+/// a walk's).
+pub(super) fn fingerprint(feed: impl Fn(&mut foldhash::quality::FoldHasher<'static>)) -> u128 {
+    let h = |seed| {
+        let mut h = foldhash::quality::FixedState::with_seed(seed).build_hasher();
+        feed(&mut h);
+        h.finish()
+    };
     (u128::from(h(0x7369_676d_6174)) << 64) | u128::from(h(0x6c61_6e67))
 }
 

@@ -12,7 +12,7 @@ use foldhash::fast::FixedState;
 use regex_automata::dfa::Automaton;
 use regex_automata::util::primitives::StateID;
 
-use super::lang::{Auto, Dfa};
+use super::lang::{self, Auto, Dfa};
 
 /// One component of a product: a DFA, whether it must accept, whether `/` and `\` restart it
 /// (it reads the last path segment).
@@ -119,8 +119,6 @@ fn rank(b: u8) -> u16 {
     }
 }
 
-/// One byte per class of `key` (the joint byte classes of a product), the most readable of
-/// each class, most readable first.
 /// One byte per joint class of `classifiers` (two bytes share a class when every classifier
 /// gives them the same class), the most readable (by [`rank`]) of each, most readable first;
 /// only ASCII bytes when `ascii`.
@@ -147,20 +145,15 @@ fn representatives<'c>(
     if segments {
         refine(&|b| u16::from(b == b'/' || b == b'\\'));
     }
-    let mut best: HashMap<u16, u8, _> = HashMap::with_hasher(FixedState::default());
-    for b in 0..=255u8 {
-        if ascii && !b.is_ascii() {
-            continue;
+    // The most readable byte of each joint class (ids are below 256).
+    let mut best: [Option<u8>; 256] = [None; 256];
+    for b in (0..=255u8).filter(|b| !ascii || b.is_ascii()) {
+        let r = &mut best[usize::from(joint[usize::from(b)])];
+        if r.is_none_or(|r| rank(b) < rank(r)) {
+            *r = Some(b);
         }
-        best.entry(joint[usize::from(b)])
-            .and_modify(|r| {
-                if rank(b) < rank(*r) {
-                    *r = b;
-                }
-            })
-            .or_insert(b);
     }
-    let mut bytes: Vec<u8> = best.into_values().collect();
+    let mut bytes: Vec<u8> = best.into_iter().flatten().collect();
     bytes.sort_by_key(|&b| (rank(b), b));
     bytes
 }
@@ -174,31 +167,42 @@ pub fn walk_counted(
     max_states: usize,
     used: &mut usize,
 ) -> Result<Walk, String> {
-    let ascii = parts.iter().any(|p| p.dfa.ascii_first());
-    let first: Vec<&Auto> = parts.iter().map(|p| &p.dfa.first).collect();
-    let mut reached = 0;
-    let w = memo_walk(parts, &first, ascii, max_states, &mut reached);
-    *used += reached;
-    match w {
-        Walk::Found(_) | Walk::Budget => return Ok(w),
-        Walk::Empty if !ascii => return Ok(w),
-        Walk::Empty => {}
-    }
-    // No ASCII string: the exact automata decide.
-    let exact = parts
-        .iter()
-        .map(|p| p.dfa.exact())
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut more = 0;
-    let w = memo_walk(
-        parts,
-        &exact,
-        false,
-        max_states.saturating_sub(reached),
-        &mut more,
+    let mut spent = 0;
+    let w = tiered(
+        parts.iter().map(|p| p.dfa),
+        |autos, ascii| {
+            let mut reached = 0;
+            let w = memo_walk(
+                parts,
+                autos,
+                ascii,
+                max_states.saturating_sub(spent),
+                &mut reached,
+            );
+            spent += reached;
+            w
+        },
+        |w| matches!(w, Walk::Empty),
     );
-    *used += more;
-    Ok(w)
+    *used += spent;
+    w
+}
+
+/// `walk` over the first automata of `dfas` (over ASCII bytes when one of them starts
+/// ASCII-only) and, when that finds no ASCII string (`empty`), once more over the exact ones.
+fn tiered<'d, W>(
+    dfas: impl Iterator<Item = &'d Dfa> + Clone,
+    mut walk: impl FnMut(&[&'d Auto], bool) -> W,
+    empty: impl Fn(&W) -> bool,
+) -> Result<W, String> {
+    let ascii = dfas.clone().any(Dfa::ascii_first);
+    let first: Vec<&Auto> = dfas.clone().map(|d| &d.first).collect();
+    let w = walk(&first, ascii);
+    if !ascii || !empty(&w) {
+        return Ok(w);
+    }
+    let exact = dfas.map(Dfa::exact).collect::<Result<Vec<_>, _>>()?;
+    Ok(walk(&exact, false))
 }
 
 /// Walk results by a 128-bit digest of their parts and tier (a walk is a pure function of
@@ -241,16 +245,13 @@ impl Memo {
 
 /// The digest of a walk's parts and tier.
 fn digest(parts: &[Part<'_>], ascii: bool) -> u128 {
-    use std::hash::{BuildHasher, Hash, Hasher};
-    let h = |seed| {
-        let mut h = foldhash::quality::FixedState::with_seed(seed).build_hasher();
-        ascii.hash(&mut h);
+    use std::hash::Hash;
+    lang::fingerprint(|h| {
+        ascii.hash(h);
         for p in parts {
-            (p.dfa.fingerprint, p.accept, p.last_segment).hash(&mut h);
+            (p.dfa.fingerprint, p.accept, p.last_segment).hash(h);
         }
-        h.finish()
-    };
-    (u128::from(h(0x7761_6c6b)) << 64) | u128::from(h(0x6d65_6d6f))
+    })
 }
 
 /// [`walk_inner`], answered from the [`Memo`] when an equal walk ran: exactly as a new walk
@@ -403,19 +404,11 @@ pub enum JoinedWalk {
 /// space) meeting every part; `parts` must hold an accepting whole part built from a UTF-8
 /// regex, so that the values are valid UTF-8.
 pub fn walk_joined(parts: &[JoinedPart<'_>], max_states: usize) -> Result<JoinedWalk, String> {
-    let ascii = parts.iter().any(|p| p.dfa.ascii_first());
-    let first: Vec<&Auto> = parts.iter().map(|p| &p.dfa.first).collect();
-    let w = walk_joined_inner(parts, &first, ascii, max_states);
-    match w {
-        JoinedWalk::Found(_) | JoinedWalk::Budget => return Ok(w),
-        JoinedWalk::Empty if !ascii => return Ok(w),
-        JoinedWalk::Empty => {}
-    }
-    let exact = parts
-        .iter()
-        .map(|p| p.dfa.exact())
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(walk_joined_inner(parts, &exact, false, max_states))
+    tiered(
+        parts.iter().map(|p| p.dfa),
+        |autos, ascii| walk_joined_inner(parts, autos, ascii, max_states),
+        |w| matches!(w, JoinedWalk::Empty),
+    )
 }
 
 fn walk_joined_inner(
