@@ -1,6 +1,7 @@
 //! The two rules as boolean formulas over shared atoms.
 
 use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 
 use crate::eval::{self, CompiledRule};
 use crate::ir::{self, Expr, Predicate, Test};
@@ -113,8 +114,9 @@ pub enum Kind {
 pub struct Elem {
     /// The test, case folding already applied (`.caseless`).
     pub test: Test,
-    /// The predicate compiled by the native evaluator over the field `v`.
-    native: CompiledRule,
+    /// The predicate compiled by the native evaluator over the field `v` (always `Ok`: an
+    /// element whose test does not compile is not built).
+    native: Arc<Result<CompiledRule, String>>,
     /// Tested on the value's last path segment (`process.name` under `--assume ecs`).
     pub last_segment: bool,
     /// Tested on the field's values joined by single spaces, not on each value
@@ -130,7 +132,42 @@ impl Elem {
         } else {
             value
         };
-        self.native.is_match(&serde_json::json!({ "v": v }))
+        let event = serde_json::json!({ "v": v });
+        self.native
+            .as_ref()
+            .as_ref()
+            .is_ok_and(|c| c.is_match(&event))
+    }
+}
+
+/// The native evaluator's compilation of each element test of one rule (keyed by the test's
+/// JSON), compiled the first time a pair needs it and then shared by every pair (and thread)
+/// the rule is decided in: compiling a regex test checks its syntax, too slow to redo per
+/// pair for rules holding hundreds of them.
+#[derive(Debug, Default)]
+pub struct Natives {
+    slots: HashMap<String, OnceLock<Arc<Result<CompiledRule, String>>>>,
+}
+
+impl Natives {
+    /// A slot for each test of `rule` (after `.caseless` is resolved).
+    pub fn of_rule(rule: &ir::Rule) -> Natives {
+        let mut slots = HashMap::new();
+        for c in &rule.conditions {
+            c.for_each_pred(&mut |p| {
+                let p = ir::caseless(p).unwrap_or_else(|| p.clone());
+                slots
+                    .entry(serde_json::to_string(&p.test).unwrap_or_default())
+                    .or_insert_with(OnceLock::new);
+            });
+        }
+        Natives { slots }
+    }
+
+    fn get(&self, key: &str, test: &Test) -> Option<Arc<Result<CompiledRule, String>>> {
+        self.slots
+            .get(key)
+            .map(|slot| slot.get_or_init(|| Arc::new(compile_elem(test))).clone())
     }
 }
 
@@ -195,14 +232,21 @@ struct Builder<'o> {
     table: Table,
     keys: HashMap<String, usize>,
     opts: &'o Options,
+    natives: &'o [&'o Natives],
 }
 
 impl Table {
-    /// Builds the atoms of `a` and `b`.
+    /// Builds the atoms of `a` and `b`, their element tests compiled through `natives` (the
+    /// rules' prepared compilations) where a slot holds them.
     ///
     /// # Errors
     /// The reason, for constructs the analysis does not decide.
-    pub fn build(a: &ir::Rule, b: &ir::Rule, opts: &Options) -> Result<Table, String> {
+    pub fn build(
+        a: &ir::Rule,
+        b: &ir::Rule,
+        opts: &Options,
+        natives: &[&Natives],
+    ) -> Result<Table, String> {
         let mut bld = Builder {
             table: Table {
                 atoms: Vec::new(),
@@ -217,6 +261,7 @@ impl Table {
             },
             keys: HashMap::new(),
             opts,
+            natives,
         };
         let fa = bld.rule(a, true)?;
         let fb = bld.rule(b, false)?;
@@ -331,7 +376,7 @@ impl Builder<'_> {
         }
         let kind = match kind_test {
             None => Kind::HasValue,
-            Some(test) => Kind::Elem(elem(&test, view)?),
+            Some(test) => Kind::Elem(elem(&test, view, self.natives)?),
         };
         let shown = match &kind {
             Kind::HasValue => Predicate {
@@ -429,7 +474,25 @@ impl Elem {
     }
 }
 
-fn elem(test: &Test, view: View) -> Result<Elem, String> {
+fn elem(test: &Test, view: View, natives: &[&Natives]) -> Result<Elem, String> {
+    let key = serde_json::to_string(test).unwrap_or_default();
+    let native = natives
+        .iter()
+        .find_map(|n| n.get(&key, test))
+        .unwrap_or_else(|| Arc::new(compile_elem(test)));
+    if let Err(why) = native.as_ref() {
+        return Err(why.clone());
+    }
+    Ok(Elem {
+        test: test.clone(),
+        native,
+        last_segment: view == View::LastSegment,
+        joined: view == View::Joined,
+    })
+}
+
+/// `test` compiled by the native evaluator as the one predicate of a rule over field `v`.
+fn compile_elem(test: &Test) -> Result<CompiledRule, String> {
     let rule = ir::Rule {
         meta: ir::Meta::default(),
         logsource: ir::LogSource::default(),
@@ -442,11 +505,5 @@ fn elem(test: &Test, view: View) -> Result<Elem, String> {
         applied: Vec::new(),
         origin: ir::Origin::default(),
     };
-    let native = eval::compile_rule(&rule).map_err(|e| e.to_string())?;
-    Ok(Elem {
-        test: test.clone(),
-        native,
-        last_segment: view == View::LastSegment,
-        joined: view == View::Joined,
-    })
+    eval::compile_rule(&rule).map_err(|e| e.to_string())
 }

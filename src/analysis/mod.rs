@@ -213,21 +213,23 @@ pub struct Decision {
 pub fn decide(a: &ir::Rule, b: &ir::Rule, opts: &Options) -> Result<Decision> {
     let va = crate::eval::compile_rule(a)?;
     let vb = crate::eval::compile_rule(b)?;
-    let table = match atoms::Table::build(a, b, opts) {
+    let table = match atoms::Table::build(a, b, opts, &[]) {
         Ok(t) => t,
         Err(reason) => return Ok(unknown_all(&reason)),
     };
-    decide_table(&table, &va, &vb, opts)
+    decide_table(&table, &va, &vb, opts, &[])
 }
 
 /// A rule prepared once for many decisions ([`decide_prepared`]): compiled for the native
-/// evaluator, with a slot for the DFA of each of its string tests, built on first use and
-/// shared by every pair (and thread) the rule is decided in.
+/// evaluator, with a slot for the DFA of each of its string tests and one for the native
+/// compilation of each of its tests, each built on first use and shared by every pair (and
+/// thread) the rule is decided in.
 #[derive(Debug)]
 pub struct Prepared {
     rule: ir::Rule,
     compiled: Result<crate::eval::CompiledRule>,
     dfas: std::sync::Arc<lang::Cache>,
+    natives: atoms::Natives,
 }
 
 impl Prepared {
@@ -238,6 +240,7 @@ impl Prepared {
             rule: rule.clone(),
             compiled: crate::eval::compile_rule(rule),
             dfas: std::sync::Arc::new(lang::Cache::of_rule(rule)),
+            natives: atoms::Natives::of_rule(rule),
         }
     }
 
@@ -262,14 +265,34 @@ impl Prepared {
 /// # Errors
 /// As [`decide`].
 pub fn decide_prepared(a: &Prepared, b: &Prepared, opts: &Options) -> Result<Decision> {
+    decide_seeded(a, b, opts, &[])
+}
+
+/// [`decide_prepared`] with events already at hand (samples of either rule, events built
+/// from both): the native evaluator places each in its region (A only, B only, both, or
+/// none); a region holding at least [`Options::witnesses`] of them is non-empty, with them as
+/// its witnesses, and is not searched. Only emptiness needs the search, so the answer is the
+/// one [`decide_prepared`] gives, up to which witnesses are shown, and it comes sooner when the
+/// events settle the regions (a catalog comparison, where nearly every pair overlaps). Under
+/// [`Options::assume_ecs`] the events are not used (they need not meet the ECS invariants).
+///
+/// # Errors
+/// As [`decide`].
+pub fn decide_seeded(
+    a: &Prepared,
+    b: &Prepared,
+    opts: &Options,
+    seeds: &[&serde_json::Value],
+) -> Result<Decision> {
     let va = a.compiled()?;
     let vb = b.compiled()?;
-    let mut table = match atoms::Table::build(&a.rule, &b.rule, opts) {
+    let mut table = match atoms::Table::build(&a.rule, &b.rule, opts, &[&a.natives, &b.natives]) {
         Ok(t) => t,
         Err(reason) => return Ok(unknown_all(&reason)),
     };
     table.dfas = vec![a.dfas.clone(), b.dfas.clone()];
-    decide_table(&table, va, vb, opts)
+    let seeds = if opts.assume_ecs { &[][..] } else { seeds };
+    decide_table(&table, va, vb, opts, seeds)
 }
 
 fn decide_table(
@@ -277,7 +300,30 @@ fn decide_table(
     va: &crate::eval::CompiledRule,
     vb: &crate::eval::CompiledRule,
     opts: &Options,
+    seeds: &[&serde_json::Value],
 ) -> Result<Decision> {
+    let want = opts.witnesses.max(1);
+    // Seeded witnesses per region: A only, B only, both.
+    let mut seeded: [Vec<serde_json::Value>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+    for s in seeds {
+        let slot = match (va.is_match(s), vb.is_match(s)) {
+            (true, false) => 0,
+            (false, true) => 1,
+            (true, true) => 2,
+            (false, false) => continue,
+        };
+        if seeded[slot].len() < want && !seeded[slot].contains(*s) {
+            seeded[slot].push((*s).clone());
+        }
+    }
+    let [seed_a, seed_b, seed_both] = seeded;
+    let settled = |w: Vec<serde_json::Value>| {
+        (w.len() >= want).then(|| Region {
+            empty: false,
+            witnesses: w,
+            unknown: None,
+        })
+    };
     let mut ctx = search::Ctx::new(table, opts, va, vb);
     let fa = table.a.clone();
     let fb = table.b.clone();
@@ -291,15 +337,22 @@ fn decide_table(
     };
     let a_only = if same {
         nothing()
+    } else if let Some(r) = settled(seed_a) {
+        r
     } else {
         ctx.region(&atoms::F::And(vec![fa.clone(), not(&fb)]), (true, false))
     };
     let b_only = if same {
         nothing()
+    } else if let Some(r) = settled(seed_b) {
+        r
     } else {
         ctx.region(&atoms::F::And(vec![fb.clone(), not(&fa)]), (false, true))
     };
-    let both = ctx.region(&atoms::F::And(vec![fa, fb]), (true, true));
+    let both = match settled(seed_both) {
+        Some(r) => r,
+        None => ctx.region(&atoms::F::And(vec![fa, fb]), (true, true)),
+    };
     let relation = relation(&a_only, &b_only, &both);
     let differences = if opts.explain {
         explain::differences(&mut ctx, &a_only, &b_only)

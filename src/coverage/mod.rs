@@ -21,6 +21,7 @@
 //! deprecated one) is an [`UnknownTag`]. Tactic tags play no part in the scores (a Navigator
 //! technique entry without `tactic` shows under every tactic of the technique).
 
+mod events;
 pub mod indicators;
 pub mod layer;
 pub mod pairs;

@@ -11,12 +11,15 @@
 //! **Decision** is [`decide`], the one place that says how two rules relate: the decision
 //! procedure of `sigmat diff` ([`crate::analysis::decide`], without explanations): equivalent,
 //! A within B, B within A, overlap, disjoint, each with an event both match when there is one,
-//! verified by the native evaluator. When it answers `unknown` (a budget, a construct it does
-//! not model), [`common_event`] still looks for an event both rules match: from the positive
-//! predicates of a few terms of each rule's condition (disjunctive form, bounded by
-//! [`Options::max_terms`]) it takes the pairs of terms testing at least one field in common,
-//! builds an event meant to satisfy both, and runs both rules on it. Such an event is kept as
-//! the witness beside the `unknown` relation (the rules are then not disjoint); never a guess.
+//! verified by the native evaluator. Nearly every candidate pair overlaps, and an overlap is
+//! three non-empty regions (A only, B only, both): events built from the rules
+//! ([`super::events`]: one per term of each rule's condition in disjunctive form, bounded by
+//! [`Options::max_terms`], and one per pair of terms of the two rules testing a field in
+//! common) are given to the decision as events at hand ([`analysis::decide_seeded`]); the
+//! evaluator places each in its region, and only the regions none falls in are searched. When
+//! the decision answers `unknown` (a budget, a construct it does not model), an event both
+//! rules match found among them is kept as the witness beside the `unknown` relation (the
+//! rules are then not disjoint); never a guess.
 //!
 //! **Prepared once, bounded per pair.** Each rule is prepared once ([`Prepared`]: its
 //! evaluator rule, its DFA slots through [`analysis::Prepared`], its terms) and reused for all
@@ -25,16 +28,17 @@
 //! all of them, and a pair holding more than [`Options::max_preds`] predicates is not searched;
 //! a pair stopped by any of them is `unknown` with the budget named, never dropped.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use rayon::prelude::*;
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
+use super::events::{build_event, dnf, joint_events};
 use super::indicators::{of_rule, Indicator};
 use super::Entry;
 use crate::analysis;
-use crate::ir::{self, CmpOp, Expr, Piece, Predicate, Shape, Test};
+use crate::ir::{self, Predicate};
 
 /// Bounds of the candidate search and the decision.
 #[derive(Debug, Clone, Copy)]
@@ -151,6 +155,8 @@ pub struct Decision {
 pub struct Prepared {
     analysis: analysis::Prepared,
     terms: Vec<Vec<Predicate>>,
+    /// One event built from each term ([`super::events::build_event`]): events at hand for its pairs.
+    samples: Vec<Value>,
     preds: usize,
 }
 
@@ -167,140 +173,17 @@ impl Prepared {
         for c in &rule.conditions {
             c.for_each_pred(&mut |_| preds += 1);
         }
+        let samples = terms.iter().map(|t| build_event(t)).collect();
         Prepared {
             preds,
             analysis: analysis::Prepared::new(rule),
+            samples,
             terms: terms
                 .into_iter()
                 .map(|t| t.into_iter().cloned().collect())
                 .collect(),
         }
     }
-}
-
-/// The positive predicates of up to `cap` terms of `e` in disjunctive normal form (negated
-/// parts left out: the evaluator checks them on the event built).
-fn dnf(e: &Expr, cap: usize) -> Vec<Vec<&Predicate>> {
-    match e {
-        Expr::Pred(p) => vec![vec![p]],
-        Expr::Not(_) => vec![Vec::new()],
-        Expr::Or(xs) => {
-            let mut out = Vec::new();
-            for x in xs {
-                out.extend(dnf(x, cap));
-                if out.len() >= cap {
-                    break;
-                }
-            }
-            out.truncate(cap);
-            out
-        }
-        Expr::And(xs) => {
-            let mut acc: Vec<Vec<&Predicate>> = vec![Vec::new()];
-            for x in xs {
-                let sub = dnf(x, cap);
-                let mut next = Vec::new();
-                'outer: for a in &acc {
-                    for s in &sub {
-                        let mut t = a.clone();
-                        t.extend(s.iter().copied());
-                        next.push(t);
-                        if next.len() >= cap {
-                            break 'outer;
-                        }
-                    }
-                }
-                acc = next;
-            }
-            acc
-        }
-    }
-}
-
-/// A string satisfying a pattern on its own: literals kept, `*` empty, `?` one `x`.
-fn sample(pieces: &[Piece]) -> String {
-    let mut s = String::new();
-    for p in pieces {
-        match p {
-            Piece::Lit(t) => s.push_str(t),
-            Piece::AnyOne => s.push('x'),
-            Piece::AnyMany | Piece::Placeholder(_) => {}
-        }
-    }
-    s
-}
-
-/// The value of one field meeting every test of `tests` that a value can be built for.
-fn field_value(tests: &[&Test]) -> Option<Value> {
-    let (mut exact, mut pre, mut mid, mut suf) = (None, Vec::new(), Vec::new(), Vec::new());
-    let mut other: Option<Value> = None;
-    for t in tests {
-        match t {
-            Test::Str { pattern, .. } => match pattern.shape() {
-                Shape::Exact(s) => exact = Some(s.to_string()),
-                Shape::Prefix(s) => pre.push(s.to_string()),
-                Shape::Suffix(s) => suf.push(s.to_string()),
-                Shape::Contains(s) => mid.push(s.to_string()),
-                Shape::Any => mid.push(String::new()),
-                Shape::Glob => mid.push(sample(pattern.pieces())),
-            },
-            Test::Num { op, value } => {
-                let n = value.as_f64();
-                let v = match op {
-                    CmpOp::Eq | CmpOp::Gte | CmpOp::Lte => n,
-                    CmpOp::Gt | CmpOp::Neq => n + 1.0,
-                    CmpOp::Lt => n - 1.0,
-                };
-                other = serde_json::Number::from_f64(v).map(Value::Number);
-                if let (CmpOp::Eq, Some(i)) = (op, value.as_i64()) {
-                    other = Some(Value::from(i));
-                }
-            }
-            Test::Bool(b) => other = Some(Value::Bool(*b)),
-            Test::Exists(true) => mid.push("x".into()),
-            Test::Cidr(net) => {
-                other = Some(Value::String(
-                    net.split('/').next().unwrap_or(net).to_string(),
-                ));
-            }
-            Test::Regex { .. }
-            | Test::Null
-            | Test::Exists(false)
-            | Test::FieldRef { .. }
-            | Test::TimePart { .. } => {}
-        }
-    }
-    if let Some(e) = exact {
-        return Some(Value::String(e));
-    }
-    if other.is_some() && pre.is_empty() && mid.is_empty() && suf.is_empty() {
-        return other;
-    }
-    if pre.is_empty() && mid.is_empty() && suf.is_empty() {
-        return None;
-    }
-    let mut parts = pre;
-    parts.extend(mid);
-    parts.extend(suf);
-    Some(Value::String(parts.join(" ")))
-}
-
-/// An event meant to satisfy the predicates of two terms at once.
-fn build_event(preds: &[&Predicate]) -> Value {
-    let mut by_field: BTreeMap<&str, Vec<&Test>> = BTreeMap::new();
-    for p in preds {
-        by_field
-            .entry(p.field.as_deref().unwrap_or("sigmat.keywords"))
-            .or_default()
-            .push(&p.test);
-    }
-    let mut m = Map::new();
-    for (field, tests) in by_field {
-        if let Some(v) = field_value(&tests) {
-            m.insert(field.to_string(), v);
-        }
-    }
-    Value::Object(m)
 }
 
 /// How rule A relates to rule B (see the module docs): the one decision function.
@@ -314,8 +197,11 @@ pub fn decide(a: &ir::Rule, b: &ir::Rule, opts: &Options) -> Decision {
 }
 
 /// [`decide`] on rules prepared once: `analysis::decide` (the decision procedure of
-/// `sigmat diff`, without explanations); when it cannot decide, an event both rules match is
-/// still looked for ([`common_event`]) and kept beside the `unknown` relation.
+/// `sigmat diff`, without explanations), given the rules' samples and the events built from
+/// both ([`super::events::joint_events`]) as events at hand ([`analysis::decide_seeded`]):
+/// the regions they fall in are settled without a search. When it cannot decide, an event
+/// both rules match is still looked for among the built events and kept beside the `unknown`
+/// relation.
 #[must_use]
 pub fn decide_prepared(a: &Prepared, b: &Prepared, opts: &Options) -> Decision {
     let max_preds = opts.max_preds;
@@ -326,6 +212,7 @@ pub fn decide_prepared(a: &Prepared, b: &Prepared, opts: &Options) -> Decision {
         max_total_states: opts.max_total_states,
         ..analysis::Options::default()
     };
+    let joint = joint_events(&a.terms, &b.terms);
     let size = a.preds + b.preds;
     let decided = if size > max_preds {
         Err(format!(
@@ -333,13 +220,15 @@ pub fn decide_prepared(a: &Prepared, b: &Prepared, opts: &Options) -> Decision {
              to be decided in a catalog comparison (coverage::pairs::Options::max_preds)"
         ))
     } else {
-        analysis::decide_prepared(&a.analysis, &b.analysis, &opts).map_err(|e| e.to_string())
+        let mut seeds: Vec<&Value> = joint.as_deref().unwrap_or_default().iter().collect();
+        seeds.extend(a.samples.iter().chain(&b.samples));
+        analysis::decide_seeded(&a.analysis, &b.analysis, &opts, &seeds).map_err(|e| e.to_string())
     };
-    let reason = match decided {
+    let (reason, witness) = match decided {
         Ok(d) => {
             let witness = d.both.witnesses.first().cloned();
             match d.relation {
-                analysis::Relation::Unknown(r) => r,
+                analysis::Relation::Unknown(r) => (r, witness),
                 rel => {
                     return Decision {
                         relation: from_analysis(rel),
@@ -348,22 +237,26 @@ pub fn decide_prepared(a: &Prepared, b: &Prepared, opts: &Options) -> Decision {
                 }
             }
         }
-        Err(e) => e,
+        Err(e) => (e, None),
     };
-    let found = common_event(a, b);
-    let relation = match found.relation {
-        Relation::Unknown(r) => Relation::Unknown(format!("{reason}; {r}")),
-        Relation::Equivalent
-        | Relation::AInB
-        | Relation::BInA
-        | Relation::Overlap
-        | Relation::Disjoint => Relation::Unknown(format!(
+    let found = match witness {
+        Some(w) => Some(w),
+        None => common_event(a, b, joint.as_deref().unwrap_or_default()),
+    };
+    let relation = match (&found, &joint) {
+        (Some(_), _) => Relation::Unknown(format!(
             "{reason}; an event both rules match was found (the witness): they are not disjoint"
+        )),
+        (None, Err(why)) => Relation::Unknown(format!("{reason}; {why}")),
+        (None, Ok(built)) => Relation::Unknown(format!(
+            "{reason}; no event matching both among {} built from terms sharing a field \
+             (overlap not shown, not disproved)",
+            built.len()
         )),
     };
     Decision {
         relation,
-        witness: found.witness,
+        witness: found,
     }
 }
 
@@ -378,59 +271,15 @@ fn from_analysis(r: analysis::Relation) -> Relation {
     }
 }
 
-/// An event both rules match, built from terms of their conditions that test a field in
-/// common: [`Relation::Overlap`] in the weak sense "not disjoint" with the event, else
-/// [`Relation::Unknown`].
-#[must_use]
-pub fn common_event(a: &Prepared, b: &Prepared) -> Decision {
+/// The first of `built` that both rules match (the native evaluator decides), if any.
+fn common_event(a: &Prepared, b: &Prepared, built: &[Value]) -> Option<Value> {
     let (Ok(ca), Ok(cb)) = (a.analysis.compiled(), b.analysis.compiled()) else {
-        return Decision {
-            relation: Relation::Unknown("a rule does not compile for evaluation".into()),
-            witness: None,
-        };
+        return None;
     };
-    // Pairs of terms testing a field in common, most shared fields first: two rules on
-    // disjoint fields "overlap" on any event holding both sets of fields, which says nothing.
-    let fields = |t: &[Predicate]| -> std::collections::BTreeSet<String> {
-        t.iter().filter_map(|p| p.field.clone()).collect()
-    };
-    let mut order: Vec<(usize, &Vec<Predicate>, &Vec<Predicate>)> = Vec::new();
-    for ta in &a.terms {
-        let fa = fields(ta);
-        for tb in &b.terms {
-            let common = fields(tb).intersection(&fa).count();
-            if common > 0 {
-                order.push((common, ta, tb));
-            }
-        }
-    }
-    if order.is_empty() {
-        return Decision {
-            relation: Relation::Unknown(
-                "the rules test no field in common (after the field mappings) in the terms tried"
-                    .into(),
-            ),
-            witness: None,
-        };
-    }
-    order.sort_by_key(|x| std::cmp::Reverse(x.0));
-    let tried = order.len();
-    for (_, ta, tb) in order {
-        let preds: Vec<&Predicate> = ta.iter().chain(tb.iter()).collect();
-        let ev = build_event(&preds);
-        if ca.is_match(&ev) && cb.is_match(&ev) {
-            return Decision {
-                relation: Relation::Overlap,
-                witness: Some(ev),
-            };
-        }
-    }
-    Decision {
-        relation: Relation::Unknown(format!(
-            "no event matching both among {tried} built from terms sharing a field (overlap not shown, not disproved)"
-        )),
-        witness: None,
-    }
+    built
+        .iter()
+        .find(|ev| ca.is_match(*ev) && cb.is_match(*ev))
+        .cloned()
 }
 
 /// The (field, token) keys of an indicator.
