@@ -84,8 +84,11 @@ fn a_pair_past_the_bounds_is_unknown_with_the_bound_named_and_keeps_its_witness(
             .expect("compiles")
             .is_match(&w));
     }
-    // The default analysis options leave the joint state budget unbounded.
-    assert_eq!(analysis::Options::default().max_total_states, usize::MAX);
+    // The default analysis options bound the joint state budget too (no pair runs unbounded).
+    assert_eq!(
+        analysis::Options::default().max_total_states,
+        analysis::DEFAULT_MAX_TOTAL_STATES
+    );
 }
 
 #[test]

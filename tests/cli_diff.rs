@@ -222,3 +222,38 @@ fn pairs_file_gives_one_json_line_per_pair() {
     assert!(err.contains("pairs.txt:1"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn the_joint_state_budget_bounds_a_pair_and_is_named() {
+    // A within B is decided by a product of the two regexes' automata (A and not B is
+    // empty); with a joint budget of one state it cannot be, and the answer names the bound
+    // that stopped it rather than running on.
+    let dir = std::env::temp_dir().join(format!("sigmat-diff-bound-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rule = |name: &str, re: &str| {
+        let p = dir.join(name);
+        std::fs::write(
+            &p,
+            format!(
+                "title: {name}\nlogsource: {{category: process_creation, product: windows}}\n\
+                 detection:\n  sel:\n    CommandLine|re: '{re}'\n  condition: sel\n"
+            ),
+        )
+        .unwrap();
+        p.to_string_lossy().into_owned()
+    };
+    let a = rule("a.yml", "^[a-z]+x[0-9]+$");
+    let b = rule("b.yml", "^[a-z]+x[0-9]*$");
+    let (code, v) = diff(&[&a, &b, "--max-total-states", "1"]);
+    assert_eq!(
+        (code, v["relation"].as_str()),
+        (3, Some("unknown")),
+        "{v:#}"
+    );
+    let why = v["a_only"]["unknown"].as_str().unwrap_or_default();
+    assert!(why.contains("--max-total-states"), "{v:#}");
+    // The default budget decides it.
+    let (code, v) = diff(&[&a, &b]);
+    assert_eq!((code, v["relation"].as_str()), (1, Some("a_in_b")), "{v:#}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -618,7 +618,7 @@ impl Theory<'_> {
         if self.states_left < self.max_states {
             One::Unknown(format!(
                 "field {name}: the product automata of this pair reached their joint budget of \
-                 {} states",
+                 {} states (--max-total-states)",
                 self.table.total_states
             ))
         } else {

@@ -86,6 +86,11 @@ use crate::error::Result;
 use crate::ir;
 
 pub use lang::DEFAULT_MAX_STATES;
+
+/// States all the product automata of one pair may reach together by default
+/// ([`Options::max_total_states`]): a few seconds of walks, so that no pair runs unbounded
+/// (`sigmat diff --max-total-states` raises it).
+pub const DEFAULT_MAX_TOTAL_STATES: usize = 2_000_000;
 pub use search::DEFAULT_BUDGET;
 
 /// How [`decide`] works.
@@ -98,7 +103,8 @@ pub struct Options {
     /// States a product automaton over one field may reach before answering `unknown`.
     pub max_states: usize,
     /// States all the product automata of one pair may reach together before answering
-    /// `unknown` (unbounded by default; a catalog comparison bounds the work per pair).
+    /// `unknown` ([`DEFAULT_MAX_TOTAL_STATES`] by default; a catalog comparison bounds the
+    /// work per pair much lower).
     pub max_total_states: usize,
     /// Add the ECS invariants (`process.name` is the last segment of `process.executable`,
     /// `process.command_line` is `process.args` joined by single spaces).
@@ -113,7 +119,7 @@ impl Default for Options {
             witnesses: 1,
             budget: DEFAULT_BUDGET,
             max_states: lang::DEFAULT_MAX_STATES,
-            max_total_states: usize::MAX,
+            max_total_states: DEFAULT_MAX_TOTAL_STATES,
             assume_ecs: false,
             explain: true,
         }

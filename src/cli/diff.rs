@@ -70,6 +70,10 @@ pub struct DiffArgs {
     /// Search decisions per region before answering unknown.
     #[arg(long, default_value_t = analysis::DEFAULT_BUDGET, value_name = "N")]
     pub budget: usize,
+    /// States all the product automata of one pair may reach together before answering
+    /// unknown (a few seconds of work by default).
+    #[arg(long, default_value_t = analysis::DEFAULT_MAX_TOTAL_STATES, value_name = "N")]
+    pub max_total_states: usize,
     /// Pairs to compare: two paths per line (relative to the file's folder; `#` comments), or a
     /// JSON list of `[a, b]` or `{"a": .., "b": ..}`. Writes one JSON line per pair.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["a", "b"])]
@@ -89,6 +93,7 @@ pub fn run(args: &DiffArgs) -> i32 {
     let opts = analysis::Options {
         witnesses: args.witnesses,
         budget: args.budget,
+        max_total_states: args.max_total_states,
         assume_ecs: args.assume == Some(Assume::Ecs),
         ..analysis::Options::default()
     };
