@@ -12,8 +12,8 @@ use sigmat::cli::catalog;
 use sigmat::coverage::pairs;
 use sigmat::ir;
 
-#[test]
-fn prepared_decisions_equal_fresh_ones() {
+/// Up to 12 IR rules: the Sigma seed (through `ecs_linux`) and the Elastic seed variants.
+fn fixture_rules() -> Vec<ir::Rule> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("rules");
     let a = catalog::load(&[root.join("seed")], &["ecs_linux".to_string()]).expect("a");
     let b = catalog::load(
@@ -25,15 +25,19 @@ fn prepared_decisions_equal_fresh_ones() {
         &[],
     )
     .expect("b");
-    let rules: Vec<&ir::Rule> = a
-        .entries
-        .iter()
-        .chain(&b.entries)
-        .filter_map(|e| e.rule.as_ref())
+    a.entries
+        .into_iter()
+        .chain(b.entries)
+        .filter_map(|e| e.rule)
         .take(12)
-        .collect();
+        .collect()
+}
+
+#[test]
+fn prepared_decisions_equal_fresh_ones() {
+    let rules = fixture_rules();
     assert!(rules.len() >= 3, "{}", rules.len());
-    let prepared: Vec<Prepared> = rules.iter().map(|r| Prepared::new(r)).collect();
+    let prepared: Vec<Prepared> = rules.iter().map(Prepared::new).collect();
     let opts = Options {
         explain: false,
         budget: 5_000,
@@ -93,25 +97,8 @@ fn a_pair_past_the_bounds_is_unknown_with_the_bound_named_and_keeps_its_witness(
 
 #[test]
 fn events_at_hand_settle_regions_without_changing_the_relation() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("rules");
-    let a = catalog::load(&[root.join("seed")], &["ecs_linux".to_string()]).expect("a");
-    let b = catalog::load(
-        &[
-            root.join("elastic/python_webserver.toml"),
-            root.join("elastic/python_webserver_v1.toml"),
-            root.join("elastic/seeds"),
-        ],
-        &[],
-    )
-    .expect("b");
-    let rules: Vec<&ir::Rule> = a
-        .entries
-        .iter()
-        .chain(&b.entries)
-        .filter_map(|e| e.rule.as_ref())
-        .take(12)
-        .collect();
-    let prepared: Vec<Prepared> = rules.iter().map(|r| Prepared::new(r)).collect();
+    let rules = fixture_rules();
+    let prepared: Vec<Prepared> = rules.iter().map(Prepared::new).collect();
     let opts = Options {
         explain: false,
         budget: 5_000,

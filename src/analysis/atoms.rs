@@ -114,9 +114,8 @@ pub enum Kind {
 pub struct Elem {
     /// The test, case folding already applied (`.caseless`).
     pub test: Test,
-    /// The predicate compiled by the native evaluator over the field `v` (always `Ok`: an
-    /// element whose test does not compile is not built).
-    native: Arc<Result<CompiledRule, String>>,
+    /// The predicate compiled by the native evaluator over the field `v`.
+    native: Arc<CompiledRule>,
     /// Tested on the value's last path segment (`process.name` under `--assume ecs`).
     pub last_segment: bool,
     /// Tested on the field's values joined by single spaces, not on each value
@@ -132,11 +131,7 @@ impl Elem {
         } else {
             value
         };
-        let event = serde_json::json!({ "v": v });
-        self.native
-            .as_ref()
-            .as_ref()
-            .is_ok_and(|c| c.is_match(&event))
+        self.native.is_match(&serde_json::json!({ "v": v }))
     }
 }
 
@@ -146,7 +141,7 @@ impl Elem {
 /// pair for rules holding hundreds of them.
 #[derive(Debug, Default)]
 pub struct Natives {
-    slots: HashMap<String, OnceLock<Arc<Result<CompiledRule, String>>>>,
+    slots: HashMap<String, OnceLock<Result<Arc<CompiledRule>, String>>>,
 }
 
 impl Natives {
@@ -164,10 +159,10 @@ impl Natives {
         Natives { slots }
     }
 
-    fn get(&self, key: &str, test: &Test) -> Option<Arc<Result<CompiledRule, String>>> {
+    fn get(&self, key: &str, test: &Test) -> Option<Result<Arc<CompiledRule>, String>> {
         self.slots
             .get(key)
-            .map(|slot| slot.get_or_init(|| Arc::new(compile_elem(test))).clone())
+            .map(|slot| slot.get_or_init(|| compile_elem(test)).clone())
     }
 }
 
@@ -364,19 +359,22 @@ impl Builder<'_> {
         view: View,
         p: &Predicate,
     ) -> Result<usize, String> {
-        let key = match &kind_test {
+        let json = kind_test
+            .as_ref()
+            .map(|t| serde_json::to_string(t).unwrap_or_default());
+        let key = match &json {
             None => format!("{field}\u{0}has"),
-            Some(t) => format!(
-                "{field}\u{0}{view:?}\u{0}{}",
-                serde_json::to_string(t).unwrap_or_default()
-            ),
+            Some(j) => format!("{field}\u{0}{view:?}\u{0}{j}"),
         };
         if let Some(&i) = self.keys.get(&key) {
             return Ok(i);
         }
         let kind = match kind_test {
             None => Kind::HasValue,
-            Some(test) => Kind::Elem(elem(&test, view, self.natives)?),
+            Some(test) => {
+                let j = json.as_deref().unwrap_or_default();
+                Kind::Elem(elem(&test, j, view, self.natives)?)
+            }
         };
         let shown = match &kind {
             Kind::HasValue => Predicate {
@@ -474,15 +472,12 @@ impl Elem {
     }
 }
 
-fn elem(test: &Test, view: View, natives: &[&Natives]) -> Result<Elem, String> {
-    let key = serde_json::to_string(test).unwrap_or_default();
+/// The element of `test` (`key`: its JSON, the [`Natives`] key).
+fn elem(test: &Test, key: &str, view: View, natives: &[&Natives]) -> Result<Elem, String> {
     let native = natives
         .iter()
-        .find_map(|n| n.get(&key, test))
-        .unwrap_or_else(|| Arc::new(compile_elem(test)));
-    if let Err(why) = native.as_ref() {
-        return Err(why.clone());
-    }
+        .find_map(|n| n.get(key, test))
+        .unwrap_or_else(|| compile_elem(test))?;
     Ok(Elem {
         test: test.clone(),
         native,
@@ -492,7 +487,7 @@ fn elem(test: &Test, view: View, natives: &[&Natives]) -> Result<Elem, String> {
 }
 
 /// `test` compiled by the native evaluator as the one predicate of a rule over field `v`.
-fn compile_elem(test: &Test) -> Result<CompiledRule, String> {
+fn compile_elem(test: &Test) -> Result<Arc<CompiledRule>, String> {
     let rule = ir::Rule {
         meta: ir::Meta::default(),
         logsource: ir::LogSource::default(),
@@ -505,5 +500,7 @@ fn compile_elem(test: &Test) -> Result<CompiledRule, String> {
         applied: Vec::new(),
         origin: ir::Origin::default(),
     };
-    eval::compile_rule(&rule).map_err(|e| e.to_string())
+    eval::compile_rule(&rule)
+        .map(Arc::new)
+        .map_err(|e| e.to_string())
 }
