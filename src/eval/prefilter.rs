@@ -65,6 +65,19 @@ fn gram_of(b: &[u8]) -> u32 {
         .fold(0, |g, &x| (g << 8) | u32::from(LOWER[usize::from(x)]))
 }
 
+// A gram is exactly the bytes a `u32` holds, so shifting a byte in drops the oldest one.
+const _: () = assert!(GRAM * 8 == u32::BITS as usize);
+
+/// The gram key of every window of [`GRAM`] bytes of `b`, in order (`gram_of` of each
+/// window), rolled byte by byte.
+fn grams(b: &[u8]) -> impl Iterator<Item = u32> + '_ {
+    let first = gram_of(&b[..b.len().min(GRAM - 1)]);
+    b.iter().skip(GRAM - 1).scan(first, |g, &x| {
+        *g = (*g << 8) | u32::from(LOWER[usize::from(x)]);
+        Some(*g)
+    })
+}
+
 /// A small fast hasher (FxHash) for the prefilter's maps, keyed by short field names and ints.
 #[derive(Default, Clone, Copy)]
 pub(crate) struct FxHasher(u64);
@@ -197,15 +210,20 @@ impl Scan {
                 short.insert(needle, rules);
                 continue;
             }
-            let offset = (0..=b.len() - GRAM)
-                .min_by_key(|&o| {
-                    let w = &b[o..o + GRAM];
-                    (
-                        freq.get(&gram_of(w)).copied().unwrap_or(0),
-                        w.iter().map(|&x| commonness(x)).sum::<u32>(),
-                    )
-                })
-                .expect("needle of at least GRAM bytes");
+            // The rarest gram, then the one of the least common bytes; the first of equals.
+            let mut common: u32 = b[..GRAM].iter().map(|&x| commonness(x)).sum();
+            let mut offset = 0;
+            let mut best = (u32::MAX, u32::MAX);
+            for (o, g) in grams(b).enumerate() {
+                if o > 0 {
+                    common = common - commonness(b[o - 1]) + commonness(b[o + GRAM - 1]);
+                }
+                let key = (freq.get(&g).copied().unwrap_or(0), common);
+                if key < best {
+                    best = key;
+                    offset = o;
+                }
+            }
             let folded: Vec<u8> = b.iter().map(|&x| LOWER[usize::from(x)]).collect();
             let g = gram_of(&folded[offset..offset + GRAM]);
             found.push((g, offset, folded, rules));
@@ -435,11 +453,15 @@ impl Prefilter {
             }
         }
         let mut freq: FxMap<u32, u32> = FxMap::default();
+        let mut seen: Vec<u32> = Vec::new();
         for n in needles.values().flat_map(BTreeMap::keys) {
-            let mut seen: Vec<u32> = n.as_bytes().windows(GRAM).map(gram_of).collect();
+            seen.clear();
+            if n.len() >= GRAM {
+                seen.extend(grams(n.as_bytes()));
+            }
             seen.sort_unstable();
             seen.dedup();
-            for g in seen {
+            for &g in &seen {
                 *freq.entry(g).or_default() += 1;
             }
         }

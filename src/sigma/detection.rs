@@ -213,7 +213,7 @@ pub(crate) fn lower_item(key: &str, v: &Value, path: &KeyPath) -> R<Expr> {
 /// separate selection.
 fn null_in_list(field: &str, path: &KeyPath, i: usize) -> super::Fail {
     let ident = match path.segs().get(1) {
-        Some(super::Seg::Key(k)) => k.as_str(),
+        Some(super::Seg::Key(k)) => &**k,
         _ => "selection",
     };
     path.index(i)

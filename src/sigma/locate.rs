@@ -273,7 +273,7 @@ mod tests {
         p.iter()
             .map(|s| match s.parse::<usize>() {
                 Ok(n) => Seg::Index(n),
-                Err(_) => Seg::Key((*s).to_string()),
+                Err(_) => Seg::Key((*s).into()),
             })
             .collect()
     }

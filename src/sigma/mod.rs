@@ -45,8 +45,8 @@ use crate::ir;
 /// One segment of a key path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Seg {
-    /// A mapping key.
-    Key(String),
+    /// A mapping key (shared: every path below the key holds it).
+    Key(std::sync::Arc<str>),
     /// A sequence index.
     Index(usize),
 }
@@ -59,7 +59,7 @@ impl KeyPath {
     /// The path extended by a key.
     pub(crate) fn key(&self, k: &str) -> KeyPath {
         let mut v = self.0.clone();
-        v.push(Seg::Key(k.to_string()));
+        v.push(Seg::Key(k.into()));
         KeyPath(v)
     }
 
@@ -94,9 +94,17 @@ impl fmt::Display for KeyPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, s) in self.0.iter().enumerate() {
             match s {
-                Seg::Key(k) if i == 0 => f.write_str(k)?,
-                Seg::Key(k) => write!(f, ".{k}")?,
-                Seg::Index(n) => write!(f, "[{n}]")?,
+                Seg::Key(k) => {
+                    if i > 0 {
+                        f.write_str(".")?;
+                    }
+                    f.write_str(k)?;
+                }
+                Seg::Index(n) => {
+                    f.write_str("[")?;
+                    fmt::Display::fmt(n, f)?;
+                    f.write_str("]")?;
+                }
             }
         }
         Ok(())

@@ -101,3 +101,13 @@ fn regex_witnesses() {
     assert_eq!(w(r"[aä]b"), Some(vec!["ab".to_string(), "äb".to_string()]));
     assert_eq!(w(r"[a-z]"), None);
 }
+
+/// The rolled grams are the grams of every window, case folded, for ASCII and other bytes.
+#[test]
+fn rolled_grams_are_the_windows_grams() {
+    for s in ["abcd", "ABCDefgh", "\\System32\\cmd.exe", "é€xÉ", "aaaaaaa"] {
+        let b = s.as_bytes();
+        let want: Vec<u32> = b.windows(GRAM).map(gram_of).collect();
+        assert_eq!(grams(b).collect::<Vec<_>>(), want, "{s}");
+    }
+}

@@ -31,7 +31,7 @@ fn witness(e: &Expr, fields: &FieldTable) -> Option<Witness> {
             for x in xs {
                 out.extend(witness(x, fields)?);
             }
-            out.sort();
+            out.sort_unstable();
             out.dedup();
             Some(out)
         }
@@ -142,7 +142,7 @@ pub(super) fn hir_witness(hir: &Hir) -> Option<Vec<String>> {
             }
             _ => return None,
         };
-        out.sort();
+        out.sort_unstable();
         out.dedup();
         (out.len() <= 3).then_some(out)
     }
@@ -200,7 +200,7 @@ pub(super) fn hir_witness(hir: &Hir) -> Option<Vec<String>> {
             for x in xs {
                 out.extend(hir_witness(x)?);
             }
-            out.sort();
+            out.sort_unstable();
             out.dedup();
             Some(out)
         }
