@@ -4,9 +4,11 @@ rules/correlation/ with an event stream.
 
 Usage: check_sql_correlation.py duckdb SIGMAT
        check_sql_correlation.py postgres SIGMAT PSQL_ARGS...   (e.g. -h localhost -p 54329 -U postgres)
+       check_sql_correlation.py spark SIGMAT        (PySpark, local[2], spark.sql.caseSensitive=true)
+       check_sql_correlation.py clickhouse SIGMAT   (chDB, ClickHouse in-process)
 
-The events go into a table `logs` of text columns (record numbers in "_id", the tiebreak
-column); each correlation query must give exactly the native alerts: group-by values, count
+The events go into a table `logs` of text columns (Nullable(String) on ClickHouse, STRING on
+Spark; record numbers in "_id", an integer, the tiebreak column); each correlation query must give exactly the native alerts: group-by values, count
 (or value, to 1e-6), first and last (epoch nanoseconds). A correlation over correlations must
 be refused. Exit status 1 on any difference."""
 import datetime
@@ -20,6 +22,8 @@ import sys
 import yaml
 
 IDENT = re.compile(r"'(?:[^']|'')*'|\"((?:[^\"]|\"\")+)\"")
+# Spark: string literals with backslash escapes, identifiers in backquotes.
+SPARK_IDENT = re.compile(r"'(?:[^'\\]|\\.)*'|`((?:[^`]|``)+)`")
 
 
 def flatten(prefix, v, out):
@@ -57,15 +61,21 @@ def nanos(ts):
     return int(base.timestamp()) * 1_000_000_000 + frac
 
 
-def columns(query, events):
+def columns(query, events, engine="duckdb"):
     cols = set()
-    for m in IDENT.finditer(query):
-        if m.group(1) is not None:
-            cols.add(m.group(1).replace('""', '"'))
+    if engine == "spark":
+        for m in SPARK_IDENT.finditer(query):
+            if m.group(1) is not None:
+                cols.add(m.group(1).replace("``", "`"))
+    else:
+        for m in IDENT.finditer(query):
+            if m.group(1) is not None:
+                cols.add(m.group(1).replace('""', '"'))
     for e in events:
         cols.update(e.keys())
     cols.discard("_id")
-    return sorted(cols)
+    # The query's own names (CTEs, aliases) are no columns of the table.
+    return sorted(c for c in cols if not c.startswith("sigmat_"))
 
 
 def run_duckdb(query, cols, events):
@@ -86,6 +96,61 @@ def run_duckdb(query, cols, events):
     cur = con.execute(query)
     names = [d[0] for d in cur.description]
     return names, cur.fetchall()
+
+
+SPARK = None
+
+
+def run_spark(query, cols, events):
+    global SPARK
+    from pyspark.sql.types import IntegerType, StringType, StructField, StructType
+
+    if SPARK is None:
+        from pyspark.sql import SparkSession
+
+        SPARK = (SparkSession.builder.master("local[2]").appName("sigmat-correlation")
+                 .config("spark.ui.enabled", "false")
+                 .config("spark.ui.showConsoleProgress", "false")
+                 .config("spark.sql.shuffle.partitions", "2")
+                 # Sigma field names are case-sensitive (the README's setting).
+                 .config("spark.sql.caseSensitive", "true")
+                 .getOrCreate())
+        SPARK.sparkContext.setLogLevel("ERROR")
+    schema = StructType([StructField("_id", IntegerType(), False)]
+                        + [StructField(c, StringType(), True) for c in cols])
+    rows = [[i] + [text(e.get(c)) for c in cols] for i, e in enumerate(events, 1)]
+    SPARK.createDataFrame(rows, schema).createOrReplaceTempView("logs")
+    df = SPARK.sql(query)
+    return df.columns, [tuple(r) for r in df.collect()]
+
+
+CHDB = None
+
+
+def run_clickhouse(query, cols, events):
+    global CHDB
+    if CHDB is None:
+        from chdb import session
+
+        CHDB = session.Session()
+
+    def lit(v):
+        t = text(v)
+        return "NULL" if t is None else "'" + t.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+    def ident(c):
+        return "`" + c.replace("\\", "\\\\").replace("`", "\\`") + "`"
+
+    CHDB.query("DROP TABLE IF EXISTS logs")
+    CHDB.query("CREATE TABLE logs (`_id` Int32" + "".join(
+        f", {ident(c)} Nullable(String)" for c in cols) + ") ENGINE = Memory")
+    if events:
+        CHDB.query("INSERT INTO logs VALUES " + ", ".join(
+            "(" + ", ".join([str(i)] + [lit(e.get(c)) for c in cols]) + ")"
+            for i, e in enumerate(events, 1)))
+    out = CHDB.query(query, "JSONCompactEachRowWithNames").bytes().decode()
+    lines = [json.loads(l) for l in out.splitlines() if l.strip()]
+    return lines[0], [tuple(r) for r in lines[1:]]
 
 
 def run_postgres(query, cols, events, psql_args):
@@ -203,11 +268,15 @@ def main():
                 continue
             query = mine[0]["queries"][0]
             try:
-                names, rows = (
-                    run_duckdb(query, columns(query, events), events)
-                    if engine == "duckdb"
-                    else run_postgres(query, columns(query, events), events, rest)
-                )
+                cols = columns(query, events, engine)
+                if engine == "duckdb":
+                    names, rows = run_duckdb(query, cols, events)
+                elif engine == "spark":
+                    names, rows = run_spark(query, cols, events)
+                elif engine == "clickhouse":
+                    names, rows = run_clickhouse(query, cols, events)
+                else:
+                    names, rows = run_postgres(query, cols, events, rest)
             except Exception as e:  # noqa: BLE001 - any engine error is a failure
                 print(f"FAIL {yml}: `{label}`: {engine} error: {e}")
                 failures += 1
