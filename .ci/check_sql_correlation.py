@@ -6,6 +6,13 @@ Usage: check_sql_correlation.py duckdb SIGMAT
        check_sql_correlation.py postgres SIGMAT PSQL_ARGS...   (e.g. -h localhost -p 54329 -U postgres)
        check_sql_correlation.py spark SIGMAT        (PySpark, local[2], spark.sql.caseSensitive=true)
        check_sql_correlation.py clickhouse SIGMAT   (chDB, ClickHouse in-process)
+       check_sql_correlation.py ENGINE SIGMAT --random SEED N [PSQL_ARGS...]
+
+With `--random SEED N`, the fixtures are N generated rule files instead (random_fixtures: 24
+correlations each, every type, random conditions, timespans, rule sets and group-by, over a
+random event stream with ties, missing group-by and value fields, text, integer and fractional
+values, ISO-8601 and epoch times), written to a temporary folder; the same seed gives the same
+files.
 
 The events go into a table `logs` of text columns (Nullable(String) on ClickHouse, STRING on
 Spark; record numbers in "_id", an integer, the tiebreak column); each correlation query must give exactly the native alerts: group-by values, count
@@ -15,9 +22,11 @@ import datetime
 import glob
 import json
 import os
+import random
 import re
 import subprocess
 import sys
+import tempfile
 
 import yaml
 
@@ -208,10 +217,101 @@ def same(a, b):
     )
 
 
+RANDOM_RULES = """title: Rule A
+name: rule_a
+status: test
+logsource: {product: test}
+detection:
+    sel: {r: [a, m]}
+    condition: sel
+---
+title: Rule B
+name: rule_b
+status: test
+logsource: {product: test}
+detection:
+    sel: {r: [b, m]}
+    condition: sel
+---
+title: Rule C
+name: rule_c
+status: test
+logsource: {product: test}
+detection:
+    sel: {r: [c, m]}
+    condition: sel
+"""
+TYPES = ["event_count", "value_count", "temporal", "temporal_ordered", "value_sum", "value_avg",
+         "value_percentile", "value_median"]
+
+
+def random_fixtures(seed, n, folder):
+    """N rule files (3 base rules, 3 correlations of each type) with their event streams in
+    `folder`, from a random.Random(seed): the same seed, the same files."""
+    rnd = random.Random(seed)
+    conds_grow = [{"gte": 2}, {"gte": 3}, {"gt": 3}, {"gte": 5}]
+    conds_win = [{"lt": 3}, {"eq": 2}, {"gte": 2, "lte": 4}, {"neq": 3}, {"gt": 1, "lt": 5}]
+    out = []
+    for f in range(n):
+        docs = [RANDOM_RULES]
+        for i, typ in enumerate(t for t in TYPES for _ in range(3)):
+            numeric = typ.startswith("value_") and typ != "value_count"
+            if typ in ("temporal", "temporal_ordered"):
+                rules = ["rule_a", "rule_b", "rule_c"][: rnd.choice([2, 3])]
+            else:
+                rules = rnd.choice([["rule_a"], ["rule_a", "rule_b"], ["rule_a", "rule_b", "rule_c"]])
+            if numeric:
+                cond = rnd.choice([{"gt": 10}, {"gte": 30}, {"lt": 20}, {"gte": 5, "lte": 40}, {"neq": 7}])
+            elif typ in ("temporal", "temporal_ordered") and rnd.random() < 0.3:
+                cond = {"gte": len(rules)}
+            else:
+                cond = rnd.choice(conds_grow + conds_win)
+            c = {"type": typ, "rules": rules, "timespan": rnd.choice(["5s", "10s", "30s", "1m"]),
+                 "condition": dict(cond)}
+            if typ.startswith("value_"):
+                c["condition"]["field"] = "v"
+            if typ == "value_percentile":
+                c["condition"]["percentile"] = rnd.choice([0, 25, 50, 90, 100])
+            if rnd.random() < 0.8:
+                c["group-by"] = ["g"]
+            docs.append(json.dumps({"title": f"c{i}", "name": f"c{i}", "status": "test", "correlation": c}))
+        yml = os.path.join(folder, f"random{f}.yml")
+        with open(yml, "w", encoding="utf-8") as w:
+            w.write("\n---\n".join(docs) + "\n")
+        base, t = 1714557600, 0
+        with open(yml[: -len(".yml")] + ".events.jsonl", "w", encoding="utf-8") as w:
+            for _ in range(rnd.choice([40, 120, 300])):
+                t += rnd.choice([0, 0, 1, 2, 3, 5, 8, 13])
+                e = {"r": rnd.choice("abcmz"), "g": rnd.choice(["x", "y", "z"])}
+                if rnd.random() < 0.9:
+                    e["v"] = rnd.choice([rnd.randint(0, 50), round(rnd.uniform(0, 50), 2), str(rnd.randint(0, 9))])
+                if rnd.random() < 0.05:
+                    del e["g"]
+                frac = rnd.choice([0, 0, 0.25])
+                if rnd.random() < 0.5:
+                    e["@timestamp"] = datetime.datetime.fromtimestamp(base + t + frac, datetime.timezone.utc).isoformat().replace("+00:00", "Z")
+                else:
+                    e["@timestamp"] = base + t + frac if frac else base + t
+                w.write(json.dumps(e) + "\n")
+        out.append(yml)
+    return out
+
+
 def main():
     engine, sigmat, *rest = sys.argv[1:]
+    minimum = 15
+    if rest[:1] == ["--random"]:
+        seed, n = int(rest[1]), int(rest[2])
+        rest = rest[3:]
+        tmp = tempfile.TemporaryDirectory(prefix="sigmat-random-correlation.")
+        fixtures = random_fixtures(seed, n, tmp.name)
+        minimum = n * len(TYPES) * 3
+        what = f"random correlations (seed {seed}, {n} files)"
+    else:
+        fixtures = sorted(glob.glob("rules/correlation/*.yml"))
+        what = "correlations"
     failures = compared = alerts = refused = 0
-    for yml in sorted(glob.glob("rules/correlation/*.yml")):
+    for yml in fixtures:
         evfile = yml[: -len(".yml")] + ".events.jsonl"
         if not os.path.exists(evfile):
             continue
@@ -288,8 +388,8 @@ def main():
                 failures += 1
             compared += 1
             alerts += len(got)
-    print(f"{engine}: {compared} correlations, {alerts} alerts equal to the native engine's; {refused} chained refused; {failures} failures")
-    if compared < 15 or failures:
+    print(f"{engine}: {compared} {what}, {alerts} alerts equal to the native engine's; {refused} chained refused; {failures} failures")
+    if compared < minimum or failures:
         sys.exit(1)
 
 
