@@ -7,7 +7,7 @@ use serde_yaml::Value;
 
 use super::detection::invalid;
 use super::{correlation, document, filter};
-use super::{depth, locate};
+use super::{depth, locate, yaml};
 use super::{Fail, FailInner, KeyPath, Loaded, SourceWarning, R};
 use crate::error::{Error, ErrorKind};
 use crate::ir;
@@ -110,17 +110,109 @@ impl Acc {
     }
 }
 
+/// A source's documents as they are read: the lowered ones, and the legacy collection state
+/// (`action: global` parts, the previous document for `action: repeat`).
+struct Stream<'f> {
+    acc: Acc,
+    /// YAML documents read so far, empty ones included.
+    raw_count: usize,
+    /// Whether any document was not empty.
+    content: bool,
+    global: Option<Value>,
+    prev: Option<Value>,
+    file: Option<&'f str>,
+}
+
+impl Stream<'_> {
+    /// Takes the next YAML document of the source.
+    fn document(&mut self, v: Value) {
+        let idx = self.raw_count;
+        self.raw_count += 1;
+        if v.is_null() {
+            return;
+        }
+        self.content = true;
+        let file = self.file;
+        let action = v.as_mapping().and_then(|m| m.get("action"));
+        let Some(action) = action else {
+            // Merging into an empty mapping would rebuild `v` as it is: take it whole.
+            let doc = match &self.global {
+                Some(g) => {
+                    let mut doc = g.clone();
+                    merge(&mut doc, &v);
+                    doc
+                }
+                None => v,
+            };
+            self.acc.lower(idx, &doc, file);
+            self.prev = Some(doc);
+            return;
+        };
+        let action = action.as_str().map(str::to_string).ok_or_else(|| {
+            KeyPath::default()
+                .key("action")
+                .err(invalid("one of global, reset, repeat", action))
+                .hint("legacy collection actions are `global`, `reset` and `repeat`")
+        });
+        let mut body = v;
+        if let Some(m) = body.as_mapping_mut() {
+            m.remove("action");
+        }
+        match action.as_ref().map(String::as_str) {
+            Ok("global") => self.global = Some(body),
+            Ok("reset") => self.global = None,
+            Ok("repeat") => match self.prev.as_mut() {
+                Some(p) => {
+                    merge(p, &body);
+                    self.acc.lower(idx, p, file);
+                }
+                None => self.acc.fail(
+                    idx,
+                    KeyPath::default()
+                        .key("action")
+                        .err(ErrorKind::InvalidValue {
+                            expected: "a previous document to repeat".into(),
+                            found: "`action: repeat` as the first document".into(),
+                        }),
+                ),
+            },
+            Ok(other) => self.acc.fail(
+                idx,
+                KeyPath::default()
+                    .key("action")
+                    .err(invalid(
+                        "one of global, reset, repeat",
+                        &Value::String(other.to_string()),
+                    ))
+                    .hint("legacy collection actions are `global`, `reset` and `repeat`"),
+            ),
+            Err(f) => self.acc.fail(idx, f.clone()),
+        }
+    }
+}
+
 /// Parses a YAML source into its Sigma documents and the front end's warnings.
 ///
-/// Each YAML document is lowered as soon as the parser gives it and its YAML value is then
-/// dropped, so memory stays proportional to the IR, not to every document's YAML tree at
-/// once. Nesting deeper than [`depth::MAX_NESTING`] is found by a linear pre-scan and
-/// reported at its position without handing that document to the parser (whose scanner is
-/// quadratic in the depth); the documents before it are read as usual.
+/// The fast reader ([`yaml::documents`]) reads a source of up to 1 MiB whole; what it
+/// declines is read by `yaml_serde`, each YAML document lowered as soon as the parser gives
+/// it and its YAML value then dropped, so memory stays proportional to the IR, not to every
+/// document's YAML tree at once. There, nesting deeper than [`depth::MAX_NESTING`] is found
+/// by a linear pre-scan and reported at its position without handing that document to the
+/// parser (whose scanner is quadratic in the depth); the documents before it are read as
+/// usual.
 pub(crate) fn parse(source: &str, file: Option<&str>) -> Loaded {
     let mut text = source;
     let mut too_deep = None;
-    if let Some(d) = depth::scan(source) {
+    // The fast reader declines nesting deeper than half the pre-scan's limit (which never
+    // counts more levels than there are, give or take one a line): what it reads passes
+    // the pre-scan, which runs only for what it declines.
+    let fast = yaml::documents(source);
+    let deep = if fast.is_none() {
+        depth::scan(source)
+    } else {
+        None
+    };
+    if let Some(d) = deep {
         text = &source[..d.document_start];
         too_deep = Some(
             Error::new(ErrorKind::Yaml(format!(
@@ -135,87 +227,42 @@ pub(crate) fn parse(source: &str, file: Option<&str>) -> Loaded {
         Some(f) => e.in_file(f),
         None => e,
     };
-    let mut acc = Acc::default();
-    let mut raw_count = 0usize;
-    let mut content = false;
-    let mut global: Option<Value> = None;
-    let mut prev: Option<Value> = None;
-    for de in serde_yaml::Deserializer::from_str(text) {
-        let idx = raw_count;
-        raw_count += 1;
-        let v = match Value::deserialize(de) {
-            Ok(v) => v,
-            Err(e) => {
-                let mut err = Error::new(ErrorKind::Yaml(yaml_message(&e)))
-                    .hint("check the indentation and quoting around this position");
-                if let Some(l) = e.location() {
-                    err = err.at_line(l.line(), Some(l.column()));
+    let mut st = Stream {
+        acc: Acc::default(),
+        raw_count: 0,
+        content: false,
+        global: None,
+        prev: None,
+        file,
+    };
+    if let Some(docs) = fast {
+        for v in docs {
+            st.document(v);
+        }
+    } else {
+        for de in serde_yaml::Deserializer::from_str(text) {
+            match Value::deserialize(de) {
+                Ok(v) => st.document(v),
+                Err(e) => {
+                    st.raw_count += 1;
+                    let mut err = Error::new(ErrorKind::Yaml(yaml_message(&e)))
+                        .hint("check the indentation and quoting around this position");
+                    if let Some(l) = e.location() {
+                        err = err.at_line(l.line(), Some(l.column()));
+                    }
+                    st.acc.out.push(Err(in_file(err)));
+                    // The stream cannot be resumed after a syntax error.
+                    break;
                 }
-                acc.out.push(Err(in_file(err)));
-                // The stream cannot be resumed after a syntax error.
-                break;
             }
-        };
-        if v.is_null() {
-            continue;
-        }
-        content = true;
-        let action = v.as_mapping().and_then(|m| m.get("action"));
-        let Some(action) = action else {
-            // Merging into an empty mapping would rebuild `v` as it is: take it whole.
-            let doc = match &global {
-                Some(g) => {
-                    let mut doc = g.clone();
-                    merge(&mut doc, &v);
-                    doc
-                }
-                None => v,
-            };
-            acc.lower(idx, &doc, file);
-            prev = Some(doc);
-            continue;
-        };
-        let action = action.as_str().map(str::to_string).ok_or_else(|| {
-            KeyPath::default()
-                .key("action")
-                .err(invalid("one of global, reset, repeat", action))
-                .hint("legacy collection actions are `global`, `reset` and `repeat`")
-        });
-        let mut body = v;
-        if let Some(m) = body.as_mapping_mut() {
-            m.remove("action");
-        }
-        match action.as_ref().map(String::as_str) {
-            Ok("global") => global = Some(body),
-            Ok("reset") => global = None,
-            Ok("repeat") => match prev.as_mut() {
-                Some(p) => {
-                    merge(p, &body);
-                    acc.lower(idx, p, file);
-                }
-                None => acc.fail(
-                    idx,
-                    KeyPath::default()
-                        .key("action")
-                        .err(ErrorKind::InvalidValue {
-                            expected: "a previous document to repeat".into(),
-                            found: "`action: repeat` as the first document".into(),
-                        }),
-                ),
-            },
-            Ok(other) => acc.fail(
-                idx,
-                KeyPath::default()
-                    .key("action")
-                    .err(invalid(
-                        "one of global, reset, repeat",
-                        &Value::String(other.to_string()),
-                    ))
-                    .hint("legacy collection actions are `global`, `reset` and `repeat`"),
-            ),
-            Err(f) => acc.fail(idx, f.clone()),
         }
     }
+    let Stream {
+        mut acc,
+        raw_count,
+        content,
+        ..
+    } = st;
     let multi = raw_count + usize::from(too_deep.is_some()) > 1;
     if let Some(e) = too_deep {
         acc.out.push(Err(in_file(e)));

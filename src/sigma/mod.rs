@@ -22,6 +22,7 @@
 //! | `correlation` / `filter` | correlation and filter documents |
 //! | `locate` | line:column of a key path in the source text |
 //! | `depth` | linear pre-scan rejecting YAML nested too deep before it is parsed |
+//! | `yaml` | the fast YAML reader (saphyr-parser events → values), declining to `yaml_serde` where they could differ |
 
 mod collection;
 mod condition;
@@ -33,6 +34,7 @@ mod filter;
 mod locate;
 mod modifiers;
 mod value;
+mod yaml;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
