@@ -6,6 +6,8 @@ Usage: check_sql_correlation.py duckdb SIGMAT
        check_sql_correlation.py postgres SIGMAT PSQL_ARGS...   (e.g. -h localhost -p 54329 -U postgres)
        check_sql_correlation.py spark SIGMAT        (PySpark, local[2], spark.sql.caseSensitive=true)
        check_sql_correlation.py clickhouse SIGMAT   (chDB, ClickHouse in-process)
+       check_sql_correlation.py sqlite SIGMAT       (Python's sqlite3; `cargo test` runs the same
+                                                    fixtures with rusqlite, tests/correlation_sql.rs)
        check_sql_correlation.py ENGINE SIGMAT --random SEED N [PSQL_ARGS...]
 
 With `--random SEED N`, the fixtures are N generated rule files instead (random_fixtures: 24
@@ -15,7 +17,8 @@ values, ISO-8601 and epoch times), written to a temporary folder; the same seed 
 files.
 
 The events go into a table `logs` of text columns (Nullable(String) on ClickHouse, STRING on
-Spark; record numbers in "_id", an integer, the tiebreak column); each correlation query must give exactly the native alerts: group-by values, count
+Spark; on SQLite the JSON types kept: integers in 64 bits INTEGER, other numbers REAL, booleans
+'true'/'false', arrays their JSON text, as tests/common's sql_value; record numbers in "_id", an integer, the tiebreak column); each correlation query must give exactly the native alerts: group-by values, count
 (or value, to 1e-6), first and last (epoch nanoseconds). A correlation over correlations must
 be refused. Exit status 1 on any difference."""
 import datetime
@@ -131,6 +134,31 @@ def run_spark(query, cols, events):
     SPARK.createDataFrame(rows, schema).createOrReplaceTempView("logs")
     df = SPARK.sql(query)
     return df.columns, [tuple(r) for r in df.collect()]
+
+
+def run_sqlite(query, cols, events):
+    import sqlite3
+
+    def value(v):
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, int):
+            return v if -(2**63) <= v < 2**63 else float(v)
+        if isinstance(v, (dict, list)):
+            return json.dumps(v, separators=(",", ":"))
+        return v
+
+    con = sqlite3.connect(":memory:")
+    # REGEXP is the caller's function: Python's re here (cargo test registers Rust's regex).
+    con.create_function("REGEXP", 2, lambda p, s: s is not None and re.search(p, str(s)) is not None,
+                        deterministic=True)
+    con.execute('CREATE TABLE logs ("_id" INTEGER, ' + ", ".join(quote_ident(c) for c in cols) + ")")
+    con.executemany(
+        "INSERT INTO logs VALUES (" + ", ".join("?" for _ in range(len(cols) + 1)) + ")",
+        [[i] + [value(e.get(c)) for c in cols] for i, e in enumerate(events, 1)],
+    )
+    cur = con.execute(query)
+    return [d[0] for d in cur.description], cur.fetchall()
 
 
 CHDB = None
@@ -375,6 +403,8 @@ def main():
                     names, rows = run_spark(query, cols, events)
                 elif engine == "clickhouse":
                     names, rows = run_clickhouse(query, cols, events)
+                elif engine == "sqlite":
+                    names, rows = run_sqlite(query, cols, events)
                 else:
                     names, rows = run_postgres(query, cols, events, rest)
             except Exception as e:  # noqa: BLE001 - any engine error is a failure
