@@ -326,3 +326,28 @@ proptest! {
         agree(&text);
     }
 }
+
+#[test]
+fn declined_text_is_found_wherever_it_is() {
+    for bad in ["\t", "\u{85}", "\u{2028}", "\u{2029}", "\u{feff}"] {
+        for text in [
+            format!("{bad}a: 1\n"),
+            format!("a: 1\n{bad}"),
+            format!("é: ü{bad}x\n"),
+        ] {
+            assert!(super::declined_text(text.as_bytes()), "{text:?}");
+        }
+    }
+    for text in ["...\n", "a: 1\n...\n", "a: 1\n... # end\nb: 2\n"] {
+        assert!(super::declined_text(text.as_bytes()), "{text:?}");
+    }
+    for ok in [
+        "a: 1\n",
+        "é: \u{84}\u{2027}\u{fefe}ü\n",
+        "a: x...\n",
+        "a: ..\n",
+        "",
+    ] {
+        assert!(!super::declined_text(ok.as_bytes()), "{ok:?}");
+    }
+}
