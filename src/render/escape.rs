@@ -98,6 +98,9 @@ pub struct Escape {
     open: String,
     close: String,
     chars: HashMap<char, Option<String>>,
+    /// The ASCII characters `push_text` cannot copy as they are: keys of `chars` and control
+    /// characters. Runs of the others are copied whole.
+    special: [bool; 128],
     control: Option<String>,
     many: Option<String>,
     one: Option<String>,
@@ -172,6 +175,10 @@ impl Escape {
                 .unwrap_or_else(|| format!("a `{name}` value")),
             open,
             close,
+            special: std::array::from_fn(|b| {
+                let c = char::from(b as u8);
+                is_control(c) || chars.contains_key(&c)
+            }),
             chars,
             control: spec.control.clone(),
             many: spec.many.clone(),
@@ -296,7 +303,19 @@ impl Escape {
         } else {
             text
         };
-        for c in text.chars() {
+        let mut rest = text;
+        loop {
+            // Copy the run that needs nothing, then take the character that ends it.
+            let run = rest
+                .bytes()
+                .position(|b| b >= 0x80 || self.special[usize::from(b)])
+                .unwrap_or(rest.len());
+            out.push_str(&rest[..run]);
+            rest = &rest[run..];
+            let Some(c) = rest.chars().next() else {
+                break;
+            };
+            rest = &rest[c.len_utf8()..];
             match self.chars.get(&c) {
                 Some(Some(r)) => out.push_str(r),
                 Some(None) => {
