@@ -193,12 +193,19 @@ impl fmt::Display for Pattern {
         for p in &self.pieces {
             match p {
                 Piece::Lit(s) => {
-                    for c in s.chars() {
-                        if matches!(c, '\\' | '*' | '?' | '%') {
-                            f.write_str("\\")?;
-                        }
-                        write!(f, "{c}")?;
+                    // Runs between the characters escaped (ASCII: never inside a UTF-8
+                    // sequence) are written whole.
+                    let mut rest = s.as_str();
+                    while let Some(i) = rest
+                        .bytes()
+                        .position(|b| matches!(b, b'\\' | b'*' | b'?' | b'%'))
+                    {
+                        f.write_str(&rest[..i])?;
+                        f.write_str("\\")?;
+                        f.write_str(&rest[i..=i])?;
+                        rest = &rest[i + 1..];
                     }
+                    f.write_str(rest)?;
                 }
                 Piece::AnyMany => f.write_str("*")?,
                 Piece::AnyOne => f.write_str("?")?,
