@@ -5,6 +5,9 @@ use proptest::prelude::*;
 use serde_yaml::{Mapping, Value};
 use sigmat::sigma;
 
+#[path = "mutate/mod.rs"]
+mod mutate;
+
 /// Keys that look like Sigma field keys with modifier chains.
 fn field_key() -> impl Strategy<Value = String> {
     let fields = prop::sample::select(vec!["Image", "CommandLine", "EventID", "", "a.b", "x y"]);
@@ -255,28 +258,13 @@ proptest! {
     #[test]
     fn mutated_fixtures_never_panic(
         pick in any::<prop::sample::Index>(),
-        edits in prop::collection::vec(
-            (any::<prop::sample::Index>(), 0u8..3, prop::sample::select(vec![
-                ' ', '\n', ':', '-', '|', '*', '?', '\\', '%', '\'', '"', '[', ']', '{', '}',
-                '#', '0', 'a', '(', ')', '\t', 'é',
-            ])),
-            1..6,
-        ),
+        edits in mutate::edits(vec![
+            ' ', '\n', ':', '-', '|', '*', '?', '\\', '%', '\'', '"', '[', ']', '{', '}', '#', '0',
+            'a', '(', ')', '\t', 'é',
+        ]),
     ) {
         let all = fixtures();
-        let mut text: Vec<char> = all[pick.index(all.len())].chars().collect();
-        for (at, op, c) in edits {
-            let i = at.index(text.len() + 1);
-            match op {
-                0 if i < text.len() => {
-                    text.remove(i);
-                }
-                1 => text.insert(i, c),
-                _ if i < text.len() => text[i] = c,
-                _ => text.push(c),
-            }
-        }
-        check(&text.into_iter().collect::<String>());
+        check(&mutate::apply(&all[pick.index(all.len())], &edits));
     }
 }
 

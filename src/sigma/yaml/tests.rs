@@ -7,6 +7,9 @@ use serde_yaml::Value;
 
 use super::documents;
 
+#[path = "../../../tests/mutate/mod.rs"]
+mod mutate;
+
 /// The reference reader's documents, or `None` when it fails anywhere in the stream.
 fn reference(text: &str) -> Option<Vec<Value>> {
     serde_yaml::Deserializer::from_str(text)
@@ -285,28 +288,13 @@ proptest! {
     #[test]
     fn mutated_fixtures_read_alike(
         pick in any::<prop::sample::Index>(),
-        edits in prop::collection::vec(
-            (any::<prop::sample::Index>(), 0u8..3, prop::sample::select(vec![
-                ' ', '\n', ':', '-', '|', '>', '*', '&', '!', '?', '\\', '%', '\'', '"', '[',
-                ']', '{', '}', ',', '#', '0', 'a', '.', '\t', '\r', 'é', '~',
-            ])),
-            1..6,
-        ),
+        edits in mutate::edits(vec![
+            ' ', '\n', ':', '-', '|', '>', '*', '&', '!', '?', '\\', '%', '\'', '"', '[', ']', '{',
+            '}', ',', '#', '0', 'a', '.', '\t', '\r', 'é', '~',
+        ]),
     ) {
         let all = fixtures();
-        let mut text: Vec<char> = all[pick.index(all.len())].chars().collect();
-        for (at, op, c) in edits {
-            let i = at.index(text.len() + 1);
-            match op {
-                0 if i < text.len() => {
-                    text.remove(i);
-                }
-                1 => text.insert(i, c),
-                _ if i < text.len() => text[i] = c,
-                _ => text.push(c),
-            }
-        }
-        agree(&text.into_iter().collect::<String>());
+        agree(&mutate::apply(&all[pick.index(all.len())], &edits));
     }
 
     /// Lines of YAML-ish text from a small vocabulary.
